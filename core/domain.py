@@ -1,0 +1,217 @@
+"""Domain types shared by every layer: the patient record, findings, claims and citations.
+
+A patient fact always keeps ``ref``, its FHIR reference (``"Observation/obs-1"``): that string is the
+citation key every agent cites and the verifier resolves. Types are frozen pydantic models so a
+record handed to parallel specialists cannot be mutated by one of them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- citations ----------------------------------------------------------------------------------
+
+CitationKind = Literal["fhir", "kg", "image", "calc"]
+
+
+class Citation(Frozen):
+    """A pointer to evidence: a FHIR resource, a KG node/relationship, an image or a calculation."""
+
+    kind: CitationKind
+    ref: str = Field(description="'Observation/obs-1', 'kg:Drug/11289', 'image:ImagingStudy/x#0'")
+    label: str = ""
+
+    @classmethod
+    def fhir(cls, ref: str, label: str = "") -> Citation:
+        return cls(kind="fhir", ref=ref, label=label)
+
+
+# --- the record ---------------------------------------------------------------------------------
+
+
+class Coding(Frozen):
+    system: str = ""
+    code: str = ""
+    display: str = ""
+
+
+class Patient(Frozen):
+    ref: str
+    id: str
+    name: str = ""
+    sex: Literal["male", "female", "other", "unknown"] = "unknown"
+    birth_date: date | None = None
+    ward: str = ""
+    identifiers: tuple[str, ...] = ()
+
+    def age_on(self, when: date) -> int | None:
+        if self.birth_date is None:
+            return None
+        b = self.birth_date
+        return when.year - b.year - ((when.month, when.day) < (b.month, b.day))
+
+
+class Encounter(Frozen):
+    ref: str
+    status: str = ""
+    ward: str = ""
+    reason: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class Problem(Frozen):
+    """A Condition: a diagnosis or problem on the list."""
+
+    ref: str
+    display: str
+    codings: tuple[Coding, ...] = ()
+    clinical_status: str = ""
+    onset: datetime | None = None
+    unknown_code: bool = False
+
+
+class Medication(Frozen):
+    """A MedicationRequest or MedicationStatement."""
+
+    ref: str
+    name: str
+    codings: tuple[Coding, ...] = ()
+    status: str = ""
+    intent: str = ""
+    dose: str = ""
+    route: str = ""
+    start: datetime | None = None
+    proposed: bool = Field(default=False, description="intent 'proposal' or status 'draft'")
+
+
+class Allergy(Frozen):
+    ref: str
+    substance: str
+    codings: tuple[Coding, ...] = ()
+    reaction: str = ""
+    criticality: str = ""
+    category: str = ""
+
+
+class Observation(Frozen):
+    """A lab result or vital sign; ``loinc`` is the key into reference ranges and the KG."""
+
+    ref: str
+    loinc: str
+    display: str
+    value: float | None = None
+    value_text: str = ""
+    unit: str = Field(default="", description="UCUM code")
+    effective: datetime | None = None
+    category: str = ""
+    unknown_code: bool = False
+
+
+class Note(Frozen):
+    """A DocumentReference's text (decoded), e.g. an admission note; may be in Traditional Chinese."""
+
+    ref: str
+    title: str = ""
+    text: str
+    date: datetime | None = None
+    author: str = ""
+    language: str = ""
+
+
+class ImagingStudy(Frozen):
+    ref: str
+    modality: str = ""
+    description: str = ""
+    started: datetime | None = None
+    body_site: str = ""
+    laterality: str = ""
+    dicom_files: tuple[str, ...] = Field(default=(), description="paths, relative to the data dir")
+
+
+class PatientRecord(Frozen):
+    """Everything wardround knows about one patient, parsed from a FHIR R4 bundle."""
+
+    patient: Patient
+    encounters: tuple[Encounter, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    medications: tuple[Medication, ...] = ()
+    allergies: tuple[Allergy, ...] = ()
+    observations: tuple[Observation, ...] = ()
+    notes: tuple[Note, ...] = ()
+    imaging: tuple[ImagingStudy, ...] = ()
+    source: str = Field(default="", description="where the bundle came from (file path or URL)")
+
+    def refs(self) -> frozenset[str]:
+        """Every FHIR reference in the record: the set a citation must fall in."""
+        items: list[str] = [self.patient.ref]
+        for group in (
+            self.encounters,
+            self.problems,
+            self.medications,
+            self.allergies,
+            self.observations,
+            self.notes,
+            self.imaging,
+        ):
+            items.extend(x.ref for x in group)
+        return frozenset(items)
+
+    def active_medications(self) -> tuple[Medication, ...]:
+        return tuple(m for m in self.medications if m.status in ("active", "draft", "on-hold", ""))
+
+
+# --- what agents produce ------------------------------------------------------------------------
+
+
+class Severity(StrEnum):
+    info = "info"
+    low = "low"
+    moderate = "moderate"
+    high = "high"
+    critical = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {
+    Severity.info: 0,
+    Severity.low: 1,
+    Severity.moderate: 2,
+    Severity.high: 3,
+    Severity.critical: 4,
+}
+
+
+class Finding(Frozen):
+    """One clinical finding. ``origin='rule'`` ones come from tools/KG and cannot be removed."""
+
+    id: str
+    kind: str = Field(description="lab_flag, aki_stage, interaction, contraindication, allergy...")
+    severity: Severity
+    summary: str
+    drugs: tuple[str, ...] = ()
+    labs: tuple[str, ...] = ()
+    citations: tuple[Citation, ...] = ()
+    source: str = Field(default="", description="guideline/reference that backs the rule")
+    origin: Literal["rule", "model"] = "rule"
+    specialist: str = ""
+
+
+class Claim(Frozen):
+    """A sentence of the answer with the evidence it rests on."""
+
+    text: str
+    citations: tuple[Citation, ...] = ()
+    supported: bool = True

@@ -1,0 +1,78 @@
+"""All configuration, from ``WARDROUND_*`` environment variables (see README, "Configuration").
+
+Defaults are the embedded ones: nothing needs setting to run the demo. ``Settings`` is built once
+by entry points (CLI, server factory) and passed down; library code never reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_DATA = REPO_ROOT / "data"
+"""Data that ships with wardround (synthetic patients, DICOM samples, curated knowledge)."""
+
+LOCAL_MODEL_PORT = 8765
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WARDROUND_", extra="ignore", frozen=True)
+
+    # --- storage --------------------------------------------------------------------------------
+    data_dir: Path = Field(
+        default=Path(".wardround"),
+        description="runtime state: checkpoints, audit store, embedded KG, model server logs",
+    )
+    patients_dir: Path = Field(default=SHIPPED_DATA / "patients", description="FHIR bundle store")
+    fhir_url: str | None = Field(default=None, description="FHIR R4 server base URL (optional)")
+    checkpoint_dsn: str | None = Field(
+        default=None, description="postgresql://... for Postgres checkpoints; default SQLite"
+    )
+    audit_dsn: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite")
+
+    # --- model ----------------------------------------------------------------------------------
+    model_base_url: str = Field(default=f"http://127.0.0.1:{LOCAL_MODEL_PORT}/v1")
+    model_name: str = Field(default="smollm2-135m-instruct", description="reasoning model")
+    model_api_key: SecretStr = Field(default=SecretStr("not-needed"))
+    vision_base_url: str | None = Field(default=None, description="VLM endpoint; default none")
+    vision_model_name: str | None = None
+    model_connect_timeout_s: float = 5.0
+    model_first_token_timeout_s: float = 60.0
+    model_total_timeout_s: float = 180.0
+    model_max_retries: int = 3
+    model_max_concurrency: int = 4
+    round_deadline_s: float = Field(default=300.0, description="whole ward round, then degrade")
+
+    # --- knowledge graph ------------------------------------------------------------------------
+    kg_backend: Literal["ladybug", "neo4j"] = "ladybug"
+    neo4j_uri: str | None = None
+    neo4j_user: str = "neo4j"
+    neo4j_password: SecretStr = Field(default=SecretStr(""))
+
+    # --- server ---------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    tokens_file: Path | None = Field(default=None, description="hashed bearer tokens")
+    oidc_issuer: str | None = None
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "INFO"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.data_dir / "checkpoints.sqlite"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.data_dir / "audit.sqlite"
+
+    @property
+    def kg_path(self) -> Path:
+        return self.data_dir / "kg" / "ladybug.db"
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
