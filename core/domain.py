@@ -1,7 +1,7 @@
 """Domain types shared by every layer: the patient record, findings, claims and citations.
 
-A patient fact always keeps ``ref``, its FHIR reference (``"Observation/obs-1"``): that string is the
-citation key every agent cites and the verifier resolves. Types are frozen pydantic models so a
+A patient fact always keeps ``ref``, its FHIR reference (``"Observation/obs-1"``): that string is
+the citation key every agent cites and the verifier resolves. Types are frozen pydantic models so a
 record handed to parallel specialists cannot be mutated by one of them.
 """
 
@@ -118,7 +118,7 @@ class Observation(Frozen):
 
 
 class Note(Frozen):
-    """A DocumentReference's text (decoded), e.g. an admission note; may be in Traditional Chinese."""
+    """A DocumentReference's decoded text, e.g. an admission note; may be Traditional Chinese."""
 
     ref: str
     title: str = ""

@@ -20,9 +20,24 @@ import structlog
 # Keys whose values are free text that may contain PHI: logged as their length only.
 _TEXT_KEYS = frozenset(
     {
-        "text", "note", "notes", "content", "question", "answer", "prompt", "messages",
-        "completion", "body", "payload", "summary", "name", "patient_name", "address", "phone",
-        "birth_date", "dob",
+        "text",
+        "note",
+        "notes",
+        "content",
+        "question",
+        "answer",
+        "prompt",
+        "messages",
+        "completion",
+        "body",
+        "payload",
+        "summary",
+        "name",
+        "patient_name",
+        "address",
+        "phone",
+        "birth_date",
+        "dob",
     }
 )
 # Keys whose values identify a person: logged as a keyed hash.
