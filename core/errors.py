@@ -162,7 +162,7 @@ class Forbidden(WardroundError):
     title = "Forbidden"
 
 
-class TranscriptMismatch(WardroundError):
+class TranscriptMismatch(ModelError):
     """A replayed run made a model request that the transcript does not contain."""
 
     http_status = 409

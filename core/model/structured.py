@@ -1,0 +1,116 @@
+"""Structured output: a pydantic model out of any OpenAI-compatible server.
+
+The request shape follows the probed capability (see ``StructuredMode``); callers only name the
+output model. The reply is validated with pydantic; an invalid reply gets exactly one repair
+attempt (the model sees its reply and the validation error), then ``ModelOutputInvalid``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from core.errors import ModelOutputInvalid
+from core.logging import get_logger
+from core.model.client import ModelClient
+from core.model.types import StructuredMode
+
+log = get_logger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
+
+
+def response_format(
+    mode: StructuredMode, name: str, schema: dict[str, Any]
+) -> dict[str, Any] | None:
+    if mode == "json_schema":
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": name, "schema": schema, "strict": False},
+        }
+    if mode == "json_object_schema":
+        return {"type": "json_object", "schema": schema}
+    if mode == "json_object":
+        return {"type": "json_object"}
+    return None
+
+
+def schema_instruction(schema: dict[str, Any]) -> str:
+    return (
+        "Reply with one JSON object only, no prose, that validates against this JSON schema:\n"
+        + json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
+    )
+
+
+def extract_json(text: str) -> str:
+    """The JSON object inside a reply that may wrap it in code fences or prose."""
+    stripped = _FENCE.sub("", text.strip())
+    start, end = stripped.find("{"), stripped.rfind("}")
+    if start == -1 or end < start:
+        return stripped
+    return stripped[start : end + 1]
+
+
+def parse_reply(text: str | None, output: type[M]) -> M:
+    return output.model_validate_json(extract_json(text or ""))
+
+
+async def structured(
+    client: ModelClient,
+    messages: Sequence[dict[str, Any]],
+    output: type[M],
+    *,
+    name: str,
+    max_tokens: int = 1024,
+    temperature: float = 0.0,
+) -> M:
+    """Ask for ``output`` as JSON; validate; repair once; else raise ``ModelOutputInvalid``."""
+    caps = await client.capabilities()
+    schema = output.model_json_schema()
+    msgs = list(messages)
+    if caps.structured in ("json_object", "prompt"):
+        msgs.append({"role": "system", "content": schema_instruction(schema)})
+    params: dict[str, Any] = {
+        "response_format": response_format(caps.structured, name, schema),
+        "max_tokens": max_tokens,
+        "temperature": temperature,
+    }
+    first = await client.chat(msgs, **params)
+    text = first.choices[0].message.content
+    try:
+        return parse_reply(text, output)
+    except ValidationError as err:
+        problem = _brief(err)
+    log.warning("model.structured.repair", output=name, problem=problem)
+    repair = [
+        *msgs,
+        {"role": "assistant", "content": text or ""},
+        {
+            "role": "user",
+            "content": f"That reply was not valid ({problem}). "
+            "Send the corrected JSON object only.",
+        },
+    ]
+    second = await client.chat(repair, **params)
+    text2 = second.choices[0].message.content
+    try:
+        return parse_reply(text2, output)
+    except ValidationError as err:
+        raise ModelOutputInvalid(
+            f"{name}: the model's output failed validation after one repair attempt: {_brief(err)}",
+            raw=text2 or "",
+        ) from err
+
+
+def _brief(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors()[:3]:
+        loc = ".".join(str(p) for p in e["loc"]) or "(root)"
+        parts.append(f"{loc}: {e['msg']}")
+    return "; ".join(parts)

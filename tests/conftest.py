@@ -1,0 +1,106 @@
+"""Shared fixtures: the network guard and scripted models over the real OpenAI protocol.
+
+The guard: any HTTP request from httpx to a non-loopback host fails the test (and is recorded),
+so no test can reach a live model or any other outside service by accident.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from core.model.client import ModelClient
+from core.model.transcript_server import Script, TranscriptServer
+from core.model.types import ModelCapabilities, ModelConfig
+
+_LOOPBACK_NAMES = {"localhost", "transcript.invalid", "testserver", "fhir.invalid"}
+
+
+def _is_local(host: str) -> bool:
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def network_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    violations: list[str] = []
+    real_async = httpx.AsyncHTTPTransport.handle_async_request
+    real_sync = httpx.HTTPTransport.handle_request
+
+    def check(request: httpx.Request) -> None:
+        if not _is_local(request.url.host):
+            violations.append(str(request.url))
+            raise httpx.ConnectError(f"network guard: {request.url.host} is not loopback")
+
+    async def guarded_async(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> Any:
+        check(request)
+        return await real_async(self, request)
+
+    def guarded_sync(self: httpx.HTTPTransport, request: httpx.Request) -> Any:
+        check(request)
+        return real_sync(self, request)
+
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", guarded_async)
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", guarded_sync)
+    yield violations
+    if violations:
+        pytest.fail(f"unexpected non-loopback HTTP requests: {violations}")
+
+
+class NoSleep:
+    """Records the backoff delays the client asks for, without waiting."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+@pytest.fixture
+def no_sleep() -> NoSleep:
+    return NoSleep()
+
+
+ModelFactory = Callable[..., tuple[TranscriptServer, ModelClient]]
+
+
+@pytest.fixture
+async def scripted_model(no_sleep: NoSleep) -> AsyncIterator[ModelFactory]:
+    """Build (server, client): a scripted transcript server and a real client wired in-process."""
+    clients: list[ModelClient] = []
+    transports: list[httpx.AsyncClient] = []
+
+    def make(
+        script: Script,
+        *,
+        profile: ModelCapabilities | None = None,
+        probe: bool = False,
+        **config: Any,
+    ) -> tuple[TranscriptServer, ModelClient]:
+        server = TranscriptServer(script=script, profile=profile, model_name="scripted")
+        cfg = ModelConfig(base_url=server.base_url_inprocess, model="scripted", **config)
+        http = server.http_client()
+        transports.append(http)
+        client = ModelClient(
+            cfg,
+            http_client=http,
+            capabilities=None if probe else server.profile,
+            sleep=no_sleep,
+        )
+        clients.append(client)
+        return server, client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+    for http in transports:
+        await http.aclose()
