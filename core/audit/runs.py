@@ -1,0 +1,146 @@
+"""Reading runs back: paged run summaries and one run as a tree of steps."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Connection, Select, case, func, select
+
+from core.audit.errors import AuditRunNotFound
+from core.audit.events import AuditEvent, EventKind, format_ts, parse_ts
+from core.audit.rows import from_row
+from core.audit.schema import events
+
+MAX_PAGE = 500
+
+
+class RunSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    thread_id: str | None
+    patient_id: str | None
+    principal_id: str | None
+    started_at: datetime
+    ended_at: datetime
+    first_seq: int
+    last_seq: int
+    events: int
+    errors: int
+
+
+class RunPage(BaseModel):
+    """Newest runs first; pass ``next_cursor`` back as ``cursor`` for the next page."""
+
+    model_config = ConfigDict(frozen=True)
+
+    runs: list[RunSummary]
+    next_cursor: str | None = None
+
+
+class RunNode(BaseModel):
+    event: AuditEvent
+    children: list[RunNode] = []
+
+
+class RunTree(BaseModel):
+    """A run as recorded: roots are events without a parent in the run (request, top nodes)."""
+
+    run_id: str
+    events: int
+    roots: list[RunNode]
+
+
+def _summary_query() -> Select[tuple[object, ...]]:
+    c = events.c
+    return (
+        select(
+            c.run_id,
+            func.max(c.thread_id).label("thread_id"),
+            func.max(c.patient_id).label("patient_id"),
+            func.max(c.principal_id).label("principal_id"),
+            func.min(c.ts).label("started_at"),
+            func.max(c.ts).label("ended_at"),
+            func.min(c.seq).label("first_seq"),
+            func.max(c.seq).label("last_seq"),
+            func.count().label("events"),
+            func.sum(case((c.kind == EventKind.ERROR.value, 1), else_=0)).label("errors"),
+        )
+        .where(c.run_id.is_not(None))
+        .group_by(c.run_id)
+    )
+
+
+def query_runs(
+    conn: Connection,
+    *,
+    patient: str | None = None,
+    principal: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> RunPage:
+    c = events.c
+    stmt = _summary_query()
+    if patient is not None:
+        stmt = stmt.where(c.run_id.in_(select(c.run_id).where(c.patient_id == patient)))
+    if principal is not None:
+        stmt = stmt.where(c.run_id.in_(select(c.run_id).where(c.principal_id == principal)))
+    if since is not None:
+        stmt = stmt.having(func.min(c.ts) >= format_ts(since))
+    if until is not None:
+        stmt = stmt.having(func.min(c.ts) < format_ts(until))
+    if cursor is not None:
+        stmt = stmt.having(func.min(c.seq) < int(cursor))
+    limit = max(1, min(limit, MAX_PAGE))
+    rows = conn.execute(stmt.order_by(func.min(c.seq).desc()).limit(limit + 1)).all()
+    summaries = [
+        RunSummary.model_validate(
+            {
+                **row._mapping,
+                "started_at": parse_ts(row.started_at),
+                "ended_at": parse_ts(row.ended_at),
+                "errors": int(row.errors or 0),
+            }
+        )
+        for row in rows[:limit]
+    ]
+    more = len(rows) > limit
+    return RunPage(runs=summaries, next_cursor=str(summaries[-1].first_seq) if more else None)
+
+
+def query_run(conn: Connection, run_id: str) -> RunTree:
+    rows = conn.execute(select(events).where(events.c.run_id == run_id).order_by(events.c.seq))
+    recorded = [from_row(row) for row in rows]
+    if not recorded:
+        raise AuditRunNotFound(f"no audit events for run {run_id}")
+    return RunTree(run_id=run_id, events=len(recorded), roots=build_tree(recorded))
+
+
+def build_tree(recorded: list[AuditEvent]) -> list[RunNode]:
+    """Attach each event under its parent; orphans and anything caught in a cycle become roots."""
+    nodes = {e.event_id: RunNode(event=e) for e in recorded}
+    roots: list[RunNode] = []
+    for e in recorded:
+        parent = nodes.get(e.parent_id) if e.parent_id else None
+        (parent.children if parent is not None else roots).append(nodes[e.event_id])
+    reached: set[str] = set()
+    _mark(roots, reached)
+    for e in recorded:  # a parent cycle (only a forged parent_id makes one): cut it at its first
+        if e.event_id not in reached:
+            node = nodes[e.event_id]
+            nodes[str(e.parent_id)].children.remove(node)
+            roots.append(node)
+            _mark([node], reached)
+    roots.sort(key=lambda n: n.event.seq)
+    return roots
+
+
+def _mark(start: list[RunNode], reached: set[str]) -> None:
+    stack = list(start)
+    while stack:
+        node = stack.pop()
+        reached.add(node.event.event_id)
+        stack.extend(n for n in node.children if n.event.event_id not in reached)
