@@ -78,6 +78,7 @@ class Problem(Frozen):
     clinical_status: str = ""
     onset: datetime | None = None
     unknown_code: bool = False
+    verification_status: str = ""
 
 
 class Medication(Frozen):
@@ -92,6 +93,8 @@ class Medication(Frozen):
     route: str = ""
     start: datetime | None = None
     proposed: bool = Field(default=False, description="intent 'proposal' or status 'draft'")
+    unknown_code: bool = Field(default=False, description="no RxNorm coding: kept, flagged")
+    kind: Literal["request", "statement"] = "request"
 
 
 class Allergy(Frozen):
@@ -101,6 +104,8 @@ class Allergy(Frozen):
     reaction: str = ""
     criticality: str = ""
     category: str = ""
+    clinical_status: str = ""
+    unknown_code: bool = Field(default=False, description="no RxNorm/SNOMED coding: kept, flagged")
 
 
 class Observation(Frozen):
@@ -115,6 +120,11 @@ class Observation(Frozen):
     effective: datetime | None = None
     category: str = ""
     unknown_code: bool = False
+    codings: tuple[Coding, ...] = Field(default=(), description="every coding, local ones too")
+    panel: str = Field(
+        default="", description="LOINC of the parent panel when this is a component (BP 85354-9)"
+    )
+    status: str = ""
 
 
 class Note(Frozen):
@@ -126,6 +136,7 @@ class Note(Frozen):
     date: datetime | None = None
     author: str = ""
     language: str = ""
+    category: str = Field(default="", description="'note' (DocumentReference) or 'report'")
 
 
 class ImagingStudy(Frozen):
@@ -136,6 +147,32 @@ class ImagingStudy(Frozen):
     body_site: str = ""
     laterality: str = ""
     dicom_files: tuple[str, ...] = Field(default=(), description="paths, relative to the data dir")
+    dicom_uris: tuple[str, ...] = Field(
+        default=(), description="locators as written in the bundle: 'pydicom:data/...', 'x.dcm'"
+    )
+
+
+class DataIssue(Frozen):
+    """A defect found in source data: kept and flagged, never silently coerced or dropped."""
+
+    ref: str = Field(description="the FHIR resource it concerns, 'Observation/obs-1'")
+    kind: str = Field(
+        description="future_date, impossible_value, unknown_code, unit_mismatch, "
+        "dangling_reference, unresolved_file, missing_value"
+    )
+    message: str
+    path: str = Field(default="", description="FHIR element path, 'Observation.valueQuantity'")
+
+
+class PatientSummary(Frozen):
+    """One line of a ward list: enough to pick a patient, nothing clinical beyond the headline."""
+
+    id: str
+    name: str = ""
+    ward: str = ""
+    age: int | None = None
+    sex: str = "unknown"
+    headline_problem: str = ""
 
 
 class PatientRecord(Frozen):
@@ -150,6 +187,9 @@ class PatientRecord(Frozen):
     notes: tuple[Note, ...] = ()
     imaging: tuple[ImagingStudy, ...] = ()
     source: str = Field(default="", description="where the bundle came from (file path or URL)")
+    data_issues: tuple[DataIssue, ...] = Field(
+        default=(), description="defects found while parsing: future dates, impossible values..."
+    )
 
     def refs(self) -> frozenset[str]:
         """Every FHIR reference in the record: the set a citation must fall in."""

@@ -1,0 +1,144 @@
+"""Read and validate a FHIR R4 bundle, and index its resources by their citation key.
+
+Validation is ``fhir.resources``' R4B models (R4 and R4B agree on every resource wardround reads).
+A validation failure becomes :class:`InvalidFhir` whose ``path`` names the offending element the way
+FHIRPath does (``Bundle.entry[3].resource.valueQuantity.value``).
+
+Identity: a resource's citation key is ``ResourceType/id``. Transaction bundles (carebundle's
+output) carry no ``Resource.id``; there the id is taken from ``fullUrl`` (``urn:uuid:<id>`` or
+``.../Type/<id>``). Two entries with the same key are an error: which one is the fact?
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pydantic
+from fhir.resources.R4B.bundle import Bundle
+
+from core.errors import InvalidFhir, RecordNotFound
+
+_MAX_REPORTED_ERRORS = 5
+
+
+@dataclass(frozen=True)
+class Entry:
+    index: int
+    ref: str
+    resource: Any
+
+    @property
+    def path(self) -> str:
+        return f"Bundle.entry[{self.index}].resource"
+
+
+@dataclass
+class IndexedBundle:
+    """The validated bundle: entries in order, and every way a reference may name them."""
+
+    entries: list[Entry]
+    by_ref: dict[str, Entry] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def resolve(self, reference: str | None) -> Entry | None:
+        """The entry a Reference.reference names: ``Type/id``, ``urn:uuid:...`` or an absolute
+        URL ending in ``Type/id``; ``None`` when it is not in this bundle."""
+        if not reference:
+            return None
+        key = self.aliases.get(reference) or _relative_ref(reference)
+        return self.by_ref.get(key) if key else None
+
+    def of_type(self, *types: str) -> Iterator[Entry]:
+        return (e for e in self.entries if e.resource.get_resource_type() in types)
+
+
+def read_json(source: Mapping[str, Any] | str | Path) -> tuple[dict[str, Any], str]:
+    """The bundle as a dict plus a description of where it came from."""
+    if isinstance(source, Mapping):
+        return dict(source), ""
+    path = Path(source)
+    if not path.is_file():
+        raise RecordNotFound(f"no FHIR bundle at {path}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InvalidFhir(f"not JSON: {exc.msg} at line {exc.lineno}", path="Bundle") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidFhir("file is not UTF-8 JSON", path="Bundle") from exc
+    if not isinstance(data, dict):
+        raise InvalidFhir("top level is not a JSON object", path="Bundle")
+    return data, str(path)
+
+
+def fhir_path(loc: tuple[int | str, ...], root: str = "Bundle") -> str:
+    """A pydantic error location as a FHIRPath-like element path."""
+    out = root
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def validate(data: dict[str, Any]) -> Any:
+    if data.get("resourceType") != "Bundle":
+        raise InvalidFhir(
+            f"expected resourceType 'Bundle', got {data.get('resourceType')!r}",
+            path="Bundle.resourceType",
+        )
+    try:
+        return Bundle.model_validate(data)
+    except pydantic.ValidationError as exc:
+        errors = exc.errors()
+        first = fhir_path(tuple(errors[0]["loc"]))
+        details = "; ".join(
+            f"{fhir_path(tuple(e['loc']))}: {e['msg']}" for e in errors[:_MAX_REPORTED_ERRORS]
+        )
+        more = len(errors) - _MAX_REPORTED_ERRORS
+        suffix = f" (and {more} more)" if more > 0 else ""
+        raise InvalidFhir(
+            f"{len(errors)} invalid element(s): {details}{suffix}", path=first
+        ) from exc
+
+
+def _relative_ref(reference: str) -> str | None:
+    parts = reference.rstrip("/").split("/")
+    if len(parts) >= 2 and parts[-2][:1].isupper():
+        return f"{parts[-2]}/{parts[-1]}"
+    return None
+
+
+def _entry_id(resource: Any, full_url: str | None, index: int) -> str:
+    if resource.id:
+        return str(resource.id)
+    if full_url:
+        tail = full_url.removeprefix("urn:uuid:").removeprefix("urn:oid:").rstrip("/")
+        return tail.rsplit("/", 1)[-1]
+    raise InvalidFhir(
+        "resource has neither an id nor a fullUrl: every fact needs a citation key",
+        path=f"Bundle.entry[{index}].resource.id",
+    )
+
+
+def index(bundle: Any) -> IndexedBundle:
+    """Index the validated bundle; duplicate citation keys are an error naming both entries."""
+    out = IndexedBundle(entries=[])
+    for i, raw in enumerate(bundle.entry or ()):
+        if raw.resource is None:
+            continue
+        rtype = raw.resource.get_resource_type()
+        ref = f"{rtype}/{_entry_id(raw.resource, raw.fullUrl, i)}"
+        if ref in out.by_ref:
+            first = out.by_ref[ref].index
+            raise InvalidFhir(
+                f"duplicate resource {ref}: also at Bundle.entry[{first}]",
+                path=f"Bundle.entry[{i}].resource.id",
+            )
+        entry = Entry(index=i, ref=ref, resource=raw.resource)
+        out.entries.append(entry)
+        out.by_ref[ref] = entry
+        if raw.fullUrl:
+            out.aliases[str(raw.fullUrl)] = ref
+    return out

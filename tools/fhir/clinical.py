@@ -1,0 +1,182 @@
+"""Patient, Encounter, Condition, MedicationRequest/Statement and AllergyIntolerance mappers."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from core.domain import Allergy, Encounter, Medication, Patient, Problem
+from tools.fhir.bundle import Entry
+from tools.fhir.codes import ICD10, ICD10CM, RXNORM, SNOMED, first_known
+from tools.fhir.context import ParseContext
+from tools.fhir.values import (
+    codings,
+    concept_text,
+    first_code,
+    period_start,
+    quantity_text,
+    to_datetime,
+)
+
+_SEXES: dict[str, Literal["male", "female", "other", "unknown"]] = {
+    "male": "male",
+    "female": "female",
+    "other": "other",
+}
+
+
+def _human_name(names: Any) -> str:
+    for n in names or ():
+        if n.text:
+            return str(n.text)
+        parts = [*(n.given or ()), n.family or ""]
+        joined = " ".join(p for p in parts if p)
+        if joined:
+            return joined
+    return ""
+
+
+def patient(entry: Entry, ctx: ParseContext, ward: str) -> Patient:
+    r = entry.resource
+    birth = to_datetime(r.birthDate)
+    ctx.checked_date(birth, entry.ref, "Patient.birthDate")
+    return Patient(
+        ref=entry.ref,
+        id=entry.ref.split("/", 1)[1],
+        name=_human_name(r.name),
+        sex=_SEXES.get(str(r.gender), "unknown"),
+        birth_date=birth.date() if birth else None,
+        ward=ward,
+        identifiers=tuple(f"{i.system or ''}|{i.value or ''}" for i in r.identifier or ()),
+    )
+
+
+def _ward(r: Any, ctx: ParseContext) -> str:
+    """The ward: the active (else the last) location; a Location resource's name if resolvable."""
+    locations = list(r.location or ())
+    active = [loc for loc in locations if loc.status == "active"]
+    for loc in reversed(active or locations):
+        ref = loc.location
+        target = ctx.bundle.resolve(ref.reference)
+        if target is not None and target.resource.name:
+            return str(target.resource.name)
+        if ref.display:
+            return str(ref.display)
+    return ""
+
+
+def encounter(entry: Entry, ctx: ParseContext) -> Encounter:
+    r = entry.resource
+    return Encounter(
+        ref=entry.ref,
+        status=r.status or "",
+        ward=_ward(r, ctx),
+        reason="; ".join(concept_text(c) for c in r.reasonCode or () if concept_text(c)),
+        start=ctx.checked_date(period_start(r.period), entry.ref, "Encounter.period.start"),
+        end=to_datetime(r.period.end) if r.period else None,
+    )
+
+
+def problem(entry: Entry, ctx: ParseContext) -> Problem:
+    r = entry.resource
+    codes = codings(r.code)
+    known = first_known(codes, ICD10CM, SNOMED, ICD10)
+    if known is None:
+        ctx.issue(entry.ref, "unknown_code", "no ICD-10-CM/SNOMED CT code", "Condition.code")
+    onset = to_datetime(r.onsetDateTime) or period_start(r.onsetPeriod)
+    return Problem(
+        ref=entry.ref,
+        display=concept_text(r.code) or "(uncoded condition)",
+        codings=codes,
+        clinical_status=first_code(r.clinicalStatus),
+        verification_status=first_code(r.verificationStatus),
+        onset=ctx.checked_date(onset, entry.ref, "Condition.onsetDateTime"),
+        unknown_code=known is None,
+    )
+
+
+def _medication_concept(r: Any, ctx: ParseContext) -> Any:
+    if r.medicationCodeableConcept is not None:
+        return r.medicationCodeableConcept
+    ref = r.medicationReference
+    if ref is None:
+        return None
+    if ref.reference and ref.reference.startswith("#"):
+        for contained in r.contained or ():
+            if contained.id == ref.reference[1:]:
+                return contained.code
+    target = ctx.bundle.resolve(ref.reference)
+    if target is not None:
+        return target.resource.code
+    return None if not ref.display else _TextConcept(str(ref.display))
+
+
+class _TextConcept:
+    """A stand-in CodeableConcept for a medicationReference that only has a display."""
+
+    coding: tuple[()] = ()
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _dosage_text(dosages: Any) -> tuple[str, str]:
+    for d in dosages or ():
+        dose = str(d.text or "")
+        if not dose:
+            for dr in d.doseAndRate or ():
+                dose = quantity_text(dr.doseQuantity)
+        return dose, concept_text(d.route)
+    return "", ""
+
+
+def medication(entry: Entry, ctx: ParseContext) -> Medication:
+    r = entry.resource
+    statement = r.get_resource_type() == "MedicationStatement"
+    concept = _medication_concept(r, ctx)
+    codes = codings(concept)
+    known = first_known(codes, RXNORM)
+    if known is None:
+        ctx.issue(entry.ref, "unknown_code", "no RxNorm code for the medication", "medication[x]")
+    dose, route = _dosage_text(r.dosage if statement else r.dosageInstruction)
+    if statement:
+        start = to_datetime(r.effectiveDateTime) or period_start(r.effectivePeriod)
+    else:
+        start = to_datetime(r.authoredOn)
+    intent = "" if statement else str(r.intent or "")
+    return Medication(
+        ref=entry.ref,
+        name=concept_text(concept) or "(unnamed medication)",
+        codings=codes,
+        status=r.status or "",
+        intent=intent,
+        dose=dose,
+        route=route,
+        start=ctx.checked_date(start, entry.ref, "authoredOn"),
+        proposed=intent == "proposal" or r.status == "draft",
+        unknown_code=known is None,
+        kind="statement" if statement else "request",
+    )
+
+
+def allergy(entry: Entry, ctx: ParseContext) -> Allergy:
+    r = entry.resource
+    codes = codings(r.code)
+    known = first_known(codes, RXNORM, SNOMED)
+    if known is None:
+        ctx.issue(entry.ref, "unknown_code", "no RxNorm/SNOMED CT substance code", "code")
+    reactions = [
+        concept_text(m)
+        for rx in r.reaction or ()
+        for m in rx.manifestation or ()
+        if concept_text(m)
+    ]
+    return Allergy(
+        ref=entry.ref,
+        substance=concept_text(r.code) or "(unnamed substance)",
+        codings=codes,
+        reaction="; ".join(reactions),
+        criticality=r.criticality or "",
+        category=str((r.category or [""])[0]),
+        clinical_status=first_code(r.clinicalStatus),
+        unknown_code=known is None,
+    )

@@ -1,0 +1,137 @@
+"""Parse a FHIR R4 bundle into a :class:`core.domain.PatientRecord`.
+
+One bundle is one patient. Every fact keeps ``ref`` ("Observation/k-1"), its citation key.
+Structural problems raise :class:`core.errors.InvalidFhir` naming the element path; defects in
+otherwise readable data (future dates, negative concentrations, unknown codes, DICOM files that
+cannot be found) are kept and listed in ``PatientRecord.data_issues``. Resource types wardround
+does not read (Practitioner, Organization, Provenance...) are skipped; they are not facts about the
+patient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from core.domain import Encounter, Note, Observation, PatientRecord
+from core.errors import InvalidFhir
+from core.logging import get_logger
+from core.settings import SHIPPED_DATA
+from tools.fhir import clinical, results
+from tools.fhir.bundle import Entry, IndexedBundle, index, read_json, validate
+from tools.fhir.context import ParseContext
+
+log = get_logger(__name__)
+
+# Resource types whose ``subject``/``patient`` must be the bundle's one patient.
+_SUBJECT_FIELDS = {
+    "Encounter": "subject",
+    "Condition": "subject",
+    "MedicationRequest": "subject",
+    "MedicationStatement": "subject",
+    "AllergyIntolerance": "patient",
+    "Observation": "subject",
+    "DiagnosticReport": "subject",
+    "DocumentReference": "subject",
+    "ImagingStudy": "subject",
+}
+
+
+def parse_bundle(
+    bundle: Mapping[str, Any] | str | Path,
+    *,
+    now: datetime | None = None,
+    data_dir: Path = SHIPPED_DATA,
+    source: str = "",
+) -> PatientRecord:
+    """Parse a bundle (a dict, or a path to a JSON file) into a patient record.
+
+    ``now`` is the clock against which future dates are flagged (default: the current time);
+    ``data_dir`` resolves relative DICOM locators; ``source`` is recorded on the record.
+    """
+    data, origin = read_json(bundle)
+    indexed = index(validate(data))
+    ctx = ParseContext(bundle=indexed, now=now or datetime.now(UTC), data_dir=data_dir)
+    patient_entry = _the_patient(indexed)
+    _check_subjects(indexed, patient_entry.ref)
+    encounters = tuple(clinical.encounter(e, ctx) for e in indexed.of_type("Encounter"))
+    record = PatientRecord(
+        patient=clinical.patient(patient_entry, ctx, _current_ward(encounters)),
+        encounters=encounters,
+        problems=tuple(clinical.problem(e, ctx) for e in indexed.of_type("Condition")),
+        medications=tuple(
+            clinical.medication(e, ctx)
+            for e in indexed.of_type("MedicationRequest", "MedicationStatement")
+        ),
+        allergies=tuple(clinical.allergy(e, ctx) for e in indexed.of_type("AllergyIntolerance")),
+        observations=_observations(indexed, ctx),
+        notes=_notes(indexed, ctx),
+        imaging=tuple(results.imaging_study(e, ctx) for e in indexed.of_type("ImagingStudy")),
+        source=source or origin,
+        data_issues=tuple(ctx.issues),
+    )
+    log.info(
+        "fhir.parsed",
+        resources=len(indexed.entries),
+        observations=len(record.observations),
+        issues=len(record.data_issues),
+    )
+    return record
+
+
+def _the_patient(indexed: IndexedBundle) -> Entry:
+    patients = list(indexed.of_type("Patient"))
+    if not patients:
+        raise InvalidFhir("bundle has no Patient resource", path="Bundle.entry")
+    if len(patients) > 1:
+        raise InvalidFhir(
+            f"bundle has {len(patients)} Patient resources; one bundle is one patient",
+            path=f"{patients[1].path}",
+        )
+    return patients[0]
+
+
+def _check_subjects(indexed: IndexedBundle, patient_ref: str) -> None:
+    """Every clinical fact must be about this bundle's patient: mixing two patients' data is the
+    worst error a record can carry, so it is refused outright."""
+    for entry in indexed.entries:
+        name = _SUBJECT_FIELDS.get(entry.resource.get_resource_type())
+        subject = getattr(entry.resource, name, None) if name else None
+        if subject is None or not subject.reference:
+            continue
+        target = indexed.resolve(subject.reference)
+        target_ref = target.ref if target else subject.reference
+        if target_ref != patient_ref:
+            raise InvalidFhir(
+                f"{entry.ref} is about {subject.reference}, not this bundle's {patient_ref}",
+                path=f"{entry.path}.{name}.reference",
+            )
+
+
+def _current_ward(encounters: tuple[Encounter, ...]) -> str:
+    """The ward of the in-progress encounter (latest start), else of the latest encounter."""
+    dated = sorted(
+        (e for e in encounters if e.ward),
+        key=lambda e: e.start or datetime.min.replace(tzinfo=UTC),
+    )
+    current = [e for e in dated if e.status in ("in-progress", "arrived", "onleave")]
+    chosen = (current or dated)[-1:] if (current or dated) else []
+    return chosen[0].ward if chosen else ""
+
+
+def _observations(indexed: IndexedBundle, ctx: ParseContext) -> tuple[Observation, ...]:
+    out: list[Observation] = []
+    for entry in indexed.of_type("Observation"):
+        out.extend(results.observations(entry, ctx))
+    return tuple(out)
+
+
+def _notes(indexed: IndexedBundle, ctx: ParseContext) -> tuple[Note, ...]:
+    notes = [results.document_note(e, ctx) for e in indexed.of_type("DocumentReference")]
+    for entry in indexed.of_type("DiagnosticReport"):
+        note = results.report_note(entry, ctx)
+        if note is not None:
+            notes.append(note)
+    return tuple(notes)

@@ -1,0 +1,146 @@
+"""Lab flags and trends as :class:`core.domain.Finding` s (``origin='rule'``).
+
+One flag finding per analyte, on its latest result; one trend finding per analyte whose latest
+result is abnormal and moved away from normal since baseline (or came back to normal); one
+data-quality finding per implausible or unconvertible result; one info finding listing results
+that have no reference range. Every finding cites the Observation refs it rests on and carries the
+range's source.
+"""
+
+from __future__ import annotations
+
+from core.domain import Citation, Finding, PatientRecord, Severity
+from tools.labs.flags import LabFlag, lab_flags
+from tools.labs.ranges import range_for
+from tools.labs.trends import LabTrend, all_trends
+
+_FLAG_SEVERITY = {
+    "LL": Severity.critical,
+    "HH": Severity.critical,
+    "L": Severity.low,
+    "H": Severity.low,
+}
+_FLAG_WORDS = {"LL": "critically low", "HH": "critically high", "L": "low", "H": "high"}
+
+
+def _fmt(value: float | None) -> str:
+    return "?" if value is None else f"{value:.4g}"
+
+
+def _interval_text(f: LabFlag) -> str:
+    lo, hi = f.low, f.high
+    if lo is not None and hi is not None:
+        return f"{_fmt(lo)}-{_fmt(hi)} {f.unit}"
+    return f">{_fmt(lo)} {f.unit}" if lo is not None else f"<{_fmt(hi)} {f.unit}"
+
+
+def _cite(f: LabFlag) -> Citation:
+    return Citation.fhir(f.ref, label=f"{f.name} {_fmt(f.value)} {f.unit}")
+
+
+def flag_finding(f: LabFlag) -> Finding:
+    source = f.source if f.flag in ("L", "H") else f"{f.source}; critical: {f.critical_source}"
+    return Finding(
+        id=f"lab_flag:{f.ref}#{f.loinc}",
+        kind="lab_flag",
+        severity=_FLAG_SEVERITY[f.flag],
+        summary=(
+            f"{f.name} {_fmt(f.value)} {f.unit} is {_FLAG_WORDS[f.flag]} "
+            f"[{f.flag}] (reference {_interval_text(f)})"
+        ),
+        labs=(f.loinc,),
+        citations=(_cite(f),),
+        source=source,
+    )
+
+
+def quality_finding(f: LabFlag) -> Finding:
+    severity = Severity.high if f.flag == "implausible" else Severity.moderate
+    what = "not interpretable" if f.flag == "implausible" else "in a unit that cannot be converted"
+    return Finding(
+        id=f"lab_quality:{f.ref}#{f.loinc}",
+        kind="data_quality",
+        severity=severity,
+        summary=f"{f.name} {_fmt(f.value)} {f.unit} is {what}: {f.detail}. Repeat or verify.",
+        labs=(f.loinc,),
+        citations=(_cite(f),),
+        source=f.source,
+    )
+
+
+def _direction(t: LabTrend) -> str:
+    if t.latest is None or t.baseline is None or t.delta is None:
+        return ""
+    worse_up = t.latest.flag in ("H", "HH") and t.delta > 0
+    worse_down = t.latest.flag in ("L", "LL") and t.delta < 0
+    if worse_up or worse_down:
+        return "worsening"
+    if t.latest.flag == "N" and t.baseline.flag != "N":
+        return "normalised"
+    return ""
+
+
+def trend_finding(t: LabTrend, source: str) -> Finding | None:
+    direction = _direction(t)
+    if not direction or t.baseline is None or t.latest is None:
+        return None
+    verb = "rising" if (t.delta or 0) > 0 else "falling"
+    rate = f", {t.rate_per_day:+.3g} {t.unit}/day" if t.rate_per_day is not None else ""
+    pct = f", {t.percent_change:+.0f}%" if t.percent_change is not None else ""
+    severity = Severity.info if direction == "normalised" else Severity.moderate
+    if t.latest.flag in ("LL", "HH"):
+        severity = Severity.high
+    return Finding(
+        id=f"lab_trend:{t.loinc}",
+        kind="lab_trend",
+        severity=severity,
+        summary=(
+            f"{t.name} {verb} ({direction}): {_fmt(t.baseline.value)} -> {_fmt(t.latest.value)} "
+            f"{t.unit} over {len(t.points)} results ({t.delta:+.3g}{pct}{rate})"
+        ),
+        labs=(t.loinc,),
+        citations=tuple(
+            Citation.fhir(p.ref, label=f"{t.name} {_fmt(p.value)} {t.unit}") for p in t.points
+        ),
+        source=source,
+    )
+
+
+def lab_findings(record: PatientRecord) -> list[Finding]:
+    """Every deterministic lab finding for the record, most severe first."""
+    flags = lab_flags(record)
+    latest: dict[str, LabFlag] = {}
+    out: list[Finding] = []
+    for f in flags:
+        if f.flag in ("implausible", "unit_mismatch"):
+            out.append(quality_finding(f))
+        elif f.flag not in ("no_range", "non_numeric"):
+            latest[_analyte(f.loinc)] = f
+    out.extend(flag_finding(f) for f in latest.values() if f.flag in _FLAG_SEVERITY)
+    sources = {key: f.source for key, f in latest.items()}
+    for t in all_trends(record):
+        finding = trend_finding(t, sources.get(t.loinc, ""))
+        if finding is not None:
+            out.append(finding)
+    no_range = [f for f in flags if f.flag == "no_range"]
+    if no_range:
+        out.append(_no_range_finding(no_range))
+    return sorted(out, key=lambda x: -x.severity.rank)
+
+
+def _analyte(loinc: str) -> str:
+    """The canonical LOINC of the analyte (creatinine 14682-9 and 2160-0 are one analyte)."""
+    rr = range_for(loinc)
+    return rr.loinc if rr else loinc
+
+
+def _no_range_finding(flags: list[LabFlag]) -> Finding:
+    names = sorted({f.name for f in flags})
+    return Finding(
+        id="lab_no_range",
+        kind="lab_no_range",
+        severity=Severity.info,
+        summary=f"{len(flags)} result(s) have no reference range: {', '.join(names)}",
+        citations=tuple(dict.fromkeys(Citation.fhir(f.ref, label=f.name) for f in flags)),
+        source="data/labs/reference_ranges.yaml (no entry for these codes)",
+    )

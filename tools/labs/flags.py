@@ -1,0 +1,148 @@
+"""Flag each result against its reference interval and critical limits: N, L, H, LL, HH.
+
+Limits are converted into the *result's* unit (the value is shown as measured, never rewritten).
+The interval is exclusive (a value equal to a bound is normal) and critical limits are inclusive
+("at or beyond"), which is how both the NEWS2 bands and notification limits are written. Results
+that cannot be interpreted are still reported, with a status saying why: no reference range, no
+numeric value, a unit that cannot be converted, or a value outside plausibility limits.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from core.domain import Observation, PatientRecord
+from tools.labs.ranges import Interval, ReferenceRange, range_for
+from tools.labs.units import UnitMismatch, convert
+
+FlagCode = Literal[
+    "N", "L", "H", "LL", "HH", "implausible", "unit_mismatch", "no_range", "non_numeric"
+]
+# Observation statuses whose value is not a result (FHIR R4 ObservationStatus value set).
+_NOT_A_RESULT = frozenset({"entered-in-error", "cancelled", "registered"})
+
+
+class LabFlag(BaseModel):
+    """One result, flagged. Numbers are in ``unit``, the result's own unit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ref: str
+    loinc: str
+    name: str
+    value: float | None
+    unit: str
+    effective: datetime | None
+    flag: FlagCode
+    low: float | None = None
+    high: float | None = None
+    critical_low: float | None = None
+    critical_high: float | None = None
+    source: str = ""
+    critical_source: str = ""
+    detail: str = ""
+
+    @property
+    def abnormal(self) -> bool:
+        return self.flag not in ("N", "no_range", "non_numeric")
+
+
+def _in_unit(limit: float | None, rr: ReferenceRange, unit: str) -> float | None:
+    return None if limit is None else round(convert(limit, rr.unit, unit, rr.conversion_loinc), 6)
+
+
+def _classify(
+    v: float, lo: float | None, hi: float | None, clo: float | None, chi: float | None
+) -> FlagCode:
+    if clo is not None and v <= clo:
+        return "LL"
+    if chi is not None and v >= chi:
+        return "HH"
+    if lo is not None and v < lo:
+        return "L"
+    if hi is not None and v > hi:
+        return "H"
+    return "N"
+
+
+def _flag(obs: Observation, name: str, flag: FlagCode, **extra: Any) -> LabFlag:
+    return LabFlag(
+        ref=obs.ref,
+        loinc=obs.loinc,
+        name=name,
+        value=obs.value,
+        unit=obs.unit,
+        effective=obs.effective,
+        flag=flag,
+        **extra,
+    )
+
+
+def flag_observation(obs: Observation, sex: str, age: int | None) -> LabFlag:
+    """Flag one observation for a patient of this sex and age."""
+    rr = range_for(obs.loinc) if obs.loinc else None
+    name = rr.name if rr else obs.display
+    if obs.value is None:
+        return _flag(obs, name, "non_numeric", detail=obs.value_text)
+    if rr is None:
+        why = "unknown code" if obs.unknown_code else f"no reference range for LOINC {obs.loinc}"
+        return _flag(obs, name, "no_range", detail=why)
+    try:
+        return _flag_with_range(obs, obs.value, rr, rr.interval_for(sex, age))
+    except UnitMismatch as exc:
+        return _flag(obs, name, "unit_mismatch", source=rr.source, detail=str(exc))
+
+
+def _flag_with_range(
+    obs: Observation, value: float, rr: ReferenceRange, interval: Interval | None
+) -> LabFlag:
+    unit = obs.unit
+    plaus = rr.plausible
+    if plaus is not None:
+        plo, phi = _in_unit(plaus.low, rr, unit), _in_unit(plaus.high, rr, unit)
+        if (plo is not None and value < plo) or (phi is not None and value > phi):
+            detail = f"outside plausibility limits {plo}-{phi} {unit}: specimen or entry error"
+            return _flag(obs, rr.name, "implausible", source=plaus.source, detail=detail)
+    lo = _in_unit(interval.low if interval else None, rr, unit)
+    hi = _in_unit(interval.high if interval else None, rr, unit)
+    crit = rr.critical
+    clo = _in_unit(crit.low if crit else None, rr, unit)
+    chi = _in_unit(crit.high if crit else None, rr, unit)
+    return _flag(
+        obs,
+        rr.name,
+        _classify(value, lo, hi, clo, chi),
+        low=lo,
+        high=hi,
+        critical_low=clo,
+        critical_high=chi,
+        source=rr.interval_source(interval) if interval else rr.source,
+        critical_source=crit.source if crit else "",
+        detail="" if interval else "no interval for this sex/age; critical limits only",
+    )
+
+
+def lab_flags(record: PatientRecord, *, abnormal_only: bool = False) -> list[LabFlag]:
+    """Every result in the record flagged, oldest first; nothing is dropped unless
+    ``abnormal_only`` asks for the abnormal and uninterpretable ones only. Results whose status
+    says they are not results (entered-in-error, cancelled) are skipped."""
+    out: list[LabFlag] = []
+    for obs in sorted(record.observations, key=observation_time):
+        if obs.status in _NOT_A_RESULT:
+            continue
+        age = record.patient.age_on(obs.effective.date()) if obs.effective else None
+        flag = flag_observation(obs, record.patient.sex, age)
+        if not abnormal_only or flag.abnormal:
+            out.append(flag)
+    return out
+
+
+_EPOCH = datetime(1, 1, 1, tzinfo=UTC)
+
+
+def observation_time(obs: Observation) -> datetime:
+    """Sort key: undated results first."""
+    return obs.effective or _EPOCH

@@ -1,0 +1,136 @@
+"""Trends of one analyte over the record: baseline, latest, delta, rate per day.
+
+The series is every numeric result for the analyte (its LOINC and the aliases its reference range
+lists), in the unit of the latest result. A result whose unit cannot be converted, or whose value
+is implausible, is left out of the arithmetic and named in ``excluded`` (never silently dropped).
+``baseline`` is the earliest result in the record: the record is the window the ward sees; KDIGO's
+own baseline rules live with the AKI calculator.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from core.domain import Observation, PatientRecord
+from tools.labs.flags import FlagCode, flag_observation, observation_time
+from tools.labs.ranges import range_for
+from tools.labs.units import UnitMismatch, convert
+
+_SECONDS_PER_DAY = 86_400
+_SKIPPED_STATUSES = frozenset({"entered-in-error", "cancelled", "registered"})
+
+
+class TrendPoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ref: str
+    effective: datetime | None
+    value: float = 0.0
+    flag: FlagCode = "N"
+
+
+class LabTrend(BaseModel):
+    """One analyte's course; every number cites the Observation refs in ``points``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    loinc: str
+    name: str
+    unit: str
+    points: tuple[TrendPoint, ...]
+    baseline: TrendPoint | None = None
+    latest: TrendPoint | None = None
+    minimum: TrendPoint | None = None
+    maximum: TrendPoint | None = None
+    delta: float | None = None
+    percent_change: float | None = None
+    rate_per_day: float | None = None
+    excluded: tuple[str, ...] = ()
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(p.ref for p in self.points))
+
+
+def _series_codes(loinc: str) -> set[str]:
+    rr = range_for(loinc)
+    return {rr.loinc, *rr.aliases} if rr else {loinc}
+
+
+def _usable(record: PatientRecord, loinc: str) -> list[Observation]:
+    codes = _series_codes(loinc)
+    return sorted(
+        (
+            o
+            for o in record.observations
+            if o.loinc in codes and o.value is not None and o.status not in _SKIPPED_STATUSES
+        ),
+        key=observation_time,
+    )
+
+
+def lab_trends(record: PatientRecord, loinc: str) -> LabTrend:
+    """The trend of ``loinc`` (and its aliases) in ``record``; empty points when none."""
+    obs = _usable(record, loinc)
+    rr = range_for(loinc)
+    name = rr.name if rr else (obs[-1].display if obs else loinc)
+    if not obs:
+        return LabTrend(loinc=loinc, name=name, unit=rr.unit if rr else "", points=())
+    unit = obs[-1].unit
+    points: list[TrendPoint] = []
+    excluded: list[str] = []
+    for o in obs:
+        age = record.patient.age_on(o.effective.date()) if o.effective else None
+        flag = flag_observation(o, record.patient.sex, age)
+        if flag.flag in ("implausible", "unit_mismatch") or o.value is None:
+            excluded.append(f"{o.ref}: {flag.flag}")
+            continue
+        try:
+            value = convert(o.value, o.unit, unit, rr.conversion_loinc if rr else loinc)
+        except UnitMismatch:
+            excluded.append(f"{o.ref}: unit {o.unit} not convertible to {unit}")
+            continue
+        points.append(TrendPoint(ref=o.ref, effective=o.effective, value=value, flag=flag.flag))
+    return _summarise(loinc, name, unit, points, excluded)
+
+
+def _summarise(
+    loinc: str, name: str, unit: str, points: list[TrendPoint], excluded: list[str]
+) -> LabTrend:
+    trend = LabTrend(
+        loinc=loinc, name=name, unit=unit, points=tuple(points), excluded=tuple(excluded)
+    )
+    if not points:
+        return trend
+    first, last = points[0], points[-1]
+    delta = last.value - first.value
+    rate = None
+    if first.effective and last.effective and last.effective > first.effective:
+        days = (last.effective - first.effective).total_seconds() / _SECONDS_PER_DAY
+        rate = delta / days
+    return trend.model_copy(
+        update={
+            "baseline": first,
+            "latest": last,
+            "minimum": min(points, key=lambda p: p.value),
+            "maximum": max(points, key=lambda p: p.value),
+            "delta": delta if len(points) > 1 else None,
+            "percent_change": 100.0 * delta / first.value
+            if len(points) > 1 and first.value
+            else None,
+            "rate_per_day": rate,
+        }
+    )
+
+
+def all_trends(record: PatientRecord, *, min_points: int = 2) -> list[LabTrend]:
+    """A trend for every analyte measured at least ``min_points`` times, by LOINC order."""
+    seen: dict[str, None] = {}
+    for o in record.observations:
+        if o.loinc and o.value is not None:
+            rr = range_for(o.loinc)
+            seen.setdefault(rr.loinc if rr else o.loinc, None)
+    trends = (lab_trends(record, code) for code in sorted(seen))
+    return [t for t in trends if len(t.points) >= min_points]
