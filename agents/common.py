@@ -1,0 +1,64 @@
+"""Small helpers every specialist uses: decode the task, turn model key points into claims."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from agents.consult import Consultation
+from agents.report import ModelNote, SpecialistReport
+from core.domain import Citation, CitationKind, Claim, Finding, PatientRecord
+
+
+def record_of(task: dict[str, Any]) -> PatientRecord:
+    return PatientRecord.model_validate(task["record"])
+
+
+def citation_for(ref: str) -> Citation:
+    ref = ref.strip().strip("[]")
+    kind: CitationKind = "fhir"
+    if ref.startswith("kg:"):
+        kind = "kg"
+    elif ref.startswith("image:"):
+        kind = "image"
+    elif ref.startswith("calc:"):
+        kind = "calc"
+    return Citation(kind=kind, ref=ref)
+
+
+def claims_of(note: ModelNote | None) -> list[Claim]:
+    if note is None:
+        return []
+    return [
+        Claim(text=p.text, citations=tuple(citation_for(c) for c in p.citations if c.strip()))
+        for p in note.key_points
+    ]
+
+
+def finish(
+    name: str,
+    started: float,
+    findings: list[Finding],
+    consultation: Consultation,
+    *,
+    fallback_summary: str,
+) -> SpecialistReport:
+    note = consultation.note
+    return SpecialistReport(
+        specialist=name,
+        summary=note.summary if note else fallback_summary,
+        findings=findings,
+        key_points=claims_of(note),
+        degraded_reason=consultation.degraded_reason,
+        duration_ms=(time.monotonic() - started) * 1000,
+        model_calls=0 if consultation.degraded_reason else 1,
+    )
+
+
+def findings_digest(findings: list[Finding]) -> str:
+    if not findings:
+        return "(no rule-based findings)"
+    return "\n".join(
+        f"- [{f.severity.value}] {f.summary} (cite: {', '.join(c.ref for c in f.citations)})"
+        for f in findings
+    )

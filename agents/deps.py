@@ -1,0 +1,42 @@
+"""Run-scoped dependencies of the ward round, as ONE frozen, typed object.
+
+Built by the entry point (CLI, server, tests) and handed to the graph factory; nothing here builds
+a live client at import time. ``model=None`` means no reasoning model is configured: the round
+still returns every deterministic finding, marked degraded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from core.domain import PatientRecord
+from core.model.client import ModelClient
+
+
+class RecordSource(Protocol):
+    """Where patient records come from (a directory of FHIR bundles, a FHIR server...)."""
+
+    async def load(self, patient_id: str) -> PatientRecord: ...
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class WardRoundDeps:
+    patients: RecordSource
+    model: ModelClient | None
+    graph_store: Any | None = None
+    """A ``kg.GraphStore``; ``None`` skips KG-backed checks (reported as degraded)."""
+    vision: ModelClient | None = None
+    """A vision-language model endpoint; ``None``: imaging says plainly it has no vision model."""
+    clock: Callable[[], datetime] = utcnow
+    round_deadline_s: float = 300.0
+    """After this, model steps are abandoned and the round answers with what it has."""
+    max_tool_steps: int = 3
+    data_dir: Any = field(default=None)
+    """Where DICOM locators resolve (``core.settings.SHIPPED_DATA`` by default)."""

@@ -1,0 +1,63 @@
+"""History summarizer: problem list, active medications, allergies and the recent timeline.
+
+Deterministic part: allergy findings straight from AllergyIntolerance resources (they must reach
+the answer whatever the model says). Model part: a summary drawing on structured data and notes.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from agents.common import findings_digest, finish, record_of
+from agents.consult import consult, specialist_messages
+from agents.deps import WardRoundDeps
+from agents.report import SpecialistReport
+from core.domain import Citation, Finding, PatientRecord, Severity
+
+NAME = "history"
+INSTRUCTIONS = (
+    "Role: history summarizer. Summarize the active problems, current medications, allergies "
+    "and the recent timeline, using the structured lists and the notes (which may be in English "
+    "or Traditional Chinese). Cite every point."
+)
+
+
+def allergy_findings(record: PatientRecord) -> list[Finding]:
+    return [
+        Finding(
+            id=f"allergy:{a.ref}",
+            kind="allergy",
+            severity=Severity.high if a.criticality == "high" else Severity.moderate,
+            summary=f"Documented allergy: {a.substance}"
+            + (f" (reaction: {a.reaction})" if a.reaction else ""),
+            citations=(Citation.fhir(a.ref),),
+            source="patient record (AllergyIntolerance)",
+            specialist=NAME,
+        )
+        for a in record.allergies
+    ]
+
+
+def timeline(record: PatientRecord) -> str:
+    events = [(e.start, f"encounter {e.reason or e.status} [{e.ref}]") for e in record.encounters]
+    events += [(n.date, f"note '{n.title}' [{n.ref}]") for n in record.notes]
+    events += [(m.start, f"medication {m.name} [{m.ref}]") for m in record.medications]
+    dated = sorted(((w, t) for w, t in events if w is not None), key=lambda e: e[0].timestamp())
+    return "\n".join(f"- {w.isoformat()}: {text}" for w, text in dated[-12:]) or "(no dated events)"
+
+
+async def history_specialist(deps: WardRoundDeps, task: dict[str, Any]) -> SpecialistReport:
+    started = time.monotonic()
+    record = record_of(task)
+    findings = allergy_findings(record)
+    evidence = f"Allergy findings:\n{findings_digest(findings)}\nTimeline:\n{timeline(record)}"
+    messages = specialist_messages(
+        task["context"], INSTRUCTIONS, evidence, task["question"], task["language"]
+    )
+    consultation = await consult(deps, messages, name=NAME, deadline_at=task["deadline_at"])
+    summary = (
+        f"{len(record.problems)} problems, {len(record.active_medications())} active medications, "
+        f"{len(record.allergies)} allergies on record."
+    )
+    return finish(NAME, started, findings, consultation, fallback_summary=summary)

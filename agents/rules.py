@@ -1,0 +1,116 @@
+"""The deterministic safety net: findings computed by tools and the KG, never by the model.
+
+Lab flags and trends (``tools.labs``), KDIGO AKI staging and CKD-EPI 2021 eGFR
+(``tools.calculators``), and the knowledge graph's interactions, contraindications and allergy
+conflicts. These always run and always reach the answer (``origin='rule'``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from core.domain import Citation, Finding, Observation, PatientRecord, Severity
+from core.errors import InvalidInput
+from core.logging import get_logger
+from tools.calculators.aki import AkiInput, CreatinineSample, aki_stage
+from tools.calculators.renal import EgfrInput, egfr_ckd_epi_2021
+from tools.labs.findings import lab_findings
+
+log = get_logger(__name__)
+
+# LOINC serum/plasma creatinine: 2160-0 (mass/volume, mg/dL), 14682-9 (moles/volume, umol/L).
+CREATININE = {"2160-0": "mg/dL", "14682-9": "umol/L"}
+_AKI_SEVERITY = {1: Severity.moderate, 2: Severity.high, 3: Severity.critical}
+
+
+def _creatinine_series(record: PatientRecord) -> tuple[list[Observation], str]:
+    for loinc, unit in CREATININE.items():
+        series = [
+            o for o in record.observations
+            if o.loinc == loinc and o.value is not None and o.value > 0 and o.effective
+            and o.unit.replace("µ", "u") == unit
+        ]  # fmt: skip
+        if series:
+            return sorted(
+                series, key=lambda o: o.effective.timestamp() if o.effective else 0.0
+            ), unit
+    return [], "mg/dL"
+
+
+def aki_finding(record: PatientRecord) -> Finding | None:
+    series, unit = _creatinine_series(record)
+    if len(series) < 2:
+        return None
+    samples = tuple(
+        CreatinineSample(time=o.effective, value=o.value, ref=o.ref)
+        for o in series
+        if o.effective is not None and o.value is not None
+    )
+    try:
+        result = aki_stage(AkiInput(creatinine=samples, creatinine_unit=unit))
+    except InvalidInput as err:
+        log.warning("rules.aki.skipped", reason=str(err)[:200])
+        return None
+    stage = int(result.value)
+    if stage == 0:
+        return None
+    refs = result.evidence or tuple(o.ref for o in series)
+    return Finding(
+        id="aki_stage",
+        kind="aki_stage",
+        severity=_AKI_SEVERITY[stage],
+        summary=result.interpretation,
+        labs=tuple(sorted({o.loinc for o in series})),
+        citations=(*(Citation.fhir(r) for r in refs), result.citation()),
+        source=result.source,
+    )
+
+
+def egfr_finding(record: PatientRecord, now: datetime) -> Finding | None:
+    series, unit = _creatinine_series(record)
+    age = record.patient.age_on(now.date())
+    if not series or age is None or age < 18 or record.patient.sex not in ("male", "female"):
+        return None
+    latest = series[-1]
+    assert latest.value is not None  # filtered in _creatinine_series
+    try:
+        result = egfr_ckd_epi_2021(
+            EgfrInput(
+                creatinine=latest.value, creatinine_unit=unit, age=age, sex=record.patient.sex
+            )
+        )
+    except InvalidInput as err:
+        log.warning("rules.egfr.skipped", reason=str(err)[:200])
+        return None
+    severity = (
+        Severity.info
+        if result.value >= 60
+        else Severity.moderate
+        if result.value >= 30
+        else Severity.high
+    )
+    return Finding(
+        id="egfr_ckd_epi_2021",
+        kind="calculation",
+        severity=severity,
+        summary=f"eGFR (CKD-EPI 2021) {result.value:.0f} mL/min/1.73m2, category {result.category}",
+        labs=(latest.loinc,),
+        citations=(Citation.fhir(latest.ref), result.citation()),
+        source=result.source,
+    )
+
+
+def lab_rule_findings(record: PatientRecord, now: datetime) -> list[Finding]:
+    found = [f.model_copy(update={"specialist": "labs"}) for f in lab_findings(record)]
+    for extra in (aki_finding(record), egfr_finding(record, now)):
+        if extra is not None:
+            found.append(extra.model_copy(update={"specialist": "labs"}))
+    return found
+
+
+async def kg_rule_findings(store: Any, record: PatientRecord, now: datetime) -> list[Finding]:
+    """Interactions, contraindications and allergy conflicts from the knowledge graph."""
+    from agents.kg_checks import kg_findings
+
+    return await kg_findings(store, record, now)

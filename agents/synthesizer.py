@@ -1,0 +1,125 @@
+"""Synthesizer: one answer for the ward team, in the question's language, findings by severity.
+
+The model writes the prose; it cannot remove or downgrade a rule finding: every rule finding is
+appended to the answer verbatim, ranked by severity. A verifier keeps only citations that resolve
+to the record, the KG facts the round used, or an image; a claim left with a citation that does
+not resolve loses it and is marked ``supported: false``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pydantic import BaseModel, Field
+
+from agents.common import claims_of
+from agents.consult import LANGUAGE_NAMES, consult_structured
+from agents.deps import WardRoundDeps
+from agents.report import KeyPoint, ModelNote, SpecialistReport
+from core.domain import Claim, Finding, PatientRecord
+
+HEADINGS = {
+    "en": ("Findings computed by rules (not by the model):", "Degraded mode"),
+    "zh-TW": ("規則計算的發現（非模型生成）：", "降級模式"),
+}
+
+
+class Synthesis(BaseModel):
+    answer: str = Field(description="the answer to the question, a short paragraph")
+    claims: list[KeyPoint] = Field(default_factory=list, max_length=8)
+
+
+def ranked(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (-f.severity.rank, f.origin != "rule", f.id))
+
+
+def known_refs(record: PatientRecord, findings: Iterable[Finding]) -> frozenset[str]:
+    refs = set(record.refs())
+    for f in findings:
+        refs.update(c.ref for c in f.citations)
+    for study in record.imaging:
+        refs.update(f"image:{study.ref}#{i}" for i in range(len(study.dicom_files)))
+    return frozenset(refs)
+
+
+def verify_claims(claims: Iterable[Claim], known: frozenset[str]) -> tuple[list[Claim], int]:
+    """Drop citations that do not resolve; a claim that lost one is ``supported=False``."""
+    verified, rejected = [], 0
+    for claim in claims:
+        good = tuple(c for c in claim.citations if c.ref in known)
+        lost = len(claim.citations) - len(good)
+        rejected += lost
+        verified.append(claim.model_copy(update={"citations": good, "supported": lost == 0}))
+    return verified, rejected
+
+
+def findings_block(findings: list[Finding], language: str) -> str:
+    heading = HEADINGS.get(language, HEADINGS["en"])[0]
+    lines = [heading]
+    for i, f in enumerate(f for f in findings if f.origin == "rule"):
+        refs = ", ".join(c.ref for c in f.citations)
+        lines.append(f"{i + 1}. [{f.severity.value.upper()}] {f.summary} [{refs}]")
+    return "\n".join(lines) if len(lines) > 1 else ""
+
+
+def synthesis_messages(
+    context: str,
+    question: str,
+    language: str,
+    reports: list[SpecialistReport],
+    findings: list[Finding],
+) -> list[dict[str, str]]:
+    lines = [
+        f"- {f.severity.value}: {f.summary} [{', '.join(c.ref for c in f.citations)}]"
+        for f in findings
+    ]
+    notes = [f"- {r.specialist}: {r.summary}" for r in reports]
+    lang = LANGUAGE_NAMES.get(language, "English")
+    return [
+        {"role": "system", "content": context},
+        {
+            "role": "system",
+            "content": "Role: synthesizer. Answer the ward team's question in one short "
+            f"paragraph in {lang}, most severe findings first, citing reference ids.",
+        },
+        {
+            "role": "user",
+            "content": "Findings:\n"
+            + ("\n".join(lines) or "(none)")
+            + "\nSpecialist notes:\n"
+            + "\n".join(notes)
+            + f"\n\nQuestion: {question}",
+        },
+    ]
+
+
+async def synthesize(
+    deps: WardRoundDeps,
+    *,
+    context: str,
+    question: str,
+    language: str,
+    record: PatientRecord,
+    reports: list[SpecialistReport],
+    findings: list[Finding],
+    deadline_at: float,
+) -> tuple[str, list[Claim], int, str | None]:
+    """(answer, verified claims, rejected citation count, degraded reason or None)."""
+    order = ranked(findings)
+    messages = synthesis_messages(context, question, language, reports, order)
+    result = await consult_structured(
+        deps, messages, Synthesis, name="synthesizer", deadline_at=deadline_at, max_tokens=500
+    )
+    block = findings_block(order, language)
+    if result.value is None:
+        summaries = " ".join(r.summary for r in reports if r.summary)
+        prose = (
+            f"{HEADINGS.get(language, HEADINGS['en'])[1]}: {result.degraded_reason}. {summaries}"
+        )
+        return "\n\n".join(p for p in (prose, block) if p), [], 0, result.degraded_reason
+    claims = claims_of(ModelNote(summary="", key_points=result.value.claims))
+    for report in reports:
+        claims.extend(report.key_points)
+    verified, rejected = verify_claims(claims, known_refs(record, order))
+    answer = "\n\n".join(p for p in (result.value.answer.strip(), block) if p)
+    return answer, verified, rejected, None

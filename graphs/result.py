@@ -1,0 +1,89 @@
+"""The versioned result of one ward round: what ``wardround ask --json`` prints.
+
+Schema version 1. Fields: ``run_id, thread_id, patient_id, question, answer, language, degraded,
+degraded_reasons, findings[], claims[], specialists[], unsupported_citations, timings, tokens,
+model``. Adding a field is compatible; renaming or removing one bumps ``schema_version``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from core.domain import Claim, Finding
+
+SCHEMA_VERSION: Literal["1"] = "1"
+
+
+class SpecialistSummary(BaseModel):
+    name: str
+    summary: str
+    findings: int
+    degraded_reason: str | None = None
+    duration_ms: float
+
+
+class ModelInfo(BaseModel):
+    base_url: str | None
+    name: str | None
+    tools: bool | None = None
+    structured: str | None = None
+
+
+class WardRoundResult(BaseModel):
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    run_id: str
+    thread_id: str
+    patient_id: str
+    question: str
+    answer: str
+    language: str
+    degraded: bool = Field(description="true when any part ran without the model")
+    degraded_reasons: list[str] = Field(default_factory=list)
+    findings: list[Finding]
+    claims: list[Claim]
+    specialists: list[SpecialistSummary]
+    route_origin: str
+    unsupported_citations: int = Field(description="citations removed by the verifier")
+    timings: dict[str, float] = Field(description="milliseconds per node, and 'total'")
+    tokens: dict[str, int]
+    model: ModelInfo
+    turns: int = Field(description="completed questions on this thread, this one included")
+
+    def citations_text(self) -> list[str]:
+        refs: dict[str, str] = {}
+        cited = [f.citations for f in self.findings] + [c.citations for c in self.claims]
+        for citations in cited:
+            for c in citations:
+                refs.setdefault(c.ref, c.label)
+        return [f"{ref} {label}".strip() for ref, label in refs.items()]
+
+
+def result_from_state(state: dict[str, Any], **meta: Any) -> WardRoundResult:
+    reports = state.get("reports") or []
+    reasons = list(dict.fromkeys(state.get("degraded_reasons") or []))
+    return WardRoundResult(
+        patient_id=state["patient_id"],
+        question=state["question"],
+        answer=state.get("answer", ""),
+        language=state.get("language", "en"),
+        degraded=bool(reasons),
+        degraded_reasons=reasons,
+        findings=[Finding.model_validate(f) for f in state.get("findings") or []],
+        claims=[Claim.model_validate(c) for c in state.get("claims") or []],
+        specialists=[
+            SpecialistSummary(
+                name=r["specialist"],
+                summary=r["summary"],
+                findings=len(r["findings"]),
+                degraded_reason=r.get("degraded_reason"),
+                duration_ms=r["duration_ms"],
+            )
+            for r in reports
+        ],
+        route_origin=state.get("route_origin", ""),
+        unsupported_citations=state.get("unsupported_citations", 0),
+        turns=len(state.get("turns") or []),
+        **meta,
+    )

@@ -1,0 +1,79 @@
+"""Ward-round graph state: a narrow input schema beside the full state, reducers on the fields.
+
+Values are JSON-plain (dicts of dumped pydantic models) so checkpoints and the audit store hold
+readable data and restore in any process without type registration. ``agents`` turn them back
+into domain models at the edges.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, TypedDict
+
+
+def per_question(left: list[Any] | None, right: list[Any] | None) -> list[Any]:
+    """Accumulate within one question; ``None`` (written by ``load_record``) starts afresh.
+
+    A thread carries many questions; findings of the previous one must not leak into the next.
+    """
+    if right is None:
+        return []
+    return [*(left or []), *right]
+
+
+def merge_timings(
+    left: dict[str, float] | None, right: dict[str, float] | None
+) -> dict[str, float]:
+    if right is None:
+        return {}
+    return {**(left or {}), **right}
+
+
+class WardRoundInput(TypedDict):
+    """What a caller supplies to start a round."""
+
+    patient_id: str
+    """Patient id in the configured source, or a path to a FHIR bundle file."""
+    question: str
+    """The ward team's question, in English or Traditional Chinese."""
+
+
+class SpecialistTask(TypedDict):
+    """The payload ``route`` sends to each specialist (LangGraph ``Send``)."""
+
+    specialist: str
+    question: str
+    language: str
+    record: dict[str, Any]
+    context: str
+    deadline_at: float
+
+
+class WardRoundState(TypedDict, total=False):
+    patient_id: str
+    question: str
+    language: str
+    """'en' or 'zh-TW': the answer is written in the question's language."""
+    record: dict[str, Any]
+    """The parsed PatientRecord (``model_dump(mode='json')``)."""
+    deadline_at: float
+    """Epoch seconds after which model steps are abandoned (the round deadline)."""
+    context: str
+    """The shared patient context block: first and byte-identical in every specialist prompt."""
+    specialists: list[str]
+    """The specialists ``route`` chose for this question."""
+    route_origin: str
+    """'model' when the router's structured call decided, 'rule' for the keyword fallback."""
+    reports: Annotated[list[dict[str, Any]], per_question]
+    """One SpecialistReport per specialist that ran."""
+    findings: Annotated[list[dict[str, Any]], per_question]
+    """All findings (rule and model), each a dumped ``core.domain.Finding``."""
+    degraded_reasons: Annotated[list[str], per_question]
+    """Why parts of the round ran without the model; empty when all went well."""
+    timings: Annotated[dict[str, float], merge_timings]
+    """Milliseconds per node."""
+    answer: str
+    claims: list[dict[str, Any]]
+    unsupported_citations: int
+    turns: Annotated[list[dict[str, Any]], operator.add]
+    """The thread's conversation: one {question, answer, run_id} per completed round."""
