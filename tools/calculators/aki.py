@@ -44,7 +44,7 @@ _BASELINE_WINDOW = timedelta(days=7)
 _STAGE_NAMES = ("no AKI", "stage 1", "stage 2", "stage 3")
 
 
-class CreatinineSample(Frozen):
+class CreatinineSample(CalcInput):
     time: datetime
     value: float = Field(gt=0, description="serum creatinine, in the input's creatinine_unit")
     ref: str = Field(default="", description="citation key, e.g. 'Observation/cr-3'")

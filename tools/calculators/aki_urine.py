@@ -16,13 +16,14 @@ from typing import Self
 from pydantic import Field, model_validator
 
 from core.domain import Frozen
+from tools.calculators.base import CalcInput
 
 # Collections closer than this are treated as contiguous (charting times are rounded).
 _CONTIGUITY = timedelta(minutes=5)
 _MAX_PERIOD = timedelta(hours=24)
 
 
-class UrineOutputPeriod(Frozen):
+class UrineOutputPeriod(CalcInput):
     start: datetime
     end: datetime
     volume_ml: float = Field(ge=0, le=20_000, description="urine volume collected in the period")
