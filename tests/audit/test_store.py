@@ -121,3 +121,16 @@ async def test_duplicate_event_id_is_an_audit_error_without_parameters(store: Au
         await store.append(draft)
     assert "secret note text" not in str(caught.value)
     assert "UNIQUE" in str(caught.value)
+
+
+def test_the_store_from_settings_lives_in_the_data_dir(tmp_path: Path) -> None:
+    from core.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data")
+    store = AuditStore.from_settings(settings)
+    try:
+        assert store.engine.url.database == str(settings.audit_path.resolve())
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        store.close()

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import closing
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 
-from core.audit import AuditChainBroken, AuditStore
+from core.audit import AuditChainBroken, AuditStore, checkpoint_key
+from core.audit.errors import AuditError, AuditKeyMissing
 from core.audit.events import chain_hash, event_body
 
 RawSql = Callable[..., list[tuple[object, ...]]]
@@ -129,11 +131,14 @@ async def test_swapped_rows_are_named_as_reordered(
 
 
 async def test_a_rewritten_chain_passes_the_hashes_but_fails_the_signed_checkpoint(
-    store: AuditStore, append_many: Callable[..., object], db_path: Path, raw_sql: RawSql
+    store: AuditStore,
+    append_many: Callable[..., Awaitable[list[str]]],
+    db_path: Path,
+    raw_sql: RawSql,
 ) -> None:
-    await append_many(store, 8)  # type: ignore[misc]
+    await append_many(store, 8)
     await store.checkpoint()
-    await append_many(store, 4)  # type: ignore[misc]
+    await append_many(store, 4)
     raw_sql("""UPDATE audit_events SET payload = '{"i":99}' WHERE seq = 5""")
     _rehash_from(db_path, 5)
     report = await store.verify()
@@ -211,3 +216,33 @@ async def test_tampering_is_caught_on_postgres_too(any_store: AuditStore) -> Non
     fault = (await any_store.verify()).fault
     assert fault is not None
     assert (fault.problem, fault.seq, fault.event_id) == ("altered", 3, ids[2])
+
+
+async def test_periodic_checkpoints_are_written_by_appends(
+    open_sqlite: Callable[..., AuditStore], append_many: Callable[..., Awaitable[list[str]]]
+) -> None:
+    store = open_sqlite(checkpoint_every=5)
+    await append_many(store, 12)
+    report = await store.verify()
+    assert report.ok, report.describe()
+    assert report.checkpoints_verified == 2
+
+
+async def test_checkpoints_need_a_key_and_a_chain(open_sqlite: Callable[..., AuditStore]) -> None:
+    with pytest.raises(AuditError, match="empty"):
+        await open_sqlite().checkpoint()
+    with pytest.raises(AuditKeyMissing, match="WARDROUND_AUDIT_KEY"):
+        await open_sqlite(checkpoint_key=None).checkpoint()
+
+
+@pytest.mark.parametrize(
+    ("configured", "expected"),
+    [(None, None), ("", None), (SecretStr("s" * 32), b"s" * 32), ("é" * 16, "é".encode() * 16)],
+)
+def test_checkpoint_key_from_configuration(configured: object, expected: bytes | None) -> None:
+    assert checkpoint_key(configured) == expected  # type: ignore[arg-type]
+
+
+def test_a_short_checkpoint_key_is_refused() -> None:
+    with pytest.raises(AuditKeyMissing, match="at least 32 bytes"):
+        checkpoint_key("too-short")
