@@ -28,6 +28,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
+from core.audit.errors import InvalidAuditEvent
 from core.audit.events import EventDraft, EventKind
 
 if TYPE_CHECKING:
@@ -84,17 +87,25 @@ class Recorder:
         event_id: str | None = None,
     ) -> str:
         """Append one event; returns its ``event_id``."""
-        draft = EventDraft(
-            kind=EventKind(kind),
-            run_id=self.run_id,
-            thread_id=self.thread_id,
-            patient_id=self.patient_id,
-            principal_id=self.principal_id,
-            parent_id=parent_id if parent_id is not None else self.current_parent(),
-            payload=dict(payload or {}),
-            duration_ms=duration_ms,
-            event_id=event_id or str(uuid.uuid4()),
-        )
+        try:
+            draft = EventDraft(
+                kind=kind,
+                run_id=self.run_id,
+                thread_id=self.thread_id,
+                patient_id=self.patient_id,
+                principal_id=self.principal_id,
+                parent_id=parent_id if parent_id is not None else self.current_parent(),
+                payload=dict(payload or {}),
+                duration_ms=duration_ms,
+                event_id=event_id or str(uuid.uuid4()),
+            )
+        except ValidationError as exc:
+            # Field names and reasons only: the offending values may be patient data.
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                for e in exc.errors(include_input=False, include_url=False)
+            )
+            raise InvalidAuditEvent(f"invalid audit event: {problems}") from exc
         event = await self.store.append(draft)
         return event.event_id
 

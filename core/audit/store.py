@@ -73,6 +73,12 @@ class AuditStore:
     ) -> None:
         self._engine = engine
         self._writer = writer_engine(engine)
+        # Readers see one snapshot for a whole walk (SQLite: a deferred BEGIN already does).
+        self._reader = (
+            engine.execution_options(isolation_level="REPEATABLE READ")
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
         self._key = checkpoint_key
         self._every = checkpoint_every
         self._clock = clock
@@ -219,7 +225,7 @@ class AuditStore:
         )
 
     def _read(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        with self._guard("read"), self._engine.begin() as conn:
+        with self._guard("read"), self._reader.begin() as conn:
             return work(conn, *args, **kwargs)
 
     @contextmanager

@@ -57,6 +57,8 @@ class VerifyReport(BaseModel):
         return self.fault is None
 
     def describe(self) -> str:
+        if self.fault is None and not self.events_checked:
+            return "chain intact: no live events"
         if self.fault is None:
             return (
                 f"chain intact: {self.events_checked} events"

@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import structlog
 
-from core.audit import AuditRunNotFound, AuditStore, EventKind, Recorder, RunNode
+from core.audit import (
+    AuditRunNotFound,
+    AuditStore,
+    EventKind,
+    InvalidAuditEvent,
+    Recorder,
+    RunNode,
+)
 
 NOTE = "Pt c/o SOB overnight; wife reports confusion. Mrs Jane Doe, 12 Rose St."
 
@@ -123,3 +130,16 @@ async def test_recording_note_text_puts_none_of_it_in_application_logs(
         assert secret not in dumped
     (stored,) = [e for e in await store.events(run_id="run-9") if e.kind == "model.call"]
     assert stored.payload["request"]["note"] == NOTE  # the full payload lives in the store
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [("not.a.kind", {"note": NOTE}), (EventKind.ERROR, {"note": NOTE, "x": float("nan")})],
+)
+async def test_an_invalid_event_is_refused_without_echoing_its_content(
+    store: AuditStore, kind: str, payload: dict[str, object]
+) -> None:
+    with pytest.raises(InvalidAuditEvent) as caught:
+        await store.recorder(run_id="r").emit(kind, payload)
+    assert NOTE not in str(caught.value)
+    assert (await store.verify()).describe() == "chain intact: no live events"
