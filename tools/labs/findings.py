@@ -38,15 +38,18 @@ def _cite(f: LabFlag) -> Citation:
     return Citation.fhir(f.ref, label=f"{f.name} {_fmt(f.value)} {f.unit}")
 
 
-def flag_finding(f: LabFlag) -> Finding:
+def flag_finding(f: LabFlag, *, earlier: bool = False) -> Finding:
+    """A finding for one flagged result; ``earlier`` marks a critical value that is no longer the
+    latest result (it still matters: the ward must know it happened)."""
     source = f.source if f.flag in ("L", "H") else f"{f.source}; critical: {f.critical_source}"
+    when = f" on {f.effective:%Y-%m-%d %H:%M}" if f.effective else ""
+    tense = f"was {_FLAG_WORDS[f.flag]}{when}" if earlier else f"is {_FLAG_WORDS[f.flag]}"
     return Finding(
         id=f"lab_flag:{f.ref}#{f.loinc}",
         kind="lab_flag",
-        severity=_FLAG_SEVERITY[f.flag],
+        severity=Severity.high if earlier else _FLAG_SEVERITY[f.flag],
         summary=(
-            f"{f.name} {_fmt(f.value)} {f.unit} is {_FLAG_WORDS[f.flag]} "
-            f"[{f.flag}] (reference {_interval_text(f)})"
+            f"{f.name} {_fmt(f.value)} {f.unit} {tense} [{f.flag}] (reference {_interval_text(f)})"
         ),
         labs=(f.loinc,),
         citations=(_cite(f),),
@@ -85,7 +88,8 @@ def trend_finding(t: LabTrend, source: str) -> Finding | None:
     if not direction or t.baseline is None or t.latest is None:
         return None
     verb = "rising" if (t.delta or 0) > 0 else "falling"
-    rate = f", {t.rate_per_day:+.3g} {t.unit}/day" if t.rate_per_day is not None else ""
+    per_day = t.recent_rate_per_day if t.recent_rate_per_day is not None else t.rate_per_day
+    rate = f", latest {per_day:+.3g} {t.unit}/day" if per_day is not None else ""
     pct = f", {t.percent_change:+.0f}%" if t.percent_change is not None else ""
     severity = Severity.info if direction == "normalised" else Severity.moderate
     if t.latest.flag in ("LL", "HH"):
@@ -110,13 +114,22 @@ def lab_findings(record: PatientRecord) -> list[Finding]:
     """Every deterministic lab finding for the record, most severe first."""
     flags = lab_flags(record)
     latest: dict[str, LabFlag] = {}
+    worst_critical: dict[str, LabFlag] = {}
     out: list[Finding] = []
     for f in flags:
         if f.flag in ("implausible", "unit_mismatch"):
             out.append(quality_finding(f))
         elif f.flag not in ("no_range", "non_numeric"):
-            latest[_analyte(f.loinc)] = f
+            key = _analyte(f.loinc)
+            latest[key] = f
+            if f.flag in ("LL", "HH") and _more_extreme(f, worst_critical.get(key)):
+                worst_critical[key] = f
     out.extend(flag_finding(f) for f in latest.values() if f.flag in _FLAG_SEVERITY)
+    out.extend(
+        flag_finding(f, earlier=True)
+        for key, f in worst_critical.items()
+        if latest[key].flag not in ("LL", "HH")
+    )
     sources = {key: f.source for key, f in latest.items()}
     for t in all_trends(record):
         finding = trend_finding(t, sources.get(t.loinc, ""))
@@ -126,6 +139,12 @@ def lab_findings(record: PatientRecord) -> list[Finding]:
     if no_range:
         out.append(_no_range_finding(no_range))
     return sorted(out, key=lambda x: -x.severity.rank)
+
+
+def _more_extreme(f: LabFlag, other: LabFlag | None) -> bool:
+    if other is None or f.value is None or other.value is None:
+        return other is None
+    return f.value < other.value if f.flag == "LL" else f.value > other.value
 
 
 def _analyte(loinc: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from core.domain import Observation, PatientRecord
 from tools.labs.flags import FlagCode, flag_observation, observation_time
@@ -47,6 +47,9 @@ class LabTrend(BaseModel):
     delta: float | None = None
     percent_change: float | None = None
     rate_per_day: float | None = None
+    recent_rate_per_day: float | None = Field(
+        default=None, description="between the last two results: the current pace"
+    )
     excluded: tuple[str, ...] = ()
 
     @property
@@ -106,10 +109,6 @@ def _summarise(
         return trend
     first, last = points[0], points[-1]
     delta = last.value - first.value
-    rate = None
-    if first.effective and last.effective and last.effective > first.effective:
-        days = (last.effective - first.effective).total_seconds() / _SECONDS_PER_DAY
-        rate = delta / days
     return trend.model_copy(
         update={
             "baseline": first,
@@ -120,9 +119,16 @@ def _summarise(
             "percent_change": 100.0 * delta / first.value
             if len(points) > 1 and first.value
             else None,
-            "rate_per_day": rate,
+            "rate_per_day": _rate(first, last),
+            "recent_rate_per_day": _rate(points[-2], last) if len(points) > 1 else None,
         }
     )
+
+
+def _rate(a: TrendPoint, b: TrendPoint) -> float | None:
+    if a.effective is None or b.effective is None or b.effective <= a.effective:
+        return None
+    return (b.value - a.value) / ((b.effective - a.effective).total_seconds() / _SECONDS_PER_DAY)
 
 
 def all_trends(record: PatientRecord, *, min_points: int = 2) -> list[LabTrend]:
