@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from types import UnionType
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union, get_args, get_origin
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
@@ -43,6 +44,14 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+class CalcInputError(InvalidInput):
+    """InvalidInput raised by a calculator input model; ``detail`` is the message sans context."""
+
+    def __init__(self, context: str, detail: str) -> None:
+        super().__init__(f"{context}: {detail}")
+        self.detail = detail
+
+
 class CalcInput(BaseModel):
     """Base of every calculator input: frozen, unknown keys rejected, errors as InvalidInput."""
 
@@ -52,7 +61,7 @@ class CalcInput(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            raise InvalidInput(f"{type(self).__name__}: {describe_validation_error(exc)}") from exc
+            raise CalcInputError(type(self).__name__, describe_validation_error(exc)) from exc
 
 
 class CalcResult(Frozen):
@@ -108,8 +117,10 @@ class Calculator(Generic[InputT]):
         """Validate raw parameters (from the model, the CLI or an agent) and compute."""
         try:
             inputs = self.input_model.model_validate(dict(params))
+        except CalcInputError as exc:  # pydantic runs the custom __init__ during validation
+            raise CalcInputError(self.name, exc.detail) from exc
         except ValidationError as exc:
-            raise InvalidInput(f"{self.name}: {describe_validation_error(exc)}") from exc
+            raise CalcInputError(self.name, describe_validation_error(exc)) from exc
         return self.function(inputs)
 
     def tool_schema(self) -> dict[str, Any]:
@@ -137,5 +148,16 @@ class Calculator(Generic[InputT]):
 
 
 def _type_name(annotation: object) -> str:
-    text = getattr(annotation, "__name__", None) or str(annotation)
-    return text.replace("typing.", "").replace("tools.calculators.", "")
+    """'float', 'mg/dL | umol/L' for a Literal, 'float | None' for an optional."""
+    if annotation is type(None):
+        return "null"
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _type_name(get_args(annotation)[0])
+    if origin is Literal:
+        return " | ".join(str(a) for a in get_args(annotation))
+    if origin in (Union, UnionType):
+        return " | ".join(_type_name(a) for a in get_args(annotation))
+    if origin is not None:  # tuple[CreatinineSample, ...] and friends: a JSON list
+        return "JSON list"
+    return getattr(annotation, "__name__", None) or str(annotation)
