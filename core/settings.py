@@ -33,6 +33,9 @@ class Settings(BaseSettings):
         default=None, description="postgresql://... for Postgres checkpoints; default SQLite"
     )
     audit_dsn: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite")
+    audit_key: SecretStr | None = Field(
+        default=None, description="HMAC key for signed audit checkpoints, at least 32 bytes"
+    )
 
     # --- model ----------------------------------------------------------------------------------
     model_base_url: str = Field(default=f"http://127.0.0.1:{LOCAL_MODEL_PORT}/v1")

@@ -91,10 +91,7 @@ class LocalModelServer:
             return self.base_url
         if importlib.util.find_spec("llama_cpp") is None:
             raise ConfigurationError("llama-cpp-python is not installed: run `make setup`")
-        out = self.log_file.open("ab") if self.log_file else subprocess.DEVNULL
-        self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            self.command(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        self._proc = self._spawn()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -108,6 +105,17 @@ class LocalModelServer:
             time.sleep(0.25)
         self.stop()
         raise ModelUnavailable(f"the local model server did not become healthy in {timeout_s:g} s")
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        if self.log_file is None:
+            return subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        with self.log_file.open("ab") as out:  # the child keeps its own copy of the descriptor
+            return subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                self.command(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None

@@ -1,0 +1,261 @@
+"""The ``wardround`` command line.
+
+This module is the composition root of the CLI: each package owns its commands (``kg/cli.py``,
+``tools/cli_*.py``, ``core/audit/cli.py``, ``evals/cli.py``) and they are mounted here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from core.errors import WardroundError
+from core.logging import configure_logging
+from core.settings import LOCAL_MODEL_PORT, Settings
+
+app = typer.Typer(
+    help="wardround: evidence-grounded ward rounds with a local model.\n\n"
+    "Configuration comes from WARDROUND_* environment variables (see README).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+model_app = typer.Typer(
+    help="The model endpoint: serve the embedded model, probe an endpoint, replay transcripts.",
+    no_args_is_help=True,
+)
+app.add_typer(model_app, name="model")
+out = Console()
+err = Console(stderr=True)
+
+DEMO_PATIENT = "aki-on-ckd"
+DEMO_QUESTION = "Why is the creatinine rising, and is it safe to continue ibuprofen?"
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show info logs.")] = False,
+) -> None:
+    settings = Settings()
+    configure_logging(level="INFO" if verbose else "WARNING", fmt=settings.log_format)
+
+
+def _fail(error: WardroundError) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {error.title}: {error}")
+    return typer.Exit(code=2)
+
+
+# --- model ----------------------------------------------------------------------------------
+
+
+@model_app.command("serve")
+def model_serve(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = LOCAL_MODEL_PORT,
+    host: Annotated[str, typer.Option(help="Bind address (keep it loopback).")] = "127.0.0.1",
+) -> None:
+    """Start llama.cpp's OpenAI-compatible server with the packaged SmolLM2; Ctrl-C stops it."""
+    from core.model.local_server import LocalModelServer
+
+    settings = Settings()
+    server = LocalModelServer(
+        port=port, host=host, log_file=settings.ensure_data_dir() / "model.log"
+    )
+    started = time.monotonic()
+    try:
+        url = server.start()
+    except WardroundError as error:
+        raise _fail(error) from error
+    if server.reused:
+        out.print(f"a model server is already running at {url}; leaving it alone")
+        return
+    out.print(f"model server ready at {url} in {time.monotonic() - started:.1f} s (Ctrl-C stops)")
+    try:
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        server.stop()
+        out.print("model server stopped")
+
+
+@model_app.command("probe")
+def model_probe(
+    url: Annotated[str, typer.Argument(help="Base URL, e.g. http://127.0.0.1:8765/v1")],
+    model: Annotated[str, typer.Option(help="Model name to use in probe requests.")] = "default",
+) -> None:
+    """Print what an OpenAI-compatible endpoint supports (tools, JSON schema shape)."""
+    from core.model.client import ModelClient
+    from core.model.types import ModelConfig
+
+    async def probe() -> dict[str, Any]:
+        async with ModelClient(ModelConfig(base_url=url, model=model, max_retries=0)) as client:
+            return (await client.capabilities()).model_dump()
+
+    try:
+        caps = asyncio.run(probe())
+    except WardroundError as error:
+        raise _fail(error) from error
+    out.print_json(json.dumps(caps))
+
+
+@model_app.command("replay")
+def model_replay(
+    transcript: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL file")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8766,
+    profile: Annotated[
+        str, typer.Option(help="Server to emulate: 'vllm' (json_schema) or 'llama-cpp'.")
+    ] = "vllm",
+) -> None:
+    """Serve a transcript over the OpenAI protocol until Ctrl-C (unknown requests get 409)."""
+    from core.model.transcript_server import TranscriptServer
+    from core.model.types import ModelCapabilities
+
+    caps = ModelCapabilities.full()
+    if profile == "llama-cpp":
+        caps = ModelCapabilities(tools=True, structured="json_object_schema")
+    try:
+        server = TranscriptServer(transcript=transcript, profile=caps)
+    except WardroundError as error:
+        raise _fail(error) from error
+    running = server.serve(port=port)
+    out.print(f"replaying {transcript} at {running.url}/v1 (Ctrl-C stops)")
+    try:
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        running.stop()
+
+
+# --- ward round -----------------------------------------------------------------------------
+
+
+def _print_result(result: Any) -> None:
+    out.rule(f"[bold]{result.patient_id}[/]: {result.question}")
+    out.print(result.answer)
+    out.print()
+    out.print("[bold]Citations[/]")
+    for line in result.citations_text():
+        out.print(f"  • {line}")
+    if result.degraded:
+        out.print(f"[yellow]degraded:[/] {'; '.join(result.degraded_reasons)}")
+    total = result.timings.get("total", 0.0) / 1000
+    out.print(
+        f"[dim]run {result.run_id} · thread {result.thread_id} · {total:.1f} s · "
+        f"{result.tokens.get('total_tokens', 0)} tokens · model {result.model.name}[/]"
+    )
+
+
+async def _ask(
+    settings: Settings, patient: str, question: str, thread: str | None, use_model: bool
+) -> Any:
+    from graphs.run import ask as run_round
+    from server.wiring import open_runtime
+
+    async with open_runtime(settings, use_model=use_model) as runtime:
+        return await run_round(
+            runtime.graph,
+            patient_id=patient,
+            question=question,
+            thread_id=thread,
+            model=runtime.model_info,
+        )
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in English or 繁體中文.")],
+    patient: Annotated[str, typer.Option(help="Patient id in the record store, or a bundle file.")],
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the versioned JSON result.")
+    ] = False,
+    thread: Annotated[str | None, typer.Option(help="Continue this thread id.")] = None,
+    no_model: Annotated[
+        bool, typer.Option("--no-model", help="Deterministic findings only (degraded mode).")
+    ] = False,
+) -> None:
+    """Run one ward round on a patient and print the answer with its citations."""
+    try:
+        result = asyncio.run(_ask(Settings(), patient, question, thread, not no_model))
+    except WardroundError as error:
+        raise _fail(error) from error
+    if json_out:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    else:
+        _print_result(result)
+
+
+@app.command()
+def demo(
+    patient: Annotated[str, typer.Option(help="Shipped scenario patient.")] = DEMO_PATIENT,
+    question: Annotated[str, typer.Option(help="Question to ask.")] = DEMO_QUESTION,
+) -> None:
+    """Prepare the embedded stores, start the local model, run one ward round, stop the model."""
+    from core.model.local_server import LocalModelServer
+
+    settings = Settings()
+    data_dir = settings.ensure_data_dir()
+    _prepare_kg(settings)
+    server = LocalModelServer(port=LOCAL_MODEL_PORT, log_file=data_dir / "model.log")
+    try:
+        with out.status("starting the local model (llama.cpp + SmolLM2-135M)..."):
+            started = time.monotonic()
+            url = server.start()
+        out.print(f"model ready at {url} ({time.monotonic() - started:.1f} s)")
+        with out.status("ward round in progress (router, specialists in parallel, synthesis)..."):
+            result = asyncio.run(_ask(settings, patient, question, None, True))
+        _print_result(result)
+    except WardroundError as error:
+        raise _fail(error) from error
+    finally:
+        server.stop()
+
+
+def _prepare_kg(settings: Settings) -> None:
+    try:
+        from kg.load import load_graph
+    except ImportError:
+        err.print(
+            "[yellow]knowledge graph loader not available: guideline checks will be skipped[/]"
+        )
+        return
+    with out.status(
+        "preparing the knowledge graph (first run loads it; later runs are instant)..."
+    ):
+        load_graph(settings, progress=False)
+
+
+def _mount_package_commands() -> None:
+    """Mount the commands each package owns (optional ones only while they are being built)."""
+    mounts = (
+        ("kg.cli", "kg", "The medical knowledge graph: load, stats, read-only query."),
+        ("core.audit.cli", "audit", "The audit store: verify, runs, export, checkpoint."),
+        ("evals.cli", "evals", "Record, replay, run and diff eval suites."),
+    )
+    import importlib
+
+    for module_name, name, help_text in mounts:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as missing:
+            if missing.name != module_name:
+                raise  # the package is there but one of its imports is not: say so
+            continue
+        app.add_typer(module.app, name=name, help=help_text)
+    for module_name in ("tools.cli_labs", "tools.cli_calc", "server.cli_serve"):
+        try:
+            importlib.import_module(module_name).register(app)
+        except ModuleNotFoundError as missing:
+            if missing.name != module_name:
+                raise
+            continue
+
+
+_mount_package_commands()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,89 @@
+"""The composition root: Settings → model client, graph store, record source, checkpointer, graph.
+
+The CLI and the HTTP server both build their ward round here, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.graph.state import CompiledStateGraph
+
+from agents.deps import WardRoundDeps
+from core.errors import WardroundError
+from core.logging import get_logger
+from core.model.client import ModelClient
+from core.model.types import ModelConfig
+from core.settings import SHIPPED_DATA, Settings
+from graphs.checkpoint import open_checkpointer
+from graphs.result import ModelInfo
+from graphs.ward_round import build_ward_round
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    graph: CompiledStateGraph[Any, Any, Any, Any]
+    deps: WardRoundDeps
+    model_info: ModelInfo
+
+
+def open_graph_store(settings: Settings) -> Any | None:
+    """The configured KG, read-only; ``None`` (and a warning) if it is not loaded yet."""
+    try:
+        from kg.store import open_store
+
+        return open_store(settings, read_only=True)
+    except (WardroundError, ImportError) as err:
+        log.warning("kg.unavailable", reason=str(err)[:200])
+        return None
+
+
+def record_source(settings: Settings) -> Any:
+    from tools.fhir.sources import DirectoryPatientSource, FhirServerSource
+
+    if settings.fhir_url:
+        import httpx
+
+        return FhirServerSource(settings.fhir_url, httpx.AsyncClient(timeout=30))
+    return DirectoryPatientSource(settings.patients_dir)
+
+
+async def model_info(model: ModelClient | None) -> ModelInfo:
+    if model is None:
+        return ModelInfo(base_url=None, name=None)
+    info = ModelInfo(base_url=model.config.base_url, name=model.config.model)
+    try:
+        caps = await model.capabilities()
+    except WardroundError as err:
+        log.warning("model.unavailable", reason=str(err)[:200])
+        return info
+    return info.model_copy(update={"tools": caps.tools, "structured": caps.structured})
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, *, use_model: bool = True) -> AsyncIterator[Runtime]:
+    async with AsyncExitStack() as stack:
+        model = None
+        if use_model:
+            model = await stack.enter_async_context(
+                ModelClient(ModelConfig.from_settings(settings))
+            )
+        store = open_graph_store(settings)
+        if store is not None:
+            stack.callback(store.close)
+        deps = WardRoundDeps(
+            patients=record_source(settings),
+            model=model,
+            graph_store=store,
+            round_deadline_s=settings.round_deadline_s,
+            data_dir=SHIPPED_DATA,
+        )
+        checkpointer = await stack.enter_async_context(open_checkpointer(settings))
+        graph = build_ward_round(deps, checkpointer)
+        yield Runtime(settings, graph, deps, await model_info(model))
