@@ -45,12 +45,14 @@ def open_graph_store(settings: Settings) -> Any | None:
 
 
 def record_source(settings: Settings) -> Any:
-    from tools.fhir.sources import DirectoryPatientSource, FhirServerSource
-
     if settings.fhir_url:
         import httpx
 
+        from tools.fhir.sources import FhirServerSource
+
         return FhirServerSource(settings.fhir_url, httpx.AsyncClient(timeout=30))
+    from tools.fhir.sources import DirectoryPatientSource
+
     return DirectoryPatientSource(settings.patients_dir)
 
 
