@@ -1,0 +1,116 @@
+"""Where patient records come from: a directory of bundles, or a FHIR R4 server.
+
+Both implement :class:`PatientSource`; graphs and the server depend on the protocol only. File and
+network reads never block the event loop (files are read in a worker thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from core.domain import PatientRecord, PatientSummary
+from core.errors import InvalidInput, RecordNotFound
+from core.logging import get_logger
+from core.settings import SHIPPED_DATA
+from tools.fhir.parse import parse_bundle
+
+log = get_logger(__name__)
+
+# FHIR R4 id: [A-Za-z0-9\-\.]{1,64} (FHIR R4 datatypes, "id"). Anything else is refused before it
+# reaches a file name or a URL.
+_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+def check_patient_id(patient_id: str) -> str:
+    if not _FHIR_ID.match(patient_id) or patient_id in (".", ".."):
+        raise InvalidInput(f"not a FHIR id: {patient_id!r} (letters, digits, '-', '.'; max 64)")
+    return patient_id
+
+
+@runtime_checkable
+class PatientSource(Protocol):
+    """Loads patient records by id and lists the patients it holds."""
+
+    async def load(self, patient_id: str) -> PatientRecord: ...
+
+    async def list_patients(self) -> list[PatientSummary]: ...
+
+
+def summarise(record: PatientRecord, today: date) -> PatientSummary:
+    """A ward-list line: the admission reason, else the first active problem, is the headline."""
+    reasons = [e.reason for e in record.encounters if e.reason and e.status == "in-progress"]
+    active = [p.display for p in record.problems if p.clinical_status in ("active", "")]
+    return PatientSummary(
+        id=record.patient.id,
+        name=record.patient.name,
+        ward=record.patient.ward,
+        age=record.patient.age_on(today),
+        sex=record.patient.sex,
+        headline_problem=(reasons or active or [""])[0],
+    )
+
+
+class DirectoryPatientSource:
+    """Bundles on disk: patient ``id`` is ``<directory>/<id>.json``. ``path`` may also be a single
+    bundle file, which is then the only patient."""
+
+    def __init__(
+        self,
+        path: Path = SHIPPED_DATA / "patients",
+        *,
+        clock: Callable[[], datetime] | None = None,
+        data_dir: Path = SHIPPED_DATA,
+    ) -> None:
+        self.path = Path(path)
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._data_dir = data_dir
+
+    def _file_for(self, patient_id: str) -> Path:
+        if self.path.is_file():
+            if patient_id != self.path.stem:
+                raise RecordNotFound(f"{patient_id!r} is not the patient in {self.path.name}")
+            return self.path
+        return self.path / f"{check_patient_id(patient_id)}.json"
+
+    def _files(self) -> list[Path]:
+        if self.path.is_file():
+            return [self.path]
+        if not self.path.is_dir():
+            raise RecordNotFound(f"patient directory {self.path} does not exist")
+        return sorted(self.path.glob("*.json"))
+
+    def _parse(self, file: Path) -> PatientRecord:
+        return parse_bundle(file, now=self._clock(), data_dir=self._data_dir)
+
+    def _load(self, patient_id: str) -> PatientRecord:
+        file = self._file_for(patient_id)
+        if not file.is_file():
+            raise RecordNotFound(f"no patient {patient_id!r} in {self.path}")
+        record = self._parse(file)
+        if record.patient.id != patient_id:
+            log.warning("fhir.patient_id_differs_from_file", file=file.name)
+        return record
+
+    async def load(self, patient_id: str) -> PatientRecord:
+        return await asyncio.to_thread(self._load, patient_id)
+
+    async def list_patients(self) -> list[PatientSummary]:
+        today = self._clock().date()
+        files = await asyncio.to_thread(self._files)
+        records = await asyncio.gather(*(asyncio.to_thread(self._parse, f) for f in files))
+        return [summarise(r, today) for r in records]
+
+
+async def load_patient(
+    patient: str, patients_dir: Path, clock: Callable[[], datetime] | None = None
+) -> PatientRecord:
+    """Load ``patient``: a path to a bundle file, or an id in ``patients_dir`` (CLI helper)."""
+    as_path = Path(patient)
+    if as_path.suffix == ".json" and await asyncio.to_thread(as_path.is_file):
+        return await DirectoryPatientSource(as_path, clock=clock).load(as_path.stem)
+    return await DirectoryPatientSource(patients_dir, clock=clock).load(patient)
