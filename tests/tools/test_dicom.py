@@ -19,11 +19,13 @@ from structlog.testing import capture_logs
 
 from core.errors import InvalidInput, RecordNotFound
 from tools.dicom import (
+    DicomFileRequest,
     DicomLimits,
     DicomMetadata,
     read_metadata,
     render_png,
     resolve_dicom_path,
+    tool_schema,
 )
 from tools.dicom.render import _output_size
 
@@ -264,3 +266,11 @@ def test_truncated_header_is_flagged_in_metadata(tmp_path: Path) -> None:
     meta = read_metadata(cut)
     assert not meta.has_pixel_data
     assert any("truncated" in w for w in meta.warnings)
+
+
+def test_tool_schema_for_the_model() -> None:
+    tool = tool_schema()
+    assert tool["function"]["name"] == "dicom_metadata"
+    assert tool["function"]["parameters"]["required"] == ["path"]
+    request = DicomFileRequest(path=CT)
+    assert read_metadata(request.path).modality == "CT"

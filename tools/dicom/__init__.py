@@ -12,7 +12,12 @@ Non-DICOM, corrupt or truncated files, and files over the size limits, raise
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import Field
+
+from core.domain import Frozen
 from tools.dicom.metadata import DEFAULT_LIMITS, DicomLimits, DicomMetadata
 from tools.dicom.metadata import extract_metadata as _extract_metadata
 from tools.dicom.metadata import read_dataset as _read_dataset
@@ -29,9 +34,26 @@ def read_metadata(
     return _extract_metadata(ds, path, notes)
 
 
+class DicomFileRequest(Frozen):
+    """Read the metadata (modality, body part, laterality, dates, size) of a DICOM file."""
+
+    path: str = Field(
+        description="the file as listed on the ImagingStudy (data-dir relative), "
+        "or a sample spec such as 'pydicom:data/test_files/CT_small.dcm'"
+    )
+
+
+def tool_schema() -> dict[str, Any]:
+    """The OpenAI-style function tool for ``read_metadata``."""
+    tool = convert_to_openai_tool(DicomFileRequest)
+    tool["function"]["name"] = "dicom_metadata"
+    return tool
+
+
 __all__ = [
     "DEFAULT_LIMITS",
     "PACKAGE_PREFIXES",
+    "DicomFileRequest",
     "DicomLimits",
     "DicomMetadata",
     "RenderedImage",
@@ -39,4 +61,5 @@ __all__ = [
     "read_metadata",
     "render_png",
     "resolve_dicom_path",
+    "tool_schema",
 ]
