@@ -98,20 +98,20 @@ class _CreatinineStage(Frozen):
     criteria: tuple[str, ...] = ()
 
 
+def _lowest_within(
+    sample: CreatinineSample, earlier: Sequence[CreatinineSample], window: timedelta
+) -> CreatinineSample | None:
+    """The lowest earlier value within ``window`` before ``sample``."""
+    candidates = (p for p in earlier if sample.time - p.time <= window)
+    return min(candidates, key=lambda p: p.value, default=None)
+
+
 def _stage_one_sample(
     sample: CreatinineSample, earlier: Sequence[CreatinineSample], params: AkiInput
 ) -> _CreatinineStage:
     unit = params.creatinine_unit
-    low_48h = min(
-        (p for p in earlier if sample.time - p.time <= _RISE_WINDOW),
-        key=lambda p: p.value,
-        default=None,
-    )
-    low_7d = min(
-        (p for p in earlier if sample.time - p.time <= _BASELINE_WINDOW),
-        key=lambda p: p.value,
-        default=None,
-    )
+    low_48h = _lowest_within(sample, earlier, _RISE_WINDOW)
+    low_7d = _lowest_within(sample, earlier, _BASELINE_WINDOW)
     rise = round(sample.value - low_48h.value, 6) if low_48h else 0.0
     baseline, baseline_ref = params.baseline_creatinine, ""
     if baseline is None and low_7d is not None:

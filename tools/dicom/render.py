@@ -126,6 +126,23 @@ def _colour_to_uint8(ds: Dataset, raw: NDArray[Any]) -> tuple[NDArray[np.uint8],
     return np.clip(np.round(scaled), 0, 255).astype(np.uint8), f"{photometric} as RGB"
 
 
+def _display_pixels(
+    ds: Dataset, meta: DicomMetadata, frame: int
+) -> tuple[NDArray[np.uint8], str, tuple[str, ...]]:
+    """Decode one frame and map it to 8-bit display values; pydicom's warnings collected."""
+    photometric = meta.photometric_interpretation
+    if photometric not in _GREY + _COLOUR:
+        raise InvalidInput(f"unsupported photometric interpretation {photometric!r}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        raw = _decode(ds, frame, meta.number_of_frames)
+        if photometric in _GREY:
+            pixels, display = _grey_to_uint8(ds, raw)
+        else:
+            pixels, display = _colour_to_uint8(ds, raw)
+    return pixels, display, tuple(dict.fromkeys(str(w.message) for w in caught))
+
+
 def _output_size(meta: DicomMetadata, width: int, height: int, max_side: int) -> tuple[int, int]:
     """Fit within max_side, stretching columns when pixels are not square (row != col spacing)."""
     w, h = float(width), float(height)
@@ -159,16 +176,7 @@ def render_png(
     ds, notes = read_dataset(path, limits, defer_pixels=False)
     meta = extract_metadata(ds, path, notes)
     _check_limits(meta, frame, limits)
-    photometric = meta.photometric_interpretation
-    if photometric not in _GREY + _COLOUR:
-        raise InvalidInput(f"unsupported photometric interpretation {photometric!r}")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        raw = _decode(ds, frame, meta.number_of_frames)
-        if photometric in _GREY:
-            pixels, display = _grey_to_uint8(ds, raw)
-        else:
-            pixels, display = _colour_to_uint8(ds, raw)
+    pixels, display, decode_notes = _display_pixels(ds, meta, frame)
     height, width = pixels.shape[:2]
     size = _output_size(meta, width, height, limits.max_output_side)
     png = _to_png(pixels, size)
@@ -187,5 +195,5 @@ def render_png(
         frame=frame,
         display=display,
         metadata=meta,
-        warnings=tuple(dict.fromkeys(str(w.message) for w in caught)),
+        warnings=decode_notes,
     )
