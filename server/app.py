@@ -1,0 +1,95 @@
+"""The FastAPI app factory.
+
+``create_app(runtime, settings)`` takes either a ready :class:`server.wiring.Runtime` (tests build
+one around a scripted model) or a factory that opens one for the life of the app (``wardround
+serve`` uses :func:`server.wiring.open_runtime`). All configuration comes from the one
+``Settings`` object. Authentication and scope rules: see ``server.auth`` and ``server.deps``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+
+import structlog
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from core.settings import Settings
+from server.auth import RateLimit, RateLimiter, TokenStore
+from server.deps import ServerState, ThreadStore
+from server.problems import BodySizeLimit, install_problem_handlers
+from server.routes import health, openai_compat, page, patients, threads
+from server.wiring import Runtime, open_runtime
+
+RuntimeFactory = Callable[[Settings], AbstractAsyncContextManager[Runtime]]
+MAX_BODY_BYTES = 64 * 1024
+"""Questions are short; 64 KiB leaves room for an OpenAI-style message history."""
+
+
+class RequestContext:
+    """Clears then binds a request id in structlog's contextvars for every request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            structlog.contextvars.clear_contextvars()
+            structlog.contextvars.bind_contextvars(request_id=uuid.uuid4().hex[:12])
+        await self.app(scope, receive, send)
+
+
+def _default_factory(settings: Settings) -> AbstractAsyncContextManager[Runtime]:
+    return open_runtime(settings)
+
+
+def create_app(
+    runtime: Runtime | RuntimeFactory | None = None,
+    settings: Settings | None = None,
+    *,
+    rate_limit: RateLimit | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> FastAPI:
+    """Build the app. ``runtime=None`` opens the configured runtime at start-up."""
+    settings = settings or Settings()
+    data_dir = settings.ensure_data_dir()
+    state = ServerState(
+        settings=settings,
+        tokens=TokenStore(settings.tokens_file),
+        limiter=RateLimiter(rate_limit or RateLimit()),
+        threads=ThreadStore(Path(data_dir) / "server.sqlite"),
+        runtime=runtime if isinstance(runtime, Runtime) else None,
+    )
+    factory = None if isinstance(runtime, Runtime) else (runtime or _default_factory)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            if factory is None:
+                yield
+            else:
+                async with factory(settings) as opened:
+                    state.runtime = opened
+                    yield
+                    for task in list(state.background):
+                        await task  # let rounds in flight finish and checkpoint
+                    state.runtime = None
+        finally:
+            state.threads.close()
+
+    app = FastAPI(
+        title="wardround",
+        summary="Evidence-grounded ward rounds: chat, OpenAI-compatible facade, health.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.wardround = state
+    install_problem_handlers(app)
+    for module in (health, patients, threads, openai_compat, page):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(RequestContext)
+    return app

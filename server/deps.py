@@ -1,0 +1,179 @@
+"""What the routes depend on: the server state, the thread table, and the dependency aliases.
+
+The aliases are declared once here (``CurrentUser``, ``Clinician``, ``ServerDeps``) and used by
+every route module. Scope rules live here too, so every endpoint applies them the same way: a
+patient off the caller's wards, or a thread about one, is **404 as if it did not exist** (see
+``server.auth``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from core.domain import PatientRecord
+from core.errors import Forbidden, NotAuthenticated, RecordNotFound, WardroundError
+from core.settings import Settings
+from server.auth import Principal, RateLimiter, TokenStore
+from server.wiring import Runtime
+
+
+class NotReady(WardroundError):
+    http_status = 503
+    title = "Not ready"
+
+
+class ThreadNotFound(WardroundError):
+    http_status = 404
+    title = "Thread not found"
+
+
+@dataclass(frozen=True)
+class ThreadRow:
+    id: str
+    patient_id: str
+    owner_id: str
+    created_at: str
+
+
+class ThreadStore:
+    """thread id → patient and owner, in SQLite under the data dir (the conversation itself lives
+    in the LangGraph checkpointer, keyed by the same thread id)."""
+
+    def __init__(self, path: Path | str) -> None:
+        if isinstance(path, Path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._lock = threading.Lock()
+        with self._lock, self._db:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS threads (id TEXT PRIMARY KEY, patient_id TEXT NOT NULL,"
+                " owner_id TEXT NOT NULL, created_at TEXT NOT NULL)"
+            )
+
+    def create(self, patient_id: str, owner_id: str) -> ThreadRow:
+        row = ThreadRow(
+            id=f"thread-{uuid.uuid4().hex[:16]}",
+            patient_id=patient_id,
+            owner_id=owner_id,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT INTO threads VALUES (?, ?, ?, ?)",
+                (row.id, row.patient_id, row.owner_id, row.created_at),
+            )
+        return row
+
+    def get(self, thread_id: str) -> ThreadRow | None:
+        with self._lock:
+            found = self._db.execute(
+                "SELECT id, patient_id, owner_id, created_at FROM threads WHERE id = ?",
+                (thread_id,),
+            ).fetchone()
+        return ThreadRow(*found) if found else None
+
+    def ping(self) -> None:
+        with self._lock:
+            self._db.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+@dataclass
+class ServerState:
+    """Everything a request needs, built once by ``create_app``."""
+
+    settings: Settings
+    tokens: TokenStore
+    limiter: RateLimiter
+    threads: ThreadStore
+    runtime: Runtime | None = None
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+    _thread_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def require_runtime(self) -> Runtime:
+        if self.runtime is None:
+            raise NotReady("the ward round is still starting")
+        return self.runtime
+
+    def thread_lock(self, thread_id: str) -> asyncio.Lock:
+        """One writer per thread: questions on the same thread run one after another."""
+        return self._thread_locks.setdefault(thread_id, asyncio.Lock())
+
+    def keep(self, task: asyncio.Task[Any]) -> None:
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+
+def get_state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.wardround
+    return state
+
+
+ServerDeps = Annotated[ServerState, Depends(get_state)]
+_bearer = HTTPBearer(auto_error=False, description="wardround token (wardround users add)")
+
+
+def current_principal(
+    state: ServerDeps,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise NotAuthenticated("send 'Authorization: Bearer <token>'")
+    principal = state.tokens.verify(credentials.credentials)
+    state.limiter.take(principal.id)
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def require_clinician(user: CurrentUser) -> Principal:
+    if user.role != "clinician":
+        raise Forbidden(f"a {user.role} cannot read patient records or chat about patients")
+    return user
+
+
+Clinician = Annotated[Principal, Depends(require_clinician)]
+
+
+def _not_on_wards(patient_id: str) -> RecordNotFound:
+    # the same words whether the patient is elsewhere or nowhere: existence is not disclosed
+    return RecordNotFound(f"no patient {patient_id!r} on your wards")
+
+
+async def patient_in_scope(state: ServerState, user: Principal, patient_id: str) -> PatientRecord:
+    """The patient's record if they are on one of ``user``'s wards; 404 otherwise."""
+    runtime = state.require_runtime()
+    try:
+        record = await runtime.deps.patients.load(patient_id)
+    except RecordNotFound as missing:
+        raise _not_on_wards(patient_id) from missing
+    if not user.covers_ward(record.patient.ward):
+        raise _not_on_wards(patient_id)
+    return record
+
+
+async def thread_in_scope(state: ServerState, user: Principal, thread_id: str) -> ThreadRow:
+    """The thread if its patient is on ``user``'s wards (the ward team shares threads); else 404."""
+    row = state.threads.get(thread_id)
+    if row is None:
+        raise ThreadNotFound(f"no thread {thread_id!r}")
+    try:
+        await patient_in_scope(state, user, row.patient_id)
+    except RecordNotFound as elsewhere:
+        raise ThreadNotFound(f"no thread {thread_id!r}") from elsewhere
+    return row

@@ -1,0 +1,71 @@
+"""Liveness (``/healthz``, no token) and readiness (``/readyz``: model, KG, databases)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from core.errors import WardroundError
+from server.deps import CurrentUser, ServerDeps
+
+router = APIRouter(tags=["health"])
+PROBE_TIMEOUT_S = 5.0
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up (no token needed, nothing about patients)."""
+    return {"status": "ok"}
+
+
+async def _model_check(state: ServerDeps) -> dict[str, Any]:
+    runtime = state.runtime
+    if runtime is None or runtime.deps.model is None:
+        return {"ok": False, "detail": "no model configured (degraded mode)"}
+    try:
+        caps = await asyncio.wait_for(runtime.deps.model.capabilities(), PROBE_TIMEOUT_S)
+    except (WardroundError, TimeoutError) as err:
+        return {"ok": False, "detail": type(err).__name__}
+    return {
+        "ok": caps.reachable,
+        "name": runtime.model_info.name,
+        "tools": caps.tools,
+        "structured": caps.structured,
+    }
+
+
+def _kg_check(state: ServerDeps) -> dict[str, Any]:
+    runtime = state.runtime
+    if runtime is None or runtime.deps.graph_store is None:
+        return {"ok": False, "detail": "knowledge graph not loaded (guideline checks degraded)"}
+    return {"ok": True, "backend": type(runtime.deps.graph_store).__name__}
+
+
+def _db_check(state: ServerDeps) -> dict[str, Any]:
+    try:
+        state.threads.ping()
+    except Exception as err:  # any driver error means "not ready"
+        return {"ok": False, "detail": type(err).__name__}
+    return {"ok": True, "checkpointer": state.runtime is not None}
+
+
+@router.get("/readyz")
+async def readyz(state: ServerDeps, _user: CurrentUser) -> JSONResponse:
+    """Each dependency reported; 503 unless the round can run and the databases answer.
+
+    A missing model or KG does not make the server unready: the round runs degraded and says so.
+    """
+    checks = {
+        "model": await _model_check(state),
+        "kg": _kg_check(state),
+        "db": _db_check(state),
+        "graph": {"ok": state.runtime is not None},
+    }
+    ready = checks["db"]["ok"] and checks["graph"]["ok"]
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )

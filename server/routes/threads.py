@@ -1,0 +1,110 @@
+"""Threads: a conversation about one patient, shared by the ward team that cares for them.
+
+``POST /v1/threads`` opens one, ``GET /v1/threads/{id}`` reads its messages, and
+``POST /v1/threads/{id}/messages`` asks a question: Server-Sent Events by default (see
+``server.sse``), the versioned JSON result when the client sends ``Accept: application/json``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from graphs.result import WardRoundResult
+from server.deps import Clinician, ServerDeps, patient_in_scope, thread_in_scope
+from server.sse import run_round, sse_bytes, start_round_events
+
+router = APIRouter(prefix="/v1/threads", tags=["threads"])
+
+PATIENT_ID = Field(pattern=r"^[A-Za-z0-9\-.]{1,64}$", description="FHIR id of the patient")
+ThreadId = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-]{1,64}$")]
+
+
+class NewThread(BaseModel):
+    patient_id: str = PATIENT_ID
+
+
+class ThreadOut(BaseModel):
+    id: str
+    patient_id: str
+    created_at: str
+
+
+class Message(BaseModel):
+    role: str
+    content: str
+    run_id: str = ""
+
+
+class ThreadDetail(ThreadOut):
+    messages: list[Message]
+    pending_approvals: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Question(BaseModel):
+    content: str = Field(min_length=1, max_length=4000, description="the question")
+
+
+@router.post("", status_code=201)
+async def open_thread(body: NewThread, state: ServerDeps, user: Clinician) -> ThreadOut:
+    await patient_in_scope(state, user, body.patient_id)
+    row = state.threads.create(body.patient_id, user.id)
+    return ThreadOut(id=row.id, patient_id=row.patient_id, created_at=row.created_at)
+
+
+@router.get("/{thread_id}")
+async def read_thread(thread_id: ThreadId, state: ServerDeps, user: Clinician) -> ThreadDetail:
+    row = await thread_in_scope(state, user, thread_id)
+    graph = state.require_runtime().graph
+    snapshot = await graph.aget_state({"configurable": {"thread_id": row.id}})
+    messages: list[Message] = []
+    for turn in (snapshot.values or {}).get("turns") or []:
+        run_id = turn.get("run_id", "")
+        messages.append(Message(role="user", content=turn["question"], run_id=run_id))
+        messages.append(Message(role="assistant", content=turn["answer"], run_id=run_id))
+    return ThreadDetail(
+        id=row.id, patient_id=row.patient_id, created_at=row.created_at, messages=messages
+    )
+
+
+def wants_json(accept: str | None) -> bool:
+    accept = (accept or "").lower()
+    return "application/json" in accept and "text/event-stream" not in accept
+
+
+@router.post(
+    "/{thread_id}/messages",
+    response_model=WardRoundResult,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def ask_on_thread(
+    thread_id: ThreadId,
+    body: Question,
+    state: ServerDeps,
+    user: Clinician,
+    accept: Annotated[str | None, Header()] = None,
+) -> Any:
+    row = await thread_in_scope(state, user, thread_id)
+    runtime = state.require_runtime()
+    lock = state.thread_lock(row.id)
+    if wants_json(accept):
+        async with lock:
+            return await run_round(
+                runtime, patient_id=row.patient_id, question=body.content, thread_id=row.id
+            )
+    queue = start_round_events(
+        runtime,
+        lock,
+        state.keep,
+        patient_id=row.patient_id,
+        question=body.content,
+        thread_id=row.id,
+    )
+    return StreamingResponse(
+        sse_bytes(queue),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

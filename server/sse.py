@@ -1,0 +1,184 @@
+"""A ward round as a stream of events, and their Server-Sent Events encoding.
+
+Events (``event:`` name, ``data:`` one JSON object):
+
+- ``status`` ``{node, phase: started|finished}`` as the graph moves (specialists run in parallel);
+- ``finding`` one per finding, as each specialist finishes;
+- ``answer`` the answer, its claims and the full versioned result;
+- ``error`` an RFC 9457 problem; ``done`` ``{run_id, thread_id}`` always last.
+
+The round runs in its own task and feeds a queue: a client that disconnects does not cut a round
+short (durability is ``sync``: the turn is recorded either way).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+
+from core.errors import WardroundError
+from core.logging import get_logger
+from core.model.types import metered
+from graphs.result import WardRoundResult, result_from_state
+from server.problems import error_problem, problem
+from server.wiring import Runtime
+
+log = get_logger(__name__)
+PING_EVERY_S = 15.0
+
+
+@dataclass(frozen=True)
+class RoundEvent:
+    event: str
+    data: dict[str, Any]
+
+    def encode(self) -> bytes:
+        payload = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
+        return f"event: {self.event}\ndata: {payload}\n\n".encode()
+
+
+Emit = Callable[[RoundEvent], None]
+
+
+def _status(node: str, phase: str) -> RoundEvent:
+    return RoundEvent("status", {"node": node, "phase": phase})
+
+
+class _Progress:
+    """Turns LangGraph ``updates`` into status/finding events (what started, what finished)."""
+
+    def __init__(self, emit: Emit) -> None:
+        self.emit = emit
+        self.pending: set[str] = set()
+
+    def on_update(self, node: str, value: Any) -> None:
+        self.emit(_status(node, "finished"))
+        update = value if isinstance(value, dict) else {}
+        for finding in update.get("findings") or []:
+            self.emit(RoundEvent("finding", finding))
+        if node == "load_record":
+            self.emit(_status("route", "started"))
+        elif node == "route":
+            self.pending = set(update.get("specialists") or [])
+            for name in sorted(self.pending):
+                self.emit(_status(name, "started"))
+        elif node in self.pending:
+            self.pending.discard(node)
+            if not self.pending:
+                self.emit(_status("synthesize", "started"))
+
+
+async def run_round(
+    runtime: Runtime,
+    *,
+    patient_id: str,
+    question: str,
+    thread_id: str,
+    emit: Emit | None = None,
+) -> WardRoundResult:
+    """One ward round on ``thread_id``, reporting progress through ``emit``."""
+    progress = _Progress(emit or (lambda _event: None))
+    run_id = f"run-{uuid.uuid4().hex[:12]}"
+    config = RunnableConfig(configurable={"thread_id": thread_id, "run_id": run_id})
+    started = time.monotonic()
+    log.info("ward_round.started", run_id=run_id, thread_id=thread_id, patient_id=patient_id)
+    progress.emit(_status("load_record", "started"))
+    with metered() as usage:
+        async for chunk in runtime.graph.astream(
+            {"patient_id": patient_id, "question": question},
+            config,
+            stream_mode="updates",
+            durability="sync",
+        ):
+            for node, value in chunk.items():
+                if not node.startswith("__"):
+                    progress.on_update(node, value)
+        snapshot = await runtime.graph.aget_state(config)
+    state = dict(snapshot.values)
+    total_ms = round((time.monotonic() - started) * 1000, 1)
+    result = result_from_state(
+        state,
+        run_id=run_id,
+        thread_id=thread_id,
+        timings={**(state.get("timings") or {}), "total": total_ms},
+        tokens=usage.as_dict(),
+        model=runtime.model_info,
+    )
+    log.info("ward_round.finished", run_id=run_id, degraded=result.degraded, total_ms=total_ms)
+    return result
+
+
+def answer_event(result: WardRoundResult) -> RoundEvent:
+    return RoundEvent(
+        "answer",
+        {
+            "answer": result.answer,
+            "claims": [c.model_dump(mode="json") for c in result.claims],
+            "result": result.model_dump(mode="json"),
+        },
+    )
+
+
+def start_round_events(
+    runtime: Runtime,
+    lock: asyncio.Lock,
+    keep: Callable[[asyncio.Task[Any]], None],
+    *,
+    patient_id: str,
+    question: str,
+    thread_id: str,
+) -> asyncio.Queue[RoundEvent | None]:
+    """Start the round in a task; its events arrive on the returned queue, ``None`` last."""
+    queue: asyncio.Queue[RoundEvent | None] = asyncio.Queue()
+
+    async def produce() -> None:
+        run_id = ""
+        try:
+            async with lock:
+                result = await run_round(
+                    runtime,
+                    patient_id=patient_id,
+                    question=question,
+                    thread_id=thread_id,
+                    emit=queue.put_nowait,
+                )
+            run_id = result.run_id
+            queue.put_nowait(answer_event(result))
+        except WardroundError as error:
+            queue.put_nowait(RoundEvent("error", error_problem(error)))
+        except Exception as crash:  # the stream must end with a problem, never hang
+            log.error("ward_round.crashed", error=type(crash).__name__)
+            queue.put_nowait(RoundEvent("error", problem(500, "Internal error", "round failed")))
+        finally:
+            queue.put_nowait(RoundEvent("done", {"run_id": run_id, "thread_id": thread_id}))
+            queue.put_nowait(None)
+
+    keep(asyncio.create_task(produce()))
+    return queue
+
+
+async def drain(
+    queue: asyncio.Queue[RoundEvent | None], ping_every_s: float = PING_EVERY_S
+) -> AsyncIterator[RoundEvent | None]:
+    """Yield events until the end; ``None`` in between means "quiet for a while" (send a ping)."""
+    while True:
+        try:
+            event = await asyncio.wait_for(queue.get(), ping_every_s)
+        except TimeoutError:
+            yield None
+            continue
+        if event is None:
+            return
+        yield event
+
+
+async def sse_bytes(queue: asyncio.Queue[RoundEvent | None]) -> AsyncIterator[bytes]:
+    async for event in drain(queue):
+        yield b": ping\n\n" if event is None else event.encode()

@@ -1,0 +1,113 @@
+"""Threads over HTTP: open, ask (SSE and JSON), read back; the SSE event sequence of a round."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.server.conftest import OWN, Server, sse_events
+
+
+async def open_thread(server: Server, patient_id: str = OWN, who: str = "clinician") -> str:
+    response = await server.client.post(
+        "/v1/threads", json={"patient_id": patient_id}, headers=server.auth(who)
+    )
+    assert response.status_code == 201, response.text
+    thread_id: str = response.json()["id"]
+    return thread_id
+
+
+async def test_sse_event_sequence_of_a_round(server: Server) -> None:
+    thread = await open_thread(server)
+    response = await server.client.post(
+        f"/v1/threads/{thread}/messages",
+        json={"content": "Why is the creatinine rising? Q-1"},
+        headers=server.auth("clinician"),
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = sse_events(response.text)
+    names = [name for name, _ in events]
+    assert names[-2:] == ["answer", "done"]
+    assert "error" not in names
+    status = [(d["node"], d["phase"]) for name, d in events if name == "status"]
+    assert status[:3] == [
+        ("load_record", "started"),
+        ("load_record", "finished"),
+        ("route", "started"),
+    ]
+    assert ("route", "finished") in status
+    # specialists start after routing and all finish before synthesis starts
+    started = {n for n, p in status if p == "started"}
+    assert {"history", "labs", "synthesize"} <= started
+    synth = status.index(("synthesize", "started"))
+    assert status.index(("history", "finished")) < synth
+    assert status.index(("labs", "finished")) < synth
+    assert status[-1] == ("synthesize", "finished")
+    findings = [d for name, d in events if name == "finding"]
+    assert findings
+    assert {"aki_stage"} <= {f["kind"] for f in findings}
+    answer = dict(events)["answer"]
+    assert answer["answer"].startswith("Answer for Q-1.")
+    assert answer["result"]["thread_id"] == thread
+    assert answer["result"]["patient_id"] == OWN
+    done = events[-1][1]
+    assert done == {"run_id": answer["result"]["run_id"], "thread_id": thread}
+
+
+async def test_json_when_asked_and_thread_keeps_its_messages(server: Server) -> None:
+    thread = await open_thread(server)
+    headers = {**server.auth("clinician"), "Accept": "application/json"}
+    for n in (1, 2):
+        response = await server.client.post(
+            f"/v1/threads/{thread}/messages", json={"content": f"Q-{n}?"}, headers=headers
+        )
+        assert response.status_code == 200
+        body: dict[str, Any] = response.json()
+        assert body["schema_version"] == "1"
+        assert body["turns"] == n
+    read = await server.client.get(f"/v1/threads/{thread}", headers=server.auth("clinician"))
+    assert read.status_code == 200
+    messages = read.json()["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant"] * 2
+    assert messages[0]["content"] == "Q-1?"
+    assert messages[3]["content"].startswith("Answer for Q-2.")
+
+
+async def test_a_ward_colleague_shares_the_thread(server: Server) -> None:
+    thread = await open_thread(server)
+    # a second clinician token on the same wards
+    from server.auth import Principal, TokenStore
+
+    store = TokenStore(server.app.state.wardround.settings.tokens_file)
+    colleague = store.add(Principal(id="u-c", name="Dr C", role="clinician", wards=("7B",)))
+    response = await server.client.get(
+        f"/v1/threads/{thread}", headers={"Authorization": f"Bearer {colleague}"}
+    )
+    assert response.status_code == 200
+
+
+async def test_validation_errors_name_the_field(server: Server) -> None:
+    response = await server.client.post(
+        "/v1/threads", json={"patient_id": "../etc"}, headers=server.auth("clinician")
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert [e["field"] for e in body["errors"]] == ["patient_id"]
+    thread = await open_thread(server)
+    response = await server.client.post(
+        f"/v1/threads/{thread}/messages", json={"content": ""}, headers=server.auth("clinician")
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "content"
+
+
+async def test_request_size_limit(server: Server) -> None:
+    thread = await open_thread(server)
+    response = await server.client.post(
+        f"/v1/threads/{thread}/messages",
+        json={"content": "x" * 100_000},
+        headers=server.auth("clinician"),
+    )
+    assert response.status_code == 413
+    assert response.json()["title"] == "Request too large"
