@@ -72,7 +72,7 @@ def parse_bundle(
         source=source or origin,
         data_issues=tuple(ctx.issues),
     )
-    log.info(
+    log.debug(
         "fhir.parsed",
         resources=len(indexed.entries),
         observations=len(record.observations),
