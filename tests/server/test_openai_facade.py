@@ -1,0 +1,101 @@
+"""The official openai client against the facade, streaming and not."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import openai
+import pytest
+from openai import AsyncOpenAI
+
+from tests.server.conftest import OTHER, OWN, Server
+
+
+@pytest.fixture
+async def client(server: Server) -> AsyncIterator[AsyncOpenAI]:
+    async with AsyncOpenAI(
+        base_url="http://testserver/v1",
+        api_key=server.tokens["clinician"],
+        http_client=server.client,
+        max_retries=0,
+    ) as oai:
+        yield oai
+
+
+async def test_models(client: AsyncOpenAI) -> None:
+    models = await client.models.list()
+    assert [m.id for m in models.data] == ["wardround"]
+
+
+async def test_chat_completion(client: AsyncOpenAI) -> None:
+    reply = await client.chat.completions.create(
+        model="wardround",
+        messages=[
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "earlier"},
+            {"role": "assistant", "content": "ok"},
+            {"role": "user", "content": "Why is the creatinine rising? Q-5"},
+        ],
+        metadata={"patient_id": OWN},
+    )
+    text = reply.choices[0].message.content or ""
+    assert text.startswith("Answer for Q-5.")
+    assert "Citations:" in text
+    assert reply.choices[0].finish_reason == "stop"
+    extra = (reply.model_extra or {})["wardround"]
+    assert extra["patient_id"] == OWN
+    assert {"aki_stage"} <= {f["kind"] for f in extra["findings"]}
+    assert extra["claims"]
+    assert reply.usage is not None
+    assert reply.usage.total_tokens > 0
+
+
+async def test_chat_completion_stream_with_header(client: AsyncOpenAI) -> None:
+    stream = await client.chat.completions.create(
+        model="wardround",
+        messages=[{"role": "user", "content": "Summarise Q-6"}],
+        stream=True,
+        extra_headers={"X-Wardround-Patient": OWN},
+    )
+    text, extension = "", None
+    async for chunk in stream:
+        if chunk.choices:
+            text += chunk.choices[0].delta.content or ""
+        extension = (chunk.model_extra or {}).get("wardround", extension)
+    assert text.startswith("Answer for Q-6.")
+    assert extension is not None
+    assert extension["patient_id"] == OWN
+
+
+async def test_continue_a_thread(client: AsyncOpenAI) -> None:
+    first = await client.chat.completions.create(
+        model="wardround",
+        messages=[{"role": "user", "content": "Q-1"}],
+        metadata={"patient_id": OWN},
+    )
+    thread = (first.model_extra or {})["wardround"]["thread_id"]
+    second = await client.chat.completions.create(
+        model="wardround",
+        messages=[{"role": "user", "content": "Q-2"}],
+        metadata={"thread_id": thread},
+    )
+    assert (second.model_extra or {})["wardround"]["thread_id"] == thread
+
+
+async def test_errors_surface_as_openai_errors(client: AsyncOpenAI) -> None:
+    with pytest.raises(openai.NotFoundError):
+        await client.chat.completions.create(
+            model="wardround",
+            messages=[{"role": "user", "content": "Q-3"}],
+            metadata={"patient_id": OTHER},  # off this clinician's wards: 404
+        )
+    with pytest.raises(openai.UnprocessableEntityError, match="metadata.patient_id"):
+        await client.chat.completions.create(
+            model="wardround", messages=[{"role": "user", "content": "Q-4"}]
+        )
+    with pytest.raises(openai.NotFoundError, match="gpt-4o"):
+        await client.chat.completions.create(
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "x"}],
+            metadata={"patient_id": OWN},
+        )
