@@ -1,0 +1,50 @@
+"""The canonical form of a ward-round result: what replay compares and transcripts store.
+
+Left out, because they differ between two runs of the same conversation: ``run_id``,
+``thread_id``, ``timings`` (wall clock), each specialist's ``duration_ms`` and ``model.base_url``
+(the replay server's address is not the recorded one). Findings and specialists are sorted (by id
+and by name): parallel specialists may finish in any order. Everything else — the answer text,
+every finding, claim and citation, the route, tokens, degraded reasons — must be identical.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+from graphs.result import WardRoundResult
+
+VOLATILE_FIELDS = frozenset({"run_id", "thread_id", "timings"})
+
+
+def canonical_result(result: WardRoundResult | dict[str, Any]) -> dict[str, Any]:
+    data = result.model_dump(mode="json") if isinstance(result, WardRoundResult) else dict(result)
+    out: dict[str, Any] = {k: v for k, v in data.items() if k not in VOLATILE_FIELDS}
+    out["model"] = {k: v for k, v in (data.get("model") or {}).items() if k != "base_url"}
+    out["specialists"] = sorted(
+        ({k: v for k, v in s.items() if k != "duration_ms"} for s in data.get("specialists", [])),
+        key=lambda s: str(s.get("name")),
+    )
+    out["findings"] = sorted(data.get("findings", []), key=lambda f: str(f.get("id")))
+    canonical: dict[str, Any] = json.loads(json.dumps(out, sort_keys=True, ensure_ascii=False))
+    return canonical
+
+
+def canonical_text(value: dict[str, Any]) -> str:
+    return json.dumps(value, sort_keys=True, indent=1, ensure_ascii=False)
+
+
+def result_diff(recorded: dict[str, Any], replayed: dict[str, Any]) -> str:
+    """A unified diff of two canonical results ('' when they are identical)."""
+    if recorded == replayed:
+        return ""
+    lines = difflib.unified_diff(
+        canonical_text(recorded).splitlines(),
+        canonical_text(replayed).splitlines(),
+        fromfile="recorded",
+        tofile="replayed",
+        lineterm="",
+        n=2,
+    )
+    return "\n".join(lines)

@@ -1,0 +1,213 @@
+"""Record one whole ward round as a transcript that replays with no model and no data directory.
+
+A transcript (JSONL, UTF-8) holds, in order:
+
+1. ``{"type": "header", ...}``: ``format``, ``created_at``, ``code_version`` (``git describe`` or
+   the package version), ``topology_sha256`` (sha256 of the compiled graph's mermaid drawing),
+   ``model`` (name; base URL kept for the record, not compared), ``capabilities`` (the probed
+   profile: replay serves probes from it, so probe calls are never recorded), ``case_id``,
+   ``patient_id``, ``question``, ``clock`` (the fixed "now" of the round: ages and deadlines reach
+   the prompts), ``phi`` and ``result`` (the canonical final result, ``evals.canonical``).
+2. ``{"type": "fhir_record", ...}``: the parsed patient record the round ran on (the FHIR fetch),
+   so replay needs no bundle on disk.
+3. ``{"type": "model_call", ...}``: one per model call, in completion order (specialists run in
+   parallel; replay matches on the request body, not on order), with ``duration_ms``,
+   ``attempts`` and ``usage`` beside what ``core.model.transcript`` reads.
+
+Secrets are always scrubbed and PHI is handled as asked (``evals.scrub``). The knowledge graph's
+queries are not recorded yet: a round recorded with a KG is marked ``kg: true`` and replay refuses
+it (there is no ``GraphStore`` in the tree to record from).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agents.deps import RecordSource, WardRoundDeps
+from core.domain import PatientRecord
+from core.errors import RecordNotFound
+from core.model.client import ModelClient
+from core.model.probe import PROBE_MARKER
+from core.model.transcript import RecordedCall
+from core.model.types import ModelCall
+from evals.canonical import canonical_result
+from evals.scrub import PhiMode, PhiRedactor, scrub_secrets
+from graphs.result import ModelInfo, WardRoundResult
+from graphs.run import ask
+from graphs.ward_round import build_ward_round
+
+FORMAT = "wardround-transcript/1"
+EVAL_NOW = datetime(2025, 12, 1, 12, 0, tzinfo=UTC)
+"""The default fixed clock of recorded rounds (the scenario admissions are dated late 2025)."""
+
+
+@dataclass(frozen=True)
+class RoundSpec:
+    patient_id: str
+    question: str
+    case_id: str = ""
+    now: datetime = EVAL_NOW
+
+
+@dataclass
+class Recording:
+    header: dict[str, Any]
+    record: dict[str, Any]
+    calls: list[dict[str, Any]]
+    result: WardRoundResult
+
+    def lines(self) -> list[dict[str, Any]]:
+        fhir = {
+            "type": "fhir_record",
+            "patient_id": self.header["patient_id"],
+            "record": self.record,
+        }
+        return [self.header, fhir, *self.calls]
+
+    def write(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in self.lines())
+        path.write_text(text, encoding="utf-8")
+        return path
+
+
+class StoredRecordSource:
+    """A record source holding exactly one already-loaded patient record."""
+
+    def __init__(self, record: PatientRecord) -> None:
+        self.record = record
+
+    async def load(self, patient_id: str) -> PatientRecord:
+        if patient_id != self.record.patient.id:
+            raise RecordNotFound(f"{patient_id!r} is not the recorded patient")
+        return self.record
+
+
+@dataclass
+class CallRecorder:
+    """A ``ModelClient`` observer turning each call into a scrubbed transcript line."""
+
+    redactor: PhiRedactor = field(default_factory=PhiRedactor)
+    started: float = field(default_factory=time.time)
+    lines: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(self, call: ModelCall) -> None:
+        if _is_probe(call.request):
+            return
+        recorded = RecordedCall(
+            request=call.request,
+            response=call.response,
+            chunks=call.chunks,
+            status=_status_of(call),
+            error=call.error,
+        )
+        line = recorded.to_line()
+        line.update(
+            duration_ms=round(call.duration_ms, 1),
+            attempts=call.attempts,
+            usage=call.usage,
+        )
+        self.lines.append(self.redactor.scrub(scrub_secrets(line)))
+
+
+def _status_of(call: ModelCall) -> int:
+    if call.error is None:
+        return 200
+    return call.status or 504  # no HTTP status: a timeout or a broken stream
+
+
+def _is_probe(body: dict[str, Any]) -> bool:
+    messages = body.get("messages") or [{}]
+    content = messages[0].get("content") if isinstance(messages[0], dict) else None
+    return isinstance(content, str) and content.startswith(PROBE_MARKER)
+
+
+def code_version() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--tags"],  # noqa: S607 - git on PATH
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+            cwd=Path(__file__).resolve().parent,
+        )
+        return f"git:{out.stdout.strip()}"
+    except (OSError, subprocess.SubprocessError):
+        try:
+            return f"pkg:{importlib.metadata.version('wardround')}"
+        except importlib.metadata.PackageNotFoundError:
+            return "unknown"
+
+
+def topology_sha256(graph: Any) -> str:
+    return hashlib.sha256(graph.get_graph().draw_mermaid().encode()).hexdigest()
+
+
+def build_deps(
+    record: PatientRecord, model: ModelClient | None, now: datetime, graph_store: Any = None
+) -> WardRoundDeps:
+    return WardRoundDeps(
+        patients=StoredRecordSource(record), model=model, graph_store=graph_store, clock=lambda: now
+    )
+
+
+async def record_round(
+    spec: RoundSpec,
+    *,
+    model: ModelClient,
+    patients: RecordSource,
+    graph_store: Any = None,
+    phi: PhiMode = "keep",
+) -> Recording:
+    """Run one ward round against ``model`` and capture it as a transcript."""
+    loaded = await patients.load(spec.patient_id)
+    redactor = PhiRedactor.for_record(loaded) if phi == "redact" else PhiRedactor()
+    record = redactor.record(loaded) if phi == "redact" else loaded
+    capabilities = await model.capabilities()  # probed before recording starts: never recorded
+    graph = build_ward_round(build_deps(record, model, spec.now, graph_store), InMemorySaver())
+    recorder = CallRecorder(redactor)
+    model.observers.append(recorder)
+    try:
+        info = ModelInfo(
+            base_url=model.config.base_url,
+            name=model.config.model,
+            tools=capabilities.tools,
+            structured=capabilities.structured,
+        )
+        result = await ask(graph, patient_id=spec.patient_id, question=spec.question, model=info)
+    finally:
+        model.observers.remove(recorder)
+    header: dict[str, Any] = {
+        "type": "header",
+        "format": FORMAT,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "code_version": code_version(),
+        "topology_sha256": topology_sha256(graph),
+        "model": {"name": model.config.model, "base_url": model.config.base_url},
+        "capabilities": capabilities.model_dump(mode="json"),
+        "kg": graph_store is not None,
+        "case_id": spec.case_id,
+        "patient_id": spec.patient_id,
+        "question": spec.question,
+        "clock": spec.now.isoformat(),
+        "phi": phi,
+        "timings": result.timings,
+        "result": redactor.scrub(canonical_result(result)),
+    }
+    return Recording(
+        header=header,
+        record=redactor.scrub(record.model_dump(mode="json")),
+        calls=recorder.lines,
+        result=result,
+    )

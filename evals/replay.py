@@ -1,0 +1,139 @@
+"""Replay a recorded ward round against the transcript server and compare the final result.
+
+The graph is rebuilt from today's code with the recorded patient record, clock, model name and
+capability profile; the model is a ``TranscriptServer`` over the transcript, reached in-process by
+the real ``openai`` client. Any request the transcript does not hold fails the replay loudly with a
+diff against the nearest recorded request (``ReplayMismatch``); otherwise the canonical result
+(``evals.canonical``) must equal the recorded one, or the outcome carries the diff.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.memory import InMemorySaver
+
+from core.domain import PatientRecord
+from core.errors import DataFileError, WardroundError
+from core.model.client import ModelClient
+from core.model.transcript import read_transcript
+from core.model.transcript_server import TranscriptServer
+from core.model.types import ModelCall, ModelCapabilities, ModelConfig
+from evals.canonical import canonical_result, result_diff
+from evals.record import build_deps, code_version, topology_sha256
+from evals.request_diff import nearest_diff
+from graphs.result import ModelInfo, WardRoundResult
+from graphs.run import ask
+from graphs.ward_round import build_ward_round
+
+
+class ReplayMismatch(WardroundError):
+    """The replayed run made a model request the transcript does not hold (prompt/code drift)."""
+
+    title = "Replay mismatch"
+
+
+@dataclass
+class ReplayOutcome:
+    path: Path
+    identical: bool
+    diff: str
+    """Unified diff of recorded vs replayed canonical result ('' when identical)."""
+    unused_calls: int
+    """Recorded calls the replay never asked for: the run now makes fewer calls."""
+    topology_changed: bool
+    code_version: str
+    recorded_code_version: str
+    result: WardRoundResult
+
+    @property
+    def ok(self) -> bool:
+        return self.identical and self.unused_calls == 0
+
+
+def read_run(path: Path) -> tuple[dict[str, Any], PatientRecord]:
+    """The header and the recorded patient record of a transcript written by ``evals.record``."""
+    header: dict[str, Any] = {}
+    record: PatientRecord | None = None
+    with path.open(encoding="utf-8") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                line = json.loads(raw)
+            except json.JSONDecodeError as err:
+                raise DataFileError(f"not JSON: {err.msg}", file=str(path), line=number) from err
+            if line.get("type") == "header":
+                header = line
+            elif line.get("type") == "fhir_record":
+                record = PatientRecord.model_validate(line["record"])
+    if not header or record is None:
+        raise DataFileError(
+            "not a ward-round transcript (no header or fhir_record)", file=str(path)
+        )
+    if header.get("kg"):
+        raise DataFileError(
+            "recorded with a knowledge graph: KG replay is not supported yet", file=str(path)
+        )
+    return header, record
+
+
+class _MismatchWatch:
+    def __init__(self) -> None:
+        self.missed: list[dict[str, Any]] = []
+
+    def __call__(self, call: ModelCall) -> None:
+        if call.error and call.error.startswith("TranscriptMismatch"):
+            self.missed.append(call.request)
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+async def replay(path: Path) -> ReplayOutcome:
+    """Re-run the transcript's round; raise ``ReplayMismatch`` if a request is not in it."""
+    header, record = read_run(path)
+    profile = ModelCapabilities.model_validate(header["capabilities"])
+    name = header["model"]["name"]
+    server = TranscriptServer(transcript=path, profile=profile, model_name=name)
+    watch = _MismatchWatch()
+    async with server.http_client() as http:
+        config = ModelConfig(base_url=server.base_url_inprocess, model=name)
+        async with ModelClient(
+            config, http_client=http, capabilities=profile, sleep=_no_sleep
+        ) as model:
+            model.observers.append(watch)
+            now = datetime.fromisoformat(header["clock"])
+            graph = build_ward_round(build_deps(record, model, now), InMemorySaver())
+            info = ModelInfo(
+                base_url=header["model"].get("base_url"),
+                name=name,
+                tools=profile.tools,
+                structured=profile.structured,
+            )
+            result = await ask(
+                graph, patient_id=header["patient_id"], question=header["question"], model=info
+            )
+    if watch.missed:
+        _, calls = read_transcript(path)
+        diffs = "\n\n".join(nearest_diff(calls, body) for body in watch.missed)
+        raise ReplayMismatch(
+            f"{path}: {len(watch.missed)} request(s) not in the transcript "
+            f"(prompt or code drift); each against its nearest recorded request:\n{diffs}"
+        )
+    replayed = canonical_result(result)
+    return ReplayOutcome(
+        path=path,
+        identical=replayed == header["result"],
+        diff=result_diff(header["result"], replayed),
+        unused_calls=len(server._index.unused()) if server._index is not None else 0,
+        topology_changed=topology_sha256(graph) != header.get("topology_sha256"),
+        code_version=code_version(),
+        recorded_code_version=str(header.get("code_version", "")),
+        result=result,
+    )
