@@ -33,8 +33,8 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointS
     conn = await aiosqlite.connect(settings.checkpoint_path)
     try:
         await conn.execute("PRAGMA journal_mode=WAL")  # readers never block the one writer
-        saver = AsyncSqliteSaver(conn)
-        await saver.setup()
-        yield saver
+        sqlite_saver = AsyncSqliteSaver(conn)
+        await sqlite_saver.setup()
+        yield sqlite_saver
     finally:
         await conn.close()
