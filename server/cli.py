@@ -165,6 +165,14 @@ async def _ask(
         )
 
 
+def _patient_source(settings: Settings, patient: str) -> tuple[Settings, str]:
+    """A ``.json`` path is a bundle file and the only patient; anything else is an id."""
+    as_file = Path(patient)
+    if as_file.suffix == ".json" and as_file.is_file():
+        return settings.model_copy(update={"patients_dir": as_file}), as_file.stem
+    return settings, patient
+
+
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in English or 繁體中文.")],
@@ -179,7 +187,8 @@ def ask(
 ) -> None:
     """Run one ward round on a patient and print the answer with its citations."""
     try:
-        result = asyncio.run(_ask(Settings(), patient, question, thread, not no_model))
+        settings, patient_id = _patient_source(Settings(), patient)
+        result = asyncio.run(_ask(settings, patient_id, question, thread, not no_model))
     except WardroundError as error:
         raise _fail(error) from error
     if json_out:
@@ -196,7 +205,9 @@ def demo(
     """Prepare the embedded stores, start the local model, run one ward round, stop the model."""
     from core.model.local_server import LocalModelServer
 
-    settings = Settings()
+    # llama.cpp's server decodes one request at a time: queue on our side, so the first-token
+    # timeout measures the model, not the queue.
+    settings = Settings().model_copy(update={"model_max_concurrency": 1})
     data_dir = settings.ensure_data_dir()
     _prepare_kg(settings)
     server = LocalModelServer(port=LOCAL_MODEL_PORT, log_file=data_dir / "model.log")
