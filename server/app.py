@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.settings import Settings
-from server.auth import RateLimit, RateLimiter, TokenStore
+from server.auth import RateLimit, RateLimiter, TokenStore, tokens_path
 from server.deps import ServerState, ThreadStore
 from server.problems import BodySizeLimit, install_problem_handlers
 from server.routes import health, openai_compat, page, patients, threads
@@ -58,7 +58,7 @@ def create_app(
     data_dir = settings.ensure_data_dir()
     state = ServerState(
         settings=settings,
-        tokens=TokenStore(settings.tokens_file),
+        tokens=TokenStore(tokens_path(settings)),
         limiter=RateLimiter(rate_limit or RateLimit()),
         threads=ThreadStore(Path(data_dir) / "server.sqlite"),
         runtime=runtime if isinstance(runtime, Runtime) else None,

@@ -31,10 +31,16 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from core.errors import InvalidInput, NotAuthenticated, WardroundError
+from core.settings import Settings
 
 Role = Literal["clinician", "auditor", "admin"]
 ROLES: tuple[Role, ...] = ("clinician", "auditor", "admin")
 TOKEN_PREFIX = "wr"  # noqa: S105 - the public prefix of every token, not a secret
+
+
+def tokens_path(settings: Settings) -> Path:
+    """``WARDROUND_TOKENS_FILE``, else ``tokens.json`` in the data dir."""
+    return settings.tokens_file or settings.data_dir / "tokens.json"
 
 
 class RateLimited(WardroundError):
@@ -88,30 +94,31 @@ def _split(token: str) -> tuple[str, str] | None:
 class TokenStore:
     """The tokens file: add/list/revoke (CLI) and verify (server), safe across threads."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._cached: TokensFile = TokensFile()
-        self._mtime: float | None = None
+        self._stamp: tuple[int, int, int] | None = None
 
     def _read(self) -> TokensFile:
-        if self.path is None or not self.path.is_file():
+        if not self.path.is_file():
             return TokensFile()
-        mtime = self.path.stat().st_mtime
-        if mtime != self._mtime:
+        stat = self.path.stat()
+        # every write replaces the file (a new inode), so this notices writes by other processes
+        # even within one tick of a coarse file-system clock
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if stamp != self._stamp:
             self._cached = TokensFile.model_validate_json(self.path.read_text(encoding="utf-8"))
-            self._mtime = mtime
+            self._stamp = stamp
         return self._cached
 
     def _write(self, data: TokensFile) -> None:
-        if self.path is None:
-            raise InvalidInput("no tokens file configured: set WARDROUND_TOKENS_FILE")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(data.model_dump_json(indent=2), encoding="utf-8")
         os.chmod(tmp, 0o600)  # hashes only, but still nobody else's business
         tmp.replace(self.path)
-        self._mtime = None
+        self._stamp = None
 
     def add(self, user: Principal) -> str:
         """Issue a token for ``user``; the returned token is shown once and never stored."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 from collections.abc import AsyncIterator
@@ -106,7 +107,18 @@ async def server(settings: Settings, scripted_model: Any) -> AsyncIterator[Serve
         patients=ShippedPatients([OWN, OWN_TOO, OTHER]), model=client, clock=lambda: NOW
     )
     graph = build_ward_round(deps, InMemorySaver())
-    runtime = Runtime(settings, graph, deps, ModelInfo(base_url=None, name="scripted"))
+    extra: dict[str, Any] = {}
+    if "audit" in {f.name for f in dataclasses.fields(Runtime)}:
+        from core.audit import AuditStore
+
+        extra["audit"] = AuditStore.from_settings(settings.model_copy())
+    runtime = Runtime(
+        settings=settings,
+        graph=graph,
+        deps=deps,
+        model_info=ModelInfo(base_url=None, name="scripted"),
+        **extra,
+    )
     store = TokenStore(settings.tokens_file)
     tokens = {who: store.add(p) for who, p in PRINCIPALS.items()}
     app = create_app(runtime, settings, rate_limit=RateLimit(burst=1000, per_second=100))
@@ -117,6 +129,8 @@ async def server(settings: Settings, scripted_model: Any) -> AsyncIterator[Serve
         ) as http,
     ):
         yield Server(app, http, tokens, model_server)
+    for store in extra.values():
+        store.close()
 
 
 def sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:

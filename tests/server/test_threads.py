@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.server.conftest import OWN, Server, sse_events
 
 
@@ -111,3 +113,23 @@ async def test_request_size_limit(server: Server) -> None:
     )
     assert response.status_code == 413
     assert response.json()["title"] == "Request too large"
+
+
+async def test_a_failed_round_ends_with_error_then_done(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server import sse
+
+    def crash(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("secret patient detail")
+
+    monkeypatch.setattr(sse, "result_from_state", crash)
+    thread = await open_thread(server)
+    response = await server.client.post(
+        f"/v1/threads/{thread}/messages", json={"content": "Q-1"}, headers=server.auth("clinician")
+    )
+    events = sse_events(response.text)
+    assert [name for name, _ in events][-2:] == ["error", "done"]
+    error = events[-2][1]
+    assert (error["status"], error["title"]) == (500, "Internal error")
+    assert "secret" not in response.text

@@ -1,0 +1,34 @@
+"""``wardround serve`` and ``wardround users ...``, mounted by ``server.cli``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from core.settings import Settings
+from server import users_cli
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default WARDROUND_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default WARDROUND_PORT).")] = None,
+) -> None:
+    """Start the HTTP server: chat page at /, API and OpenAI facade under /v1."""
+    import uvicorn
+
+    from server.app import create_app
+
+    settings = Settings()
+    app = create_app(None, settings)
+    uvicorn.run(
+        app,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(users_cli.app, name="users")
