@@ -26,7 +26,9 @@ from agents.labs import labs_specialist
 from agents.report import SpecialistReport
 from agents.router import language_of, route
 from agents.synthesizer import synthesize
-from core.domain import Finding, PatientRecord
+from core.audit import EventKind
+from core.domain import Claim, Finding, PatientRecord
+from graphs.audit import audited_node, emit
 from graphs.state import SpecialistTask, WardRoundInput, WardRoundState
 
 Specialist = Callable[[WardRoundDeps, dict[str, Any]], Awaitable[SpecialistReport]]
@@ -42,36 +44,42 @@ def _ms(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
 
 
-def build_ward_round(
-    deps: WardRoundDeps, checkpointer: BaseCheckpointSaver[Any] | None = None
-) -> CompiledStateGraph[WardRoundState, None, WardRoundInput, WardRoundState]:
-    async def load_record(state: WardRoundState) -> dict[str, Any]:
+class _Nodes:
+    """The graph's nodes, bound to one set of dependencies."""
+
+    def __init__(self, deps: WardRoundDeps) -> None:
+        self.deps = deps
+
+    async def load_record(self, state: WardRoundState) -> dict[str, Any]:
         started = time.monotonic()
-        record = await deps.patients.load(state["patient_id"])
-        now = deps.clock()
+        async with audited_node("load_record") as step:
+            record = await self.deps.patients.load(state["patient_id"])
+            if step is not None:
+                step.record(source=record.source, facts=len(record.refs()))
+        now = self.deps.clock()
         return {
             "record": record.model_dump(mode="json"),
             "context": patient_context(record, now),
             "language": language_of(state["question"]),
-            "deadline_at": now.timestamp() + deps.round_deadline_s,
+            "deadline_at": now.timestamp() + self.deps.round_deadline_s,
             "reports": None,
             "findings": None,
             "degraded_reasons": None,
             "timings": {"load_record": _ms(started)},
         }
 
-    async def route_node(state: WardRoundState) -> dict[str, Any]:
+    async def route(self, state: WardRoundState) -> dict[str, Any]:
         started = time.monotonic()
-        record = state["record"]
-        chosen, origin = await route(
-            deps,
-            state["context"],
-            state["question"],
-            bool(record.get("imaging")),
-            state["deadline_at"],
-        )
+        has_imaging = bool(state["record"].get("imaging"))
+        async with audited_node("route") as step:
+            chosen, origin = await route(
+                self.deps, state["context"], state["question"], has_imaging, state["deadline_at"]
+            )
+            if step is not None:
+                step.record(specialists=chosen, origin=origin)
         return {"specialists": chosen, "route_origin": origin, "timings": {"route": _ms(started)}}
 
+    @staticmethod
     def fan_out(state: WardRoundState) -> list[Send]:
         return [
             Send(
@@ -88,9 +96,13 @@ def build_ward_round(
             for name in state["specialists"]
         ]
 
-    def specialist_node(name: str) -> Callable[[SpecialistTask], Awaitable[dict[str, Any]]]:
+    def specialist(self, name: str) -> Callable[[SpecialistTask], Awaitable[dict[str, Any]]]:
         async def run(task: SpecialistTask) -> dict[str, Any]:
-            report = await SPECIALISTS[name](deps, dict(task))
+            async with audited_node(name) as step:
+                report = await SPECIALISTS[name](self.deps, dict(task))
+                await _audit_report(report)
+                if step is not None:
+                    step.record(summary=report.summary, findings=len(report.findings))
             return {
                 "reports": [report.model_dump(mode="json")],
                 "findings": [f.model_dump(mode="json") for f in report.findings],
@@ -101,20 +113,20 @@ def build_ward_round(
         run.__name__ = name
         return run
 
-    async def synthesize_node(state: WardRoundState, config: RunnableConfig) -> dict[str, Any]:
+    async def synthesize(self, state: WardRoundState, config: RunnableConfig) -> dict[str, Any]:
         started = time.monotonic()
-        reports = [SpecialistReport.model_validate(r) for r in state.get("reports", [])]
-        findings = [Finding.model_validate(f) for f in state.get("findings", [])]
-        answer, claims, rejected, degraded = await synthesize(
-            deps,
-            context=state["context"],
-            question=state["question"],
-            language=state["language"],
-            record=PatientRecord.model_validate(state["record"]),
-            reports=reports,
-            findings=findings,
-            deadline_at=state["deadline_at"],
-        )
+        async with audited_node("synthesize"):
+            answer, claims, rejected, degraded = await synthesize(
+                self.deps,
+                context=state["context"],
+                question=state["question"],
+                language=state["language"],
+                record=PatientRecord.model_validate(state["record"]),
+                reports=[SpecialistReport.model_validate(r) for r in state.get("reports", [])],
+                findings=[Finding.model_validate(f) for f in state.get("findings", [])],
+                deadline_at=state["deadline_at"],
+            )
+            await _audit_claims(claims)
         run_id = (config.get("configurable") or {}).get("run_id", "")
         return {
             "answer": answer,
@@ -125,16 +137,39 @@ def build_ward_round(
             "turns": [{"run_id": run_id, "question": state["question"], "answer": answer}],
         }
 
+
+async def _audit_report(report: SpecialistReport) -> None:
+    for finding in report.findings:
+        await emit(EventKind.FINDING_PRODUCED, finding.model_dump(mode="json"))
+    if report.degraded_reason:
+        await emit(
+            EventKind.DEGRADED, {"specialist": report.specialist, "reason": report.degraded_reason}
+        )
+
+
+async def _audit_claims(claims: list[Claim]) -> None:
+    for claim in claims:
+        for citation in claim.citations:
+            await emit(EventKind.CITATION_VERIFIED, citation.model_dump(mode="json"))
+        if not claim.supported:
+            await emit(EventKind.CITATION_REJECTED, {"claim": claim.text})
+
+
+def build_ward_round(
+    deps: WardRoundDeps, checkpointer: BaseCheckpointSaver[Any] | None = None
+) -> CompiledStateGraph[WardRoundState, None, WardRoundInput, WardRoundState]:
+    """Compile the ward round over ``deps`` (model, KG, records, clock) and a checkpointer."""
+    nodes = _Nodes(deps)
     graph = StateGraph(WardRoundState, input_schema=WardRoundInput)
-    graph.add_node("load_record", load_record)
-    graph.add_node("route", route_node)
+    graph.add_node("load_record", nodes.load_record)
+    graph.add_node("route", nodes.route)
     for name in SPECIALISTS:
         # a specialist's input is its SpecialistTask (sent by ``fan_out``), not the whole state
-        graph.add_node(name, cast("Any", specialist_node(name)), input_schema=SpecialistTask)
+        graph.add_node(name, cast("Any", nodes.specialist(name)), input_schema=SpecialistTask)
         graph.add_edge(name, "synthesize")
-    graph.add_node("synthesize", synthesize_node)
+    graph.add_node("synthesize", nodes.synthesize)
     graph.add_edge(START, "load_record")
     graph.add_edge("load_record", "route")
-    graph.add_conditional_edges("route", fan_out, list(SPECIALISTS))
+    graph.add_conditional_edges("route", nodes.fan_out, list(SPECIALISTS))
     graph.add_edge("synthesize", END)
     return graph.compile(checkpointer=checkpointer, name="ward_round")

@@ -162,6 +162,8 @@ async def _ask(
             question=question,
             thread_id=thread,
             model=runtime.model_info,
+            audit=runtime.audit,
+            principal_id="cli",
         )
 
 

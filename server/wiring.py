@@ -13,11 +13,13 @@ from typing import Any
 from langgraph.graph.state import CompiledStateGraph
 
 from agents.deps import WardRoundDeps
+from core.audit import AuditStore, checkpoint_key
 from core.errors import WardroundError
 from core.logging import get_logger
 from core.model.client import ModelClient
 from core.model.types import ModelConfig
 from core.settings import SHIPPED_DATA, Settings
+from graphs.audit import record_model_call
 from graphs.checkpoint import open_checkpointer
 from graphs.result import ModelInfo
 from graphs.ward_round import build_ward_round
@@ -31,6 +33,16 @@ class Runtime:
     graph: CompiledStateGraph[Any, Any, Any, Any]
     deps: WardRoundDeps
     model_info: ModelInfo
+    audit: AuditStore
+
+
+def open_audit_store(settings: Settings) -> AuditStore:
+    from core.audit.cli import configured_key
+
+    key = checkpoint_key(configured_key(settings))
+    # a signed checkpoint every 1000 events when a key is configured
+    every = 1000 if key else None
+    return AuditStore.from_settings(settings, checkpoint_key=key, checkpoint_every=every)
 
 
 def open_graph_store(settings: Settings) -> Any | None:
@@ -48,7 +60,7 @@ def record_source(settings: Settings) -> Any:
     if settings.fhir_url:
         import httpx
 
-        from tools.fhir.sources import FhirServerSource
+        from tools.fhir import FhirServerSource
 
         return FhirServerSource(settings.fhir_url, httpx.AsyncClient(timeout=30))
     from tools.fhir.sources import DirectoryPatientSource
@@ -71,11 +83,15 @@ async def model_info(model: ModelClient | None) -> ModelInfo:
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, use_model: bool = True) -> AsyncIterator[Runtime]:
     async with AsyncExitStack() as stack:
+        settings.ensure_data_dir()
+        audit = open_audit_store(settings)
+        stack.callback(audit.close)
         model = None
         if use_model:
             model = await stack.enter_async_context(
                 ModelClient(ModelConfig.from_settings(settings))
             )
+            model.observers.append(record_model_call)
         store = open_graph_store(settings)
         if store is not None:
             stack.callback(store.close)
@@ -88,4 +104,4 @@ async def open_runtime(settings: Settings, *, use_model: bool = True) -> AsyncIt
         )
         checkpointer = await stack.enter_async_context(open_checkpointer(settings))
         graph = build_ward_round(deps, checkpointer)
-        yield Runtime(settings, graph, deps, await model_info(model))
+        yield Runtime(settings, graph, deps, await model_info(model), audit)

@@ -28,7 +28,7 @@ from core.model.types import ModelCall, ModelCapabilities, ModelConfig, record_u
 
 log = get_logger(__name__)
 
-Observer = Callable[[ModelCall], Awaitable[None] | None]
+Observer = Callable[[ModelCall], Awaitable[object] | None]
 Sleep = Callable[[float], Awaitable[None]]
 T = TypeVar("T")
 

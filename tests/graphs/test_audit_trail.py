@@ -1,0 +1,54 @@
+"""A ward round leaves a complete, verifiable trail in the audit store; logs carry no PHI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from langgraph.checkpoint.memory import InMemorySaver
+from structlog.testing import capture_logs
+
+from agents.deps import WardRoundDeps
+from core.audit import AuditStore, EventKind
+from graphs.audit import record_model_call
+from graphs.run import ask
+from graphs.ward_round import build_ward_round
+from tests.graphs.test_ward_round import NOW, ward_model
+
+QUESTION = "Why is Mr Chen's creatinine rising?"
+
+
+async def test_round_is_audited_as_a_tree(tmp_path: Path, patients, scripted_model) -> None:
+    store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.sqlite'}")
+    _, client = scripted_model(ward_model)
+    client.observers.append(record_model_call)
+    graph = build_ward_round(
+        WardRoundDeps(patients=patients, model=client, clock=lambda: NOW), InMemorySaver()
+    )
+    with capture_logs() as logs:
+        result = await ask(
+            graph, patient_id="aki-demo", question=QUESTION, audit=store, principal_id="dr-lin"
+        )
+    events = await store.events(run_id=result.run_id)
+    kinds = [e.kind for e in events]
+    assert kinds[0] == EventKind.REQUEST_RECEIVED
+    assert kinds[-1] == EventKind.REQUEST_ANSWERED
+    assert kinds.count(EventKind.MODEL_CALL) == result.tokens["calls"] == 4
+    assert kinds.count(EventKind.FINDING_PRODUCED) == len(result.findings)
+    assert EventKind.CITATION_REJECTED in kinds  # the hallucinated citation
+    assert all(e.principal_id == "dr-lin" and e.patient_id == "aki-demo" for e in events)
+    by_id = {e.event_id: e for e in events}
+    # every model call hangs under the node that made it
+    for call in (e for e in events if e.kind == EventKind.MODEL_CALL):
+        parent = by_id[call.parent_id]
+        assert parent.kind == EventKind.NODE_STARTED
+        assert parent.payload["node"] in {"route", "history", "labs", "synthesize"}
+        assert call.payload["request"]["messages"][0]["content"].startswith("You are wardround")
+    assert events[-1].payload["answer"] == result.answer
+    report = await store.verify()
+    assert report.ok, report
+    # application logs: no question text, no name, no raw patient id
+    flat = repr(logs)
+    assert "creatinine rising" not in flat
+    assert "Chen" not in flat
+    assert "aki-demo" not in flat
+    store.close()
