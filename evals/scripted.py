@@ -18,7 +18,8 @@ _FHIR_TYPES = (
     "Observation|Condition|MedicationRequest|MedicationStatement|AllergyIntolerance|"
     "DocumentReference|ImagingStudy|Encounter"
 )
-_REF = re.compile(rf"\[((?:{_FHIR_TYPES})/[^\]\s]+)\]")
+_REF = re.compile(rf"\b((?:{_FHIR_TYPES})/[A-Za-z0-9\-.]+)")
+"""A FHIR reference, bracketed (``[Observation/x]``) or in a list (``cite: Observation/x, ...``)."""
 
 
 def step_of(body: dict[str, Any]) -> str:

@@ -1,0 +1,205 @@
+"""``wardround evals``: record, replay, run and diff eval suites.
+
+``--model-url`` takes any OpenAI-compatible base URL (``http://127.0.0.1:8765/v1`` for the
+embedded SmolLM2 server, a vLLM endpoint...), or ``scripted`` for the in-process deterministic
+stand-in (``evals.scripted``), which needs no server at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from core.errors import WardroundError
+from core.model.client import ModelClient
+from core.settings import Settings
+from evals.cases import Case, find_case, load_suite
+from evals.scrub import PhiMode
+
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
+out = Console()
+err = Console(stderr=True)
+
+ModelUrl = Annotated[
+    str, typer.Option("--model-url", help="OpenAI-compatible base URL, or 'scripted'.")
+]
+ModelName = Annotated[
+    str | None, typer.Option("--model", help="Model name (default: WARDROUND_MODEL_NAME).")
+]
+OutDir = Annotated[Path, typer.Option("--out", help="Directory to write into.")]
+Phi = Annotated[
+    str, typer.Option("--phi", help="'keep' bodies as sent, or 'redact' names and MRNs.")
+]
+UseKg = Annotated[
+    bool,
+    typer.Option(
+        "--kg/--no-kg", help="Use the configured knowledge graph (such runs do not replay yet)."
+    ),
+]
+
+
+def _fail(error: WardroundError) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {error.title}: {error}")
+    return typer.Exit(code=2)
+
+
+def _phi(value: str) -> PhiMode:
+    if value == "keep":
+        return "keep"
+    if value == "redact":
+        return "redact"
+    raise typer.BadParameter("--phi must be 'keep' or 'redact'")
+
+
+@asynccontextmanager
+async def _runtime(
+    url: str, name: str | None, use_kg: bool
+) -> AsyncIterator[tuple[Any, Any, ModelClient]]:
+    from evals.runner import open_model
+    from server.wiring import open_graph_store, record_source
+
+    settings = Settings()
+    store = open_graph_store(settings) if use_kg else None
+    try:
+        key = settings.model_api_key.get_secret_value()
+        async with open_model(url, name or settings.model_name, key) as model:
+            yield record_source(settings), store, model
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _cases(case: str | None, suite: str | None) -> list[Case]:
+    if (case is None) == (suite is None):
+        raise typer.BadParameter("give exactly one of --case or --suite")
+    if case is not None:
+        return [find_case(case)]
+    return list(load_suite(str(suite)).cases)
+
+
+@app.command("record")
+def record(
+    *,
+    model_url: ModelUrl,
+    out_dir: OutDir,
+    case: Annotated[str | None, typer.Option("--case", help="One case id.")] = None,
+    suite: Annotated[str | None, typer.Option("--suite", help="A suite name.")] = None,
+    model: ModelName = None,
+    phi: Phi = "keep",
+    kg: UseKg = False,
+) -> None:
+    """Run cases against a model and write one transcript per case (<out>/<case>.jsonl)."""
+    from evals.record import RoundSpec, record_round
+
+    mode = _phi(phi)
+
+    async def go() -> list[Path]:
+        written = []
+        async with _runtime(model_url, model, kg) as (patients, store, client):
+            for c in _cases(case, suite):
+                spec = RoundSpec(patient_id=c.patient, question=c.question, case_id=c.id)
+                recording = await record_round(
+                    spec, model=client, patients=patients, graph_store=store, phi=mode
+                )
+                written.append(recording.write(out_dir / f"{c.id}.jsonl"))
+                out.print(f"recorded {c.id}: {len(recording.calls)} model calls")
+        return written
+
+    try:
+        paths = asyncio.run(go())
+    except WardroundError as error:
+        raise _fail(error) from error
+    out.print(f"{len(paths)} transcript(s) in {out_dir}")
+
+
+def _transcripts(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for p in paths:
+        found += sorted(p.rglob("*.jsonl")) if p.is_dir() else [p]
+    return found
+
+
+@app.command("replay")
+def replay_cmd(
+    files: Annotated[list[Path], typer.Argument(exists=True, help="Transcripts or directories.")],
+) -> None:
+    """Re-run recorded rounds against their transcripts; exit 1 on any difference."""
+    from evals.replay import ReplayMismatch, replay
+
+    failed = 0
+    for path in _transcripts(files):
+        try:
+            outcome = asyncio.run(replay(path))
+        except ReplayMismatch as mismatch:
+            failed += 1
+            err.print(f"[bold red]MISMATCH[/] {mismatch}")
+            continue
+        except WardroundError as error:
+            raise _fail(error) from error
+        if outcome.ok:
+            note = " (graph topology changed)" if outcome.topology_changed else ""
+            out.print(f"[green]identical[/] {path}{note}")
+            continue
+        failed += 1
+        err.print(f"[bold red]DIFFERENT[/] {path}: {outcome.unused_calls} recorded call(s) unused")
+        typer.echo(outcome.diff, err=True)
+    if failed:
+        raise typer.Exit(code=1)
+
+
+@app.command("run")
+def run(
+    *,
+    suite: Annotated[str, typer.Option("--suite", help="Suite name (evals/cases/<name>.yaml).")],
+    model_url: ModelUrl,
+    out_dir: OutDir,
+    model: ModelName = None,
+    phi: Phi = "keep",
+    kg: UseKg = False,
+) -> None:
+    """Run a suite: transcripts, results.json and report.md under --out."""
+    from evals.report import render_markdown
+    from evals.runner import run_suite
+
+    mode = _phi(phi)
+
+    async def go() -> dict[str, Any]:
+        async with _runtime(model_url, model, kg) as (patients, store, client):
+            return await run_suite(
+                load_suite(suite), model=client, patients=patients, out=out_dir, phi=mode,
+                graph_store=store,
+                progress=lambda line: err.print(line, highlight=False),
+            )  # fmt: skip
+
+    try:
+        results = asyncio.run(go())
+    except WardroundError as error:
+        raise _fail(error) from error
+    report = render_markdown(results)
+    (out_dir / "report.md").write_text(report, encoding="utf-8")
+    typer.echo(report)
+    out.print(f"wrote {out_dir / 'results.json'} and {out_dir / 'report.md'}")
+
+
+@app.command("diff")
+def diff(
+    run_a: Annotated[Path, typer.Argument(exists=True, help="Run directory or results.json.")],
+    run_b: Annotated[Path, typer.Argument(exists=True, help="Run directory or results.json.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the two summaries.")] = False,
+) -> None:
+    """Metric deltas (B - A) and the cases whose answers or findings changed."""
+    from evals.report import diff_markdown
+    from evals.runner import load_results
+
+    a, b = load_results(run_a), load_results(run_b)
+    if as_json:
+        out.print_json(json.dumps({"a": a["summary"], "b": b["summary"]}))
+        return
+    typer.echo(diff_markdown(a, b))

@@ -1,0 +1,55 @@
+"""``wardround evals`` end to end with the scripted stand-in model: run, replay, diff, record."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from evals.cli import app
+
+runner = CliRunner()
+
+
+def test_run_replay_and_diff(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    done = runner.invoke(
+        app, ["run", "--suite", "smoke", "--model-url", "scripted", "--out", str(run_dir)]
+    )
+    assert done.exit_code == 0, done.output
+    results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    assert results["suite"] == "smoke"
+    assert results["summary"]["cases"] == 3
+    assert results["errors"] == 0
+    assert "## Headline" in (run_dir / "report.md").read_text(encoding="utf-8")
+    assert len(list((run_dir / "transcripts").glob("*.jsonl"))) == 3
+
+    replayed = runner.invoke(app, ["replay", str(run_dir / "transcripts")])
+    assert replayed.exit_code == 0, replayed.output
+    assert replayed.output.count("identical") == 3
+
+    compared = runner.invoke(app, ["diff", str(run_dir), str(run_dir / "results.json")])
+    assert compared.exit_code == 0, compared.output
+    assert "## Metrics" in compared.output
+    assert "## Changed cases (0)" in compared.output
+
+
+def test_record_one_case_and_a_tampered_replay_fails(tmp_path: Path) -> None:
+    args = ["record", "--model-url", "scripted", "--case", "dka", "--out", str(tmp_path)]
+    done = runner.invoke(app, [*args, "--phi", "redact"])
+    assert done.exit_code == 0, done.output
+    path = tmp_path / "dka.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0])
+    header["question"] = "A different question"
+    path.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n", encoding="utf-8")
+    replayed = runner.invoke(app, ["replay", str(path)])
+    assert replayed.exit_code == 1
+    assert "MISMATCH" in replayed.output
+    assert "A different question" in replayed.output
+
+
+def test_record_needs_a_case_or_a_suite(tmp_path: Path) -> None:
+    done = runner.invoke(app, ["record", "--model-url", "scripted", "--out", str(tmp_path)])
+    assert done.exit_code != 0
