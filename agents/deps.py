@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from agents.approvals import Outbox
 from core.domain import PatientRecord
 from core.model.client import ModelClient
 
@@ -38,5 +39,7 @@ class WardRoundDeps:
     round_deadline_s: float = 300.0
     """After this, model steps are abandoned and the round answers with what it has."""
     max_tool_steps: int = 3
+    outbox: Outbox | None = None
+    """Where approved writes go; ``None`` keeps them only in the thread and the audit store."""
     data_dir: Any = field(default=None)
     """Where DICOM locators resolve (``core.settings.SHIPPED_DATA`` by default)."""

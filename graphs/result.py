@@ -2,7 +2,8 @@
 
 Schema version 1. Fields: ``run_id, thread_id, patient_id, question, answer, language, degraded,
 degraded_reasons, findings[], claims[], specialists[], unsupported_citations, timings, tokens,
-model``. Adding a field is compatible; renaming or removing one bumps ``schema_version``.
+model, turns, proposals[], pending_approval, decisions[]``. Adding a field is compatible;
+renaming or removing one bumps ``schema_version``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,13 @@ class WardRoundResult(BaseModel):
     tokens: dict[str, int]
     model: ModelInfo
     turns: int = Field(description="completed questions on this thread, this one included")
+    proposals: list[dict[str, Any]] = Field(
+        default_factory=list, description="writes this round proposes (agents.approvals.Proposal)"
+    )
+    pending_approval: bool = Field(
+        default=False, description="the thread is paused until a clinician decides the proposals"
+    )
+    decisions: list[dict[str, Any]] = Field(default_factory=list)
 
     def citations_text(self) -> list[str]:
         refs: dict[str, str] = {}
@@ -85,5 +93,8 @@ def result_from_state(state: dict[str, Any], **meta: Any) -> WardRoundResult:
         route_origin=state.get("route_origin", ""),
         unsupported_citations=state.get("unsupported_citations", 0),
         turns=len(state.get("turns") or []),
+        proposals=state.get("proposals") or [],
+        pending_approval=bool(state.get("__interrupt__")),
+        decisions=state.get("decisions") or [],
         **meta,
     )

@@ -8,8 +8,11 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
 
-from core.audit import AuditStore, EventKind
+from agents.approvals import ApprovalResume, check_approver, check_decisions
+from core.audit import AuditStore, EventKind, Recorder
+from core.errors import InvalidInput
 from core.logging import get_logger, pseudonym
 from core.model.types import metered
 from graphs.audit import recording
@@ -34,6 +37,59 @@ async def ask(
     and citation verdict, and the answer, bound to run, thread, patient and principal ids.
     """
     thread_id = thread_id or f"thread-{uuid.uuid4().hex[:12]}"
+    graph_input = {"patient_id": patient_id, "question": question}
+    return await _run(
+        graph,
+        graph_input,
+        patient_id=patient_id,
+        thread_id=thread_id,
+        model=model,
+        audit=audit,
+        principal_id=principal_id,
+        request={"question": question},
+    )
+
+
+async def resume(
+    graph: CompiledStateGraph[Any, Any, Any, Any],
+    *,
+    thread_id: str,
+    decision: ApprovalResume,
+    model: ModelInfo | None = None,
+    audit: AuditStore | None = None,
+) -> WardRoundResult:
+    """Resume a thread paused for approval with a clinician's decisions."""
+    config = RunnableConfig(configurable={"thread_id": thread_id})
+    snapshot = await graph.aget_state(config)
+    if not snapshot.interrupts:
+        raise InvalidInput(f"thread {thread_id} is not waiting for an approval")
+    values = snapshot.values
+    check_approver(decision.approver, values["record"]["patient"].get("ward", ""))
+    check_decisions(decision, values.get("proposals") or [])
+    payload = {"decisions": [d.model_dump() for d in decision.decisions]}
+    return await _run(
+        graph,
+        Command(resume=decision.model_dump()),
+        patient_id=values["patient_id"],
+        thread_id=thread_id,
+        model=model,
+        audit=audit,
+        principal_id=decision.approver.id,
+        request=payload,
+    )
+
+
+async def _run(
+    graph: CompiledStateGraph[Any, Any, Any, Any],
+    graph_input: Any,
+    *,
+    patient_id: str,
+    thread_id: str,
+    model: ModelInfo | None,
+    audit: AuditStore | None,
+    principal_id: str | None,
+    request: dict[str, Any],
+) -> WardRoundResult:
     run_id = f"run-{uuid.uuid4().hex[:12]}"
     config = RunnableConfig(configurable={"thread_id": thread_id, "run_id": run_id})
     started = time.monotonic()
@@ -45,11 +101,9 @@ async def ask(
         recorder = audit.recorder(
             run_id=run_id, thread_id=thread_id, patient_id=patient_id, principal_id=principal_id
         )
-        await recorder.emit(EventKind.REQUEST_RECEIVED, {"question": question})
+        await recorder.emit(EventKind.REQUEST_RECEIVED, request)
     with metered() as usage, recording(recorder):
-        state = await graph.ainvoke(
-            {"patient_id": patient_id, "question": question}, config, durability="sync"
-        )
+        state = await graph.ainvoke(graph_input, config, durability="sync")
     total_ms = round((time.monotonic() - started) * 1000, 1)
     result = result_from_state(
         state,
@@ -60,17 +114,21 @@ async def ask(
         model=model or ModelInfo(base_url=None, name=None),
     )
     if recorder is not None:
-        if result.degraded:
-            await recorder.emit(EventKind.DEGRADED, {"reasons": result.degraded_reasons})
-        await recorder.emit(
-            EventKind.REQUEST_ANSWERED,
-            {
-                "answer": result.answer,
-                "degraded": result.degraded,
-                "citations": [
-                    c.model_dump(mode="json") for f in result.findings for c in f.citations
-                ],
-            },
-        )
+        await _audit_answer(recorder, result)
     log.info("ward_round.finished", run_id=run_id, degraded=result.degraded, total_ms=total_ms)
     return result
+
+
+async def _audit_answer(recorder: Recorder, result: WardRoundResult) -> None:
+    if result.degraded:
+        await recorder.emit(EventKind.DEGRADED, {"reasons": result.degraded_reasons})
+    citations = [c.model_dump(mode="json") for f in result.findings for c in f.citations]
+    await recorder.emit(
+        EventKind.REQUEST_ANSWERED,
+        {
+            "answer": result.answer,
+            "degraded": result.degraded,
+            "pending_approval": result.pending_approval,
+            "citations": citations,
+        },
+    )

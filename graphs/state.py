@@ -75,5 +75,9 @@ class WardRoundState(TypedDict, total=False):
     answer: str
     claims: list[dict[str, Any]]
     unsupported_citations: int
+    proposals: list[dict[str, Any]]
+    """Writes this round proposes (``agents.approvals.Proposal``); they wait for approval."""
+    decisions: list[dict[str, Any]]
+    """The approver's decisions, once the thread is resumed."""
     turns: Annotated[list[dict[str, Any]], operator.add]
     """The thread's conversation: one {question, answer, run_id} per completed round."""

@@ -1,4 +1,5 @@
-"""The ward-round graph: load_record → route → specialists in parallel (Send) → synthesize.
+"""The ward round: load_record → route → specialists (parallel, Send) → synthesize → propose
+→ approve (an ``interrupt`` only when the round proposes writes).
 
 Built by ``build_ward_round(deps, checkpointer)``: every dependency (model client, graph store,
 record source, clock) arrives in ``deps``; nothing here builds a live client. Specialists run in
@@ -9,14 +10,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Send
+from langgraph.types import Send, interrupt
 
+from agents.approvals import ApprovalResume, check_approver, check_decisions, digest, propose
 from agents.context import patient_context
 from agents.deps import WardRoundDeps
 from agents.guideline import guideline_specialist
@@ -137,6 +139,42 @@ class _Nodes:
             "turns": [{"run_id": run_id, "question": state["question"], "answer": answer}],
         }
 
+    async def propose(self, state: WardRoundState) -> dict[str, Any]:
+        record = PatientRecord.model_validate(state["record"])
+        findings = [Finding.model_validate(f) for f in state.get("findings", [])]
+        proposals = [p.model_dump() for p in propose(record, findings)]
+        if proposals:
+            await emit(EventKind.APPROVAL_REQUESTED, {"proposals": proposals})
+        return {"proposals": proposals, "decisions": []}
+
+    @staticmethod
+    def needs_approval(state: WardRoundState) -> Literal["approve", "__end__"]:
+        return "approve" if state.get("proposals") else "__end__"
+
+    async def approve(self, state: WardRoundState) -> dict[str, Any]:
+        """Pause until a clinician on the patient's ward decides; apply only what is approved."""
+        ward = state["record"]["patient"].get("ward", "")
+        proposals = state["proposals"]
+        resume = ApprovalResume.model_validate(interrupt({"proposals": proposals, "ward": ward}))
+        check_approver(resume.approver, ward)
+        check_decisions(resume, proposals)
+        by_id = {p["id"]: p for p in proposals}
+        decisions = []
+        for d in resume.decisions:
+            decided = {
+                **d.model_dump(),
+                "approver": resume.approver.id,
+                "digest": digest(by_id[d.proposal_id], d.edits),
+                "decided_at": self.deps.clock().isoformat(),
+            }
+            if d.decision == "approve" and self.deps.outbox is not None:
+                self.deps.outbox.write({"proposal": by_id[d.proposal_id], **decided})
+            await emit(
+                EventKind.APPROVAL_DECIDED, {**decided, "approver_name": resume.approver.name}
+            )
+            decisions.append(decided)
+        return {"decisions": decisions}
+
 
 async def _audit_report(report: SpecialistReport) -> None:
     for finding in report.findings:
@@ -171,5 +209,9 @@ def build_ward_round(
     graph.add_edge(START, "load_record")
     graph.add_edge("load_record", "route")
     graph.add_conditional_edges("route", nodes.fan_out, list(SPECIALISTS))
-    graph.add_edge("synthesize", END)
+    graph.add_node("propose", nodes.propose)
+    graph.add_node("approve", nodes.approve)
+    graph.add_edge("synthesize", "propose")
+    graph.add_conditional_edges("propose", nodes.needs_approval, ["approve", END])
+    graph.add_edge("approve", END)
     return graph.compile(checkpointer=checkpointer, name="ward_round")

@@ -1,0 +1,121 @@
+"""Proposed writes and their approval: nothing is recorded without a clinician on the ward.
+
+A ward round proposes writes deterministically: activating an order that someone drafted
+(``MedicationRequest`` with intent ``proposal``), and holding an active medication implicated in a
+high-severity rule finding. The graph pauses on them (LangGraph ``interrupt``); it resumes only
+with an ``ApprovalResume`` whose approver is a clinician on the patient's ward. Approved
+proposals (with any edits) go to the outbox; a rejected proposal never takes effect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from core.domain import Finding, PatientRecord, Severity
+from core.errors import Forbidden, InvalidInput
+
+ProposalKind = Literal["activate_order", "hold_medication"]
+
+
+class Proposal(BaseModel):
+    id: str
+    kind: ProposalKind
+    summary: str
+    target: str = Field(description="the FHIR reference the write would change")
+    because: list[str] = Field(default_factory=list, description="finding ids behind it")
+
+
+class Approver(BaseModel):
+    id: str
+    name: str = ""
+    role: Literal["clinician", "auditor", "admin"]
+    wards: list[str] = Field(default_factory=list)
+
+
+class Decision(BaseModel):
+    proposal_id: str
+    decision: Literal["approve", "reject"]
+    comment: str = ""
+    edits: dict[str, Any] | None = None
+
+
+class ApprovalResume(BaseModel):
+    approver: Approver
+    decisions: list[Decision]
+
+
+class Outbox(Protocol):
+    """Where approved writes go (a FHIR server, an order-entry queue, a file)."""
+
+    def write(self, item: dict[str, Any]) -> None: ...
+
+
+class JsonlOutbox:
+    """Approved writes as JSON lines in a file: the embedded default."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def write(self, item: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(item, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def digest(proposal: dict[str, Any], edits: dict[str, Any] | None) -> str:
+    """What exactly was approved: sha256 of the proposal and its edits, canonical JSON."""
+    body = json.dumps({"proposal": proposal, "edits": edits}, sort_keys=True, ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+
+
+def propose(record: PatientRecord, findings: list[Finding]) -> list[Proposal]:
+    proposals = [
+        Proposal(
+            id=f"activate:{m.ref}",
+            kind="activate_order",
+            summary=f"Activate the proposed order: {m.name} {m.dose}".strip(),
+            target=m.ref,
+            because=[f.id for f in findings if m.name.lower() in " ".join(f.drugs).lower()],
+        )
+        for m in record.medications
+        if m.proposed
+    ]
+    serious = [
+        f for f in findings
+        if f.origin == "rule" and f.severity.rank >= Severity.high.rank and f.drugs
+    ]  # fmt: skip
+    for med in record.active_medications():
+        if med.proposed:
+            continue
+        causes = [f.id for f in serious if any(d.lower() in med.name.lower() for d in f.drugs)]
+        if causes:
+            proposals.append(
+                Proposal(
+                    id=f"hold:{med.ref}",
+                    kind="hold_medication",
+                    summary=f"Hold {med.name}",
+                    target=med.ref,
+                    because=causes,
+                )
+            )
+    return proposals
+
+
+def check_approver(approver: Approver, ward: str) -> None:
+    """Only a clinician on the patient's ward may decide."""
+    if approver.role != "clinician":
+        raise Forbidden(f"a {approver.role} cannot approve clinical writes")
+    if ward not in approver.wards:
+        raise Forbidden(f"{approver.id} is not on ward {ward or '(none)'}")
+
+
+def check_decisions(resume: ApprovalResume, proposals: list[dict[str, Any]]) -> None:
+    known = {p["id"] for p in proposals}
+    unknown = [d.proposal_id for d in resume.decisions if d.proposal_id not in known]
+    if unknown:
+        raise InvalidInput(f"no such proposal on this thread: {', '.join(unknown)}")

@@ -1,0 +1,119 @@
+"""Proposed writes pause the round; only a clinician on the patient's ward can decide them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agents.approvals import ApprovalResume, Approver, Decision, JsonlOutbox
+from agents.deps import WardRoundDeps
+from core.audit import AuditStore, EventKind
+from core.errors import Forbidden, InvalidInput
+from core.settings import SHIPPED_DATA
+from graphs.run import ask, resume
+from graphs.ward_round import build_ward_round
+from tests.graphs.test_ward_round import NOW, ward_model
+from tools.fhir.sources import DirectoryPatientSource
+
+PATIENT = (
+    "penicillin-allergy-betalactam"  # ward 7A; co-amoxiclav proposed despite penicillin allergy
+)
+ORDER = "MedicationRequest/penicillin-allergy-betalactam-medreq-1"
+DR_LIN = Approver(id="dr-lin", name="Dr Lin", role="clinician", wards=["7A"])
+
+
+@pytest.fixture
+def outbox(tmp_path: Path) -> JsonlOutbox:
+    return JsonlOutbox(tmp_path / "outbox.jsonl")
+
+
+@pytest.fixture
+def graph(scripted_model, outbox):
+    _, client = scripted_model(ward_model)
+    deps = WardRoundDeps(
+        patients=DirectoryPatientSource(SHIPPED_DATA / "patients", clock=lambda: NOW),
+        model=client,
+        clock=lambda: NOW,
+        outbox=outbox,
+    )
+    return build_ward_round(deps, InMemorySaver())
+
+
+def decide(decision: str, approver: Approver = DR_LIN, **edits: object) -> ApprovalResume:
+    return ApprovalResume(
+        approver=approver,
+        decisions=[
+            Decision(proposal_id=f"activate:{ORDER}", decision=decision, edits=edits or None)
+        ],  # type: ignore[arg-type]
+    )
+
+
+def outbox_items(outbox: JsonlOutbox) -> list[dict[str, object]]:
+    if not outbox.path.exists():
+        return []
+    return [json.loads(line) for line in outbox.path.read_text().splitlines()]
+
+
+async def test_a_proposed_order_pauses_the_round(graph) -> None:
+    result = await ask(graph, patient_id=PATIENT, question="Can we give the co-amoxiclav?")
+    assert result.pending_approval is True
+    assert [p["id"] for p in result.proposals] == [f"activate:{ORDER}"]
+    assert result.answer  # the answer is there while the write waits
+
+
+@pytest.mark.parametrize(
+    ("approver", "why"),
+    [
+        (Approver(id="aud-1", role="auditor", wards=["7A"]), "auditor cannot approve"),
+        (Approver(id="dr-wu", role="clinician", wards=["5A"]), "not on ward 7A"),
+    ],
+)
+async def test_only_a_clinician_on_the_ward_may_decide(graph, outbox, approver, why) -> None:
+    result = await ask(graph, patient_id=PATIENT, question="Can we give the co-amoxiclav?")
+    with pytest.raises(Forbidden, match=why):
+        await resume(graph, thread_id=result.thread_id, decision=decide("approve", approver))
+    assert outbox_items(outbox) == []
+    still = await graph.aget_state({"configurable": {"thread_id": result.thread_id}})
+    assert still.interrupts  # still waiting
+
+
+async def test_a_rejected_proposal_never_takes_effect(graph, outbox) -> None:
+    result = await ask(graph, patient_id=PATIENT, question="Can we give the co-amoxiclav?")
+    done = await resume(graph, thread_id=result.thread_id, decision=decide("reject"))
+    assert done.pending_approval is False
+    assert [d["decision"] for d in done.decisions] == ["reject"]
+    assert outbox_items(outbox) == []
+
+
+async def test_an_approved_edit_is_written_with_its_digest(tmp_path: Path, graph, outbox) -> None:
+    store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.sqlite'}")
+    result = await ask(graph, patient_id=PATIENT, question="Can we give it?", audit=store)
+    done = await resume(
+        graph,
+        thread_id=result.thread_id,
+        decision=decide("approve", dose="clindamycin 300 mg instead"),
+        audit=store,
+    )
+    [item] = outbox_items(outbox)
+    assert item["approver"] == "dr-lin"
+    assert item["edits"] == {"dose": "clindamycin 300 mg instead"}
+    assert str(item["digest"]).startswith("sha256:")
+    events = await store.events(run_id=done.run_id)
+    decided = [e for e in events if e.kind == EventKind.APPROVAL_DECIDED]
+    assert decided[0].payload["digest"] == item["digest"]
+    assert decided[0].principal_id == "dr-lin"
+    assert (await store.verify()).ok
+    store.close()
+
+
+async def test_unknown_proposal_or_idle_thread_is_refused(graph) -> None:
+    result = await ask(graph, patient_id=PATIENT, question="Can we give it?")
+    bad = ApprovalResume(approver=DR_LIN, decisions=[Decision(proposal_id="x", decision="approve")])
+    with pytest.raises(InvalidInput, match="no such proposal"):
+        await resume(graph, thread_id=result.thread_id, decision=bad)
+    await resume(graph, thread_id=result.thread_id, decision=decide("reject"))
+    with pytest.raises(InvalidInput, match="not waiting"):
+        await resume(graph, thread_id=result.thread_id, decision=decide("approve"))
