@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from core.audit import AuditStore, EventKind
 from core.domain import PatientRecord
 from core.errors import Forbidden, NotAuthenticated, RecordNotFound, WardroundError
 from core.settings import Settings
@@ -155,25 +156,56 @@ def _not_on_wards(patient_id: str) -> RecordNotFound:
     return RecordNotFound(f"no patient {patient_id!r} on your wards")
 
 
-async def patient_in_scope(state: ServerState, user: Principal, patient_id: str) -> PatientRecord:
-    """The patient's record if they are on one of ``user``'s wards; 404 otherwise."""
+async def audit_access(
+    state: ServerState,
+    user: Principal,
+    action: str,
+    *,
+    patient_id: str | None = None,
+    thread_id: str | None = None,
+    **payload: Any,
+) -> None:
+    """An ``access`` audit event: who tried to reach which patient's data, and whether allowed."""
+    audit: AuditStore | None = getattr(state.runtime, "audit", None)
+    if audit is None:
+        return
+    recorder = audit.recorder(thread_id=thread_id, patient_id=patient_id, principal_id=user.id)
+    await recorder.emit(EventKind.ACCESS, {"action": action, "role": user.role, **payload})
+
+
+async def patient_in_scope(
+    state: ServerState,
+    user: Principal,
+    patient_id: str,
+    *,
+    action: str = "open_thread",
+    thread_id: str | None = None,
+) -> PatientRecord:
+    """The patient's record if they are on one of ``user``'s wards; 404 otherwise (audited)."""
     runtime = state.require_runtime()
+    record: PatientRecord | None
     try:
         record = await runtime.deps.patients.load(patient_id)
-    except RecordNotFound as missing:
-        raise _not_on_wards(patient_id) from missing
-    if not user.covers_ward(record.patient.ward):
+    except RecordNotFound:
+        record = None
+    allowed = record is not None and user.covers_ward(record.patient.ward)
+    await audit_access(
+        state, user, action, patient_id=patient_id, thread_id=thread_id, allowed=allowed
+    )
+    if record is None or not allowed:
         raise _not_on_wards(patient_id)
     return record
 
 
-async def thread_in_scope(state: ServerState, user: Principal, thread_id: str) -> ThreadRow:
+async def thread_in_scope(
+    state: ServerState, user: Principal, thread_id: str, *, action: str = "read_thread"
+) -> ThreadRow:
     """The thread if its patient is on ``user``'s wards (the ward team shares threads); else 404."""
     row = state.threads.get(thread_id)
     if row is None:
         raise ThreadNotFound(f"no thread {thread_id!r}")
     try:
-        await patient_in_scope(state, user, row.patient_id)
+        await patient_in_scope(state, user, row.patient_id, action=action, thread_id=row.id)
     except RecordNotFound as elsewhere:
         raise ThreadNotFound(f"no thread {thread_id!r}") from elsewhere
     return row

@@ -4,6 +4,7 @@ Events (``event:`` name, ``data:`` one JSON object):
 
 - ``status`` ``{node, phase: started|finished}`` as the graph moves (specialists run in parallel);
 - ``finding`` one per finding, as each specialist finishes;
+- ``approval_required`` when the round pauses for a clinician to approve a proposed action;
 - ``answer`` the answer, its claims and the full versioned result;
 - ``error`` an RFC 9457 problem; ``done`` ``{run_id, thread_id}`` always last.
 
@@ -23,9 +24,11 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
+from core.audit import AuditStore, EventKind, Recorder
 from core.errors import WardroundError
 from core.logging import get_logger
 from core.model.types import metered
+from graphs.audit import recording
 from graphs.result import WardRoundResult, result_from_state
 from server.problems import error_problem, problem
 from server.wiring import Runtime
@@ -40,7 +43,7 @@ class RoundEvent:
     data: dict[str, Any]
 
     def encode(self) -> bytes:
-        payload = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
+        payload = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"), default=str)
         return f"event: {self.event}\ndata: {payload}\n\n".encode()
 
 
@@ -74,6 +77,44 @@ class _Progress:
             if not self.pending:
                 self.emit(_status("synthesize", "started"))
 
+    def on_interrupt(self, interrupts: Any) -> None:
+        """The graph paused for a clinician's approval (``interrupt()``): say what waits."""
+        for pending in interrupts or ():
+            value = getattr(pending, "value", pending)
+            self.emit(
+                RoundEvent(
+                    "approval_required",
+                    {
+                        "id": getattr(pending, "id", ""),
+                        **(value if isinstance(value, dict) else {"value": value}),
+                    },
+                )
+            )
+
+
+def _recorder(
+    runtime: Runtime, run_id: str, thread_id: str, patient_id: str, principal_id: str | None
+) -> Recorder | None:
+    audit: AuditStore | None = getattr(runtime, "audit", None)
+    if audit is None:
+        return None
+    return audit.recorder(
+        run_id=run_id, thread_id=thread_id, patient_id=patient_id, principal_id=principal_id
+    )
+
+
+async def _audit_answer(recorder: Recorder | None, result: WardRoundResult) -> None:
+    # the same two events ``graphs.run.ask`` writes, so CLI and server runs audit alike
+    if recorder is None:
+        return
+    if result.degraded:
+        await recorder.emit(EventKind.DEGRADED, {"reasons": result.degraded_reasons})
+    citations = [c.model_dump(mode="json") for f in result.findings for c in f.citations]
+    await recorder.emit(
+        EventKind.REQUEST_ANSWERED,
+        {"answer": result.answer, "degraded": result.degraded, "citations": citations},
+    )
+
 
 async def run_round(
     runtime: Runtime,
@@ -81,16 +122,20 @@ async def run_round(
     patient_id: str,
     question: str,
     thread_id: str,
+    principal_id: str | None = None,
     emit: Emit | None = None,
 ) -> WardRoundResult:
-    """One ward round on ``thread_id``, reporting progress through ``emit``."""
+    """One ward round on ``thread_id``, audited, reporting progress through ``emit``."""
     progress = _Progress(emit or (lambda _event: None))
     run_id = f"run-{uuid.uuid4().hex[:12]}"
     config = RunnableConfig(configurable={"thread_id": thread_id, "run_id": run_id})
     started = time.monotonic()
     log.info("ward_round.started", run_id=run_id, thread_id=thread_id, patient_id=patient_id)
+    recorder = _recorder(runtime, run_id, thread_id, patient_id, principal_id)
+    if recorder is not None:
+        await recorder.emit(EventKind.REQUEST_RECEIVED, {"question": question})
     progress.emit(_status("load_record", "started"))
-    with metered() as usage:
+    with metered() as usage, recording(recorder):
         async for chunk in runtime.graph.astream(
             {"patient_id": patient_id, "question": question},
             config,
@@ -98,7 +143,9 @@ async def run_round(
             durability="sync",
         ):
             for node, value in chunk.items():
-                if not node.startswith("__"):
+                if node == "__interrupt__":
+                    progress.on_interrupt(value)
+                elif not node.startswith("__"):
                     progress.on_update(node, value)
         snapshot = await runtime.graph.aget_state(config)
     state = dict(snapshot.values)
@@ -111,6 +158,7 @@ async def run_round(
         tokens=usage.as_dict(),
         model=runtime.model_info,
     )
+    await _audit_answer(recorder, result)
     log.info("ward_round.finished", run_id=run_id, degraded=result.degraded, total_ms=total_ms)
     return result
 
@@ -134,6 +182,7 @@ def start_round_events(
     patient_id: str,
     question: str,
     thread_id: str,
+    principal_id: str | None = None,
 ) -> asyncio.Queue[RoundEvent | None]:
     """Start the round in a task; its events arrive on the returned queue, ``None`` last."""
     queue: asyncio.Queue[RoundEvent | None] = asyncio.Queue()
@@ -147,6 +196,7 @@ def start_round_events(
                     patient_id=patient_id,
                     question=question,
                     thread_id=thread_id,
+                    principal_id=principal_id,
                     emit=queue.put_nowait,
                 )
             run_id = result.run_id

@@ -108,7 +108,7 @@ async def _thread_for(
     patient_id = meta.get("patient_id") or patient
     thread_id = meta.get("thread_id") or thread
     if thread_id:
-        row = await thread_in_scope(state, user, thread_id)
+        row = await thread_in_scope(state, user, thread_id, action="ask")
         if patient_id and patient_id != row.patient_id:
             raise ThreadNotFound(f"no thread {thread_id!r} for that patient")
         return row.patient_id, row.id
@@ -116,7 +116,7 @@ async def _thread_for(
         raise InvalidInput(
             "metadata.patient_id: name the patient (or send an X-Wardround-Patient header)"
         )
-    await patient_in_scope(state, user, patient_id)
+    await patient_in_scope(state, user, patient_id, action="ask")
     return patient_id, state.threads.create(patient_id, user.id).id
 
 
@@ -170,14 +170,24 @@ async def chat_completions(
     lock = state.thread_lock(thread_id)
     if body.stream:
         queue = start_round_events(
-            runtime, lock, state.keep, patient_id=patient_id, question=question, thread_id=thread_id
+            runtime,
+            lock,
+            state.keep,
+            patient_id=patient_id,
+            question=question,
+            thread_id=thread_id,
+            principal_id=user.id,
         )
         return StreamingResponse(
             _stream(f"chatcmpl-{thread_id}", queue), media_type="text/event-stream"
         )
     async with lock:
         result = await run_round(
-            runtime, patient_id=patient_id, question=question, thread_id=thread_id
+            runtime,
+            patient_id=patient_id,
+            question=question,
+            thread_id=thread_id,
+            principal_id=user.id,
         )
     return {
         "id": f"chatcmpl-{result.run_id}",

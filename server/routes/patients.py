@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from core.domain import PatientSummary
-from server.deps import Clinician, NotReady, ServerDeps
+from server.deps import Clinician, NotReady, ServerDeps, audit_access
 
 router = APIRouter(prefix="/v1/patients", tags=["patients"])
 
@@ -17,4 +17,6 @@ async def list_patients(state: ServerDeps, user: Clinician) -> list[PatientSumma
     if lister is None:
         raise NotReady("the configured record source cannot list patients")
     patients: list[PatientSummary] = await lister()
-    return [p for p in patients if user.covers_ward(p.ward)]
+    visible = [p for p in patients if user.covers_ward(p.ward)]
+    await audit_access(state, user, "list_patients", wards=list(user.wards), count=len(visible))
+    return visible

@@ -87,13 +87,17 @@ async def ask_on_thread(
     user: Clinician,
     accept: Annotated[str | None, Header()] = None,
 ) -> Any:
-    row = await thread_in_scope(state, user, thread_id)
+    row = await thread_in_scope(state, user, thread_id, action="ask")
     runtime = state.require_runtime()
     lock = state.thread_lock(row.id)
     if wants_json(accept):
         async with lock:
             return await run_round(
-                runtime, patient_id=row.patient_id, question=body.content, thread_id=row.id
+                runtime,
+                patient_id=row.patient_id,
+                question=body.content,
+                thread_id=row.id,
+                principal_id=user.id,
             )
     queue = start_round_events(
         runtime,
@@ -102,6 +106,7 @@ async def ask_on_thread(
         patient_id=row.patient_id,
         question=body.content,
         thread_id=row.id,
+        principal_id=user.id,
     )
     return StreamingResponse(
         sse_bytes(queue),
