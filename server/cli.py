@@ -142,6 +142,10 @@ def _print_result(result: Any) -> None:
         out.print(f"  • {line}")
     if result.degraded:
         out.print(f"[yellow]degraded:[/] {'; '.join(result.degraded_reasons)}")
+    if result.pending_approval:
+        out.print("[bold]Waiting for approval[/] (wardround approve --thread ... --proposal ...):")
+        for p in result.proposals:
+            out.print(f"  • {p['id']}: {p['summary']}")
     total = result.timings.get("total", 0.0) / 1000
     out.print(
         f"[dim]run {result.run_id} · thread {result.thread_id} · {total:.1f} s · "
@@ -197,6 +201,57 @@ def ask(
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     else:
         _print_result(result)
+
+
+async def _resume(settings: Settings, thread: str, decision: Any) -> Any:
+    from graphs.run import resume
+    from server.wiring import open_runtime
+
+    async with open_runtime(settings, use_model=False) as runtime:
+        return await resume(
+            runtime.graph,
+            thread_id=thread,
+            decision=decision,
+            model=runtime.model_info,
+            audit=runtime.audit,
+        )
+
+
+@app.command()
+def approve(
+    thread: Annotated[str, typer.Option(help="The thread waiting for approval.")],
+    proposal: Annotated[str, typer.Option(help="Proposal id, as `ask --json` lists it.")],
+    decision: Annotated[str, typer.Option(help="'approve' or 'reject'.")],
+    approver: Annotated[str, typer.Option(help="Your clinician id (recorded in the audit).")],
+    ward: Annotated[list[str], typer.Option(help="Ward(s) you work on; repeat for several.")],
+    comment: Annotated[str, typer.Option(help="Why (recorded).")] = "",
+    edit: Annotated[
+        list[str] | None, typer.Option(help="key=value change to the proposal; repeatable.")
+    ] = None,
+) -> None:
+    """Decide a proposed write on a paused thread, as a clinician on the patient's ward.
+
+    The CLI is the trusted local operator's tool: it records the approver you name. Over HTTP
+    the approver is the authenticated principal.
+    """
+    from agents.approvals import ApprovalResume, Approver, Decision
+
+    edits = dict(item.split("=", 1) for item in edit or []) or None
+    try:
+        resume_with = ApprovalResume(
+            approver=Approver(id=approver, role="clinician", wards=ward),
+            decisions=[
+                Decision(proposal_id=proposal, decision=decision, comment=comment, edits=edits)  # type: ignore[arg-type]
+            ],
+        )
+        result = asyncio.run(_resume(Settings(), thread, resume_with))
+    except WardroundError as error:
+        raise _fail(error) from error
+    except ValueError as error:  # pydantic: an impossible decision value
+        err.print(f"[bold red]error:[/] {error}")
+        raise typer.Exit(code=2) from error
+    for d in result.decisions:
+        out.print(f"{d['proposal_id']}: {d['decision']} by {d['approver']} ({d['digest']})")
 
 
 @app.command()

@@ -12,6 +12,7 @@ from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
+from agents.approvals import JsonlOutbox
 from agents.deps import WardRoundDeps
 from core.audit import AuditStore, checkpoint_key
 from core.errors import WardroundError
@@ -100,6 +101,7 @@ async def open_runtime(settings: Settings, *, use_model: bool = True) -> AsyncIt
             model=model,
             graph_store=store,
             round_deadline_s=settings.round_deadline_s,
+            outbox=JsonlOutbox(settings.data_dir / "outbox.jsonl"),
             data_dir=SHIPPED_DATA,
         )
         checkpointer = await stack.enter_async_context(open_checkpointer(settings))
