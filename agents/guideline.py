@@ -35,7 +35,7 @@ async def guideline_specialist(deps: WardRoundDeps, task: dict[str, Any]) -> Spe
             Consultation(None, "guideline: no knowledge graph configured"),
             fallback_summary="The knowledge graph is not available: no guideline checks ran.",
         )
-    findings = await kg_rule_findings(deps.graph_store, record, deps.clock())
+    findings = await kg_rule_findings(deps.graph_store, record)
     messages = specialist_messages(
         task["context"], INSTRUCTIONS, findings_digest(findings), task["question"], task["language"]
     )

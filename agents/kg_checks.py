@@ -1,17 +1,22 @@
-"""Knowledge-graph checks for the guideline checker: the record's drugs against the KG.
+"""Knowledge-graph checks for the guideline checker: the patient's drugs against the KG.
 
-The record's active and proposed medications are resolved to KG drugs (unresolved names are
-reported, never dropped); then interactions among them, contraindications against the problem
-list, latest labs and pregnancy, and allergy cross-reactivity are asked of the ``GraphStore``.
-Each KG fact becomes a rule finding citing the KG id, its source, and the patient facts.
+Active and proposed medications resolve to KG drugs by RxNorm code first, then by name (anything
+unresolved is reported, never dropped). Then: interactions among them, contraindications against
+the problem list, the latest labs (converted to the KG's unit for that LOINC) and pregnancy,
+allergy cross-reactivity, missing monitoring and applicable guideline recommendations. Each KG
+fact becomes a rule finding citing the KG id, its source, and the patient facts that triggered it.
+The store's queries are blocking (embedded engine or driver), so they run in a worker thread.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
-from core.domain import Citation, Finding, PatientRecord, Severity
+from core.domain import Citation, Finding, Medication, Observation, PatientRecord, Severity
+from core.errors import InvalidInput
+from tools.labs.units import convert
 
 _SEVERITY = {
     "contraindicated": Severity.critical,
@@ -20,98 +25,221 @@ _SEVERITY = {
     "minor": Severity.low,
     "caution": Severity.moderate,
 }
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+SPECIALIST = "guideline"
 
 
-def severity_of(value: str) -> Severity:
-    return _SEVERITY.get(value.lower(), Severity.moderate)
+@dataclass
+class PatientFacts:
+    """The patient's side of every KG query, with the FHIR refs that back each value."""
+
+    drug_refs: dict[str, list[str]] = field(default_factory=dict)
+    """KG drug id -> the MedicationRequest/Statement refs that resolved to it."""
+    unresolved: list[str] = field(default_factory=list)
+    labs: dict[str, float] = field(default_factory=dict)
+    lab_refs: dict[str, str] = field(default_factory=dict)
+    conditions: dict[str, str] = field(default_factory=dict)
+    """ICD-10-CM code -> Condition ref."""
+    allergies: dict[str, str] = field(default_factory=dict)
+    """substance -> AllergyIntolerance ref."""
 
 
-def _latest_labs(record: PatientRecord) -> tuple[dict[str, float], dict[str, str]]:
-    values: dict[str, float] = {}
-    refs: dict[str, str] = {}
-    for obs in sorted(
-        record.observations, key=lambda o: o.effective.timestamp() if o.effective else 0
-    ):
+def _med_inputs(med: Medication) -> list[str]:
+    codes = [c.code for c in med.codings if c.system == RXNORM and c.code]
+    return [*codes, med.name]
+
+
+def _resolve(store: Any, meds: tuple[Medication, ...], facts: PatientFacts) -> None:
+    inputs = [(m, text) for m in meds for text in _med_inputs(m)]
+    resolution = store.resolve_drugs([text for _, text in inputs])
+    by_input: dict[str, list[str]] = {}
+    for drug in resolution.resolved:
+        by_input.setdefault(drug.matched.lower(), []).append(drug.id)
+    for med in meds:
+        ids = {i for text in _med_inputs(med) for i in by_input.get(text.lower(), [])}
+        if not ids:
+            facts.unresolved.append(med.name)
+        for drug_id in ids:
+            facts.drug_refs.setdefault(drug_id, []).append(med.ref)
+
+
+def _latest(observations: tuple[Observation, ...]) -> dict[str, Observation]:
+    latest: dict[str, Observation] = {}
+    for obs in sorted(observations, key=lambda o: o.effective.timestamp() if o.effective else 0.0):
         if obs.value is not None and obs.loinc:
-            values[obs.loinc], refs[obs.loinc] = obs.value, obs.ref
-    return values, refs
+            latest[obs.loinc] = obs
+    return latest
 
 
-def _med_refs(record: PatientRecord) -> dict[str, str]:
-    return {m.name.lower(): m.ref for m in record.active_medications()}
+def _labs_in_kg_units(store: Any, record: PatientRecord, facts: PatientFacts) -> None:
+    for loinc, obs in _latest(record.observations).items():
+        test = store.lab_test(loinc)
+        if test is None or obs.value is None:
+            continue
+        try:
+            value = (
+                obs.value
+                if obs.unit == test.unit
+                else convert(obs.value, obs.unit, test.unit, loinc)
+            )
+        except InvalidInput:
+            continue  # a unit we cannot convert is reported by the lab interpreter, not guessed
+        facts.labs[loinc], facts.lab_refs[loinc] = value, obs.ref
 
 
-def _patient_cites(names: list[str], meds: dict[str, str]) -> tuple[Citation, ...]:
-    out = []
-    for name in names:
-        for med_name, ref in meds.items():
-            if name.lower() in med_name:
-                out.append(Citation.fhir(ref))
-    return tuple(dict.fromkeys(out))
+def patient_facts(store: Any, record: PatientRecord) -> PatientFacts:
+    facts = PatientFacts()
+    _resolve(store, record.active_medications(), facts)
+    _labs_in_kg_units(store, record, facts)
+    for problem in record.problems:
+        for coding in problem.codings:
+            if "icd-10" in coding.system and coding.code:
+                facts.conditions[coding.code] = problem.ref
+    facts.allergies = {a.substance: a.ref for a in record.allergies}
+    return facts
 
 
-def _fact(
-    kind: str, fact: Any, summary: str, drugs: list[str], cites: tuple[Citation, ...]
+def _finding(
+    kind: str, fact: Any, level: str, summary: str, *, cites: list[Citation], drugs: list[str]
 ) -> Finding:
     return Finding(
         id=f"{kind}:{fact.id}",
         kind=kind,
-        severity=severity_of(getattr(fact, "severity", "moderate") or "moderate"),
+        severity=_SEVERITY.get(level, Severity.moderate),
         summary=summary,
         drugs=tuple(drugs),
-        citations=(Citation(kind="kg", ref=fact.id), *cites),
+        citations=(Citation(kind="kg", ref=fact.id), *dict.fromkeys(cites)),
         source=fact.source,
-        specialist="guideline",
+        specialist=SPECIALIST,
     )
 
 
-async def kg_findings(store: Any, record: PatientRecord, now: datetime) -> list[Finding]:
-    del now  # thresholds are evaluated on the latest values; kept for a future recency window
-    meds = _med_refs(record)
-    resolution = await _call(store.resolve_drugs, [m.name for m in record.active_medications()])
-    drug_ids = [d.id for d in resolution.resolved]
-    labs, lab_refs = _latest_labs(record)
-    conditions = [c.code for p in record.problems for c in p.codings if c.code]
-    allergies = [a.substance for a in record.allergies]
-    findings: list[Finding] = []
-    for fx in await _call(store.interactions_among, drug_ids):
-        names = [fx.drug_a, fx.drug_b]
+def _fhir(refs: list[str]) -> list[Citation]:
+    return [Citation.fhir(r) for r in refs]
+
+
+def _interactions(store: Any, facts: PatientFacts) -> list[Finding]:
+    out = []
+    for fx in store.interactions_among(list(facts.drug_refs)):
+        cites = _fhir(facts.drug_refs.get(fx.drug_a, []) + facts.drug_refs.get(fx.drug_b, []))
         text = (
-            f"Interaction {fx.drug_a} + {fx.drug_b} ({fx.severity}): {fx.effect}. {fx.management}"
+            f"Interaction {fx.drug_a_name} + {fx.drug_b_name} ({fx.severity}): {fx.effect}. "
+            f"{fx.management}"
         )
-        findings.append(_fact("interaction", fx, text, names, _patient_cites(names, meds)))
-    for cx in await _call(store.contraindications, drug_ids, conditions, labs, allergies, False):
-        cites = _patient_cites([cx.drug], meds) + tuple(
-            Citation.fhir(lab_refs[code]) for code in getattr(cx, "labs", ()) if code in lab_refs
-        )
-        text = f"{cx.drug}: {cx.kind} — {cx.reason}"
-        findings.append(_fact("contraindication", cx, text, [cx.drug], cites))
-    for ax in await _call(store.allergy_conflicts, drug_ids, allergies):
-        cites = _patient_cites([ax.drug], meds) + tuple(
-            Citation.fhir(a.ref)
-            for a in record.allergies
-            if a.substance.lower() in ax.allergy.lower()
-        )
-        text = f"Allergy conflict: {ax.drug} vs documented {ax.allergy} allergy ({ax.reason})"
-        findings.append(_fact("allergy_conflict", ax, text, [ax.drug], cites))
-    if resolution.unresolved:
-        findings.append(
-            Finding(
-                id="kg:unresolved",
-                kind="unresolved_drug",
-                severity=Severity.info,
-                summary="Not found in the knowledge graph (not checked): "
-                + ", ".join(resolution.unresolved),
-                citations=_patient_cites(list(resolution.unresolved), meds),
-                source="wardround knowledge graph",
-                specialist="guideline",
+        out.append(
+            _finding(
+                "interaction",
+                fx,
+                fx.severity,
+                text,
+                cites=cites,
+                drugs=[fx.drug_a_name, fx.drug_b_name],
             )
         )
-    return findings
+    return out
 
 
-async def _call(fn: Any, *args: Any) -> Any:
-    result = fn(*args)
-    if hasattr(result, "__await__"):
-        result = await result
-    return result
+def _contraindications(store: Any, facts: PatientFacts) -> list[Finding]:
+    out = []
+    found = store.contraindications(
+        list(facts.drug_refs), conditions=list(facts.conditions), labs=facts.labs,
+        allergies=list(facts.allergies),
+    )  # fmt: skip
+    for cx in found:
+        if cx.kind == "allergy":
+            continue  # reported, with more detail, by allergy_conflicts
+        refs = facts.drug_refs.get(cx.drug, [])
+        if cx.loinc and cx.loinc in facts.lab_refs:
+            refs = [*refs, facts.lab_refs[cx.loinc]]
+        if cx.matched_condition and cx.matched_condition in facts.conditions:
+            refs = [*refs, facts.conditions[cx.matched_condition]]
+        observed = f" (patient: {cx.observed:g})" if cx.observed is not None else ""
+        text = f"{cx.drug_name}: {cx.level} — {cx.reason}{observed}. {cx.management}".strip()
+        out.append(
+            _finding(
+                "contraindication", cx, cx.level, text, cites=_fhir(refs), drugs=[cx.drug_name]
+            )
+        )
+    return out
+
+
+def _allergy_conflicts(store: Any, facts: PatientFacts) -> list[Finding]:
+    out = []
+    for ax in store.allergy_conflicts(list(facts.drug_refs), list(facts.allergies)).conflicts:
+        refs = facts.drug_refs.get(ax.drug, []) + [
+            ref for substance, ref in facts.allergies.items() if substance == ax.allergy
+        ]
+        text = (
+            f"Allergy conflict: {ax.drug_name} with recorded '{ax.allergy}' allergy "
+            f"({ax.relation.replace('_', ' ')}): {ax.risk}. {ax.management}"
+        )
+        level = "contraindicated" if ax.level == "contraindicated" else "caution"
+        finding = _finding(
+            "allergy_conflict", ax, level, text, cites=_fhir(refs), drugs=[ax.drug_name]
+        )
+        if ax.level == "contraindicated":
+            finding = finding.model_copy(update={"severity": Severity.critical})
+        out.append(finding)
+    return out
+
+
+def _missing_monitoring(store: Any, record: PatientRecord, facts: PatientFacts) -> list[Finding]:
+    measured = {o.loinc for o in record.observations}
+    out = []
+    for mon in store.monitoring_for(list(facts.drug_refs)):
+        if mon.loinc in measured:
+            continue
+        text = (
+            f"{mon.drug_name} needs {mon.test} ({mon.frequency}): none on record. {mon.rationale}"
+        )
+        cites = _fhir(facts.drug_refs.get(mon.drug, []))
+        out.append(
+            _finding("missing_monitoring", mon, "minor", text, cites=cites, drugs=[mon.drug_name])
+        )
+    return out
+
+
+def _recommendations(store: Any, facts: PatientFacts) -> list[Finding]:
+    out = []
+    for rec in store.recommendations_for(list(facts.conditions), facts.labs):
+        refs = [facts.conditions[c] for c in rec.matched_conditions if c in facts.conditions]
+        refs += [facts.lab_refs[c] for c in rec.matched_labs if c in facts.lab_refs]
+        g = rec.guideline
+        text = f"{g.org} {g.title} ({g.year}): {rec.text} [{rec.strength}, {rec.evidence}]"
+        finding = _finding("recommendation", rec, "minor", text, cites=_fhir(refs), drugs=[])
+        out.append(finding.model_copy(update={"severity": Severity.info}))
+    return out
+
+
+def _unresolved(facts: PatientFacts, record: PatientRecord) -> list[Finding]:
+    if not facts.unresolved:
+        return []
+    refs = [m.ref for m in record.medications if m.name in facts.unresolved]
+    return [
+        Finding(
+            id="kg:unresolved-drugs",
+            kind="unresolved_drug",
+            severity=Severity.info,
+            summary="Not found in the knowledge graph, so not checked: "
+            + ", ".join(facts.unresolved),
+            citations=tuple(_fhir(refs)),
+            source="wardround knowledge graph",
+            specialist=SPECIALIST,
+        )
+    ]
+
+
+def _all_findings(store: Any, record: PatientRecord) -> list[Finding]:
+    facts = patient_facts(store, record)
+    return [
+        *_interactions(store, facts),
+        *_contraindications(store, facts),
+        *_allergy_conflicts(store, facts),
+        *_missing_monitoring(store, record, facts),
+        *_recommendations(store, facts),
+        *_unresolved(facts, record),
+    ]
+
+
+async def kg_findings(store: Any, record: PatientRecord) -> list[Finding]:
+    return await asyncio.to_thread(_all_findings, store, record)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from agents.kg_checks import kg_findings
 from core.domain import Citation, Finding, Observation, PatientRecord, Severity
 from core.errors import InvalidInput
 from core.logging import get_logger
@@ -109,8 +110,6 @@ def lab_rule_findings(record: PatientRecord, now: datetime) -> list[Finding]:
     return found
 
 
-async def kg_rule_findings(store: Any, record: PatientRecord, now: datetime) -> list[Finding]:
-    """Interactions, contraindications and allergy conflicts from the knowledge graph."""
-    from agents.kg_checks import kg_findings
-
-    return await kg_findings(store, record, now)
+async def kg_rule_findings(store: Any, record: PatientRecord) -> list[Finding]:
+    """Interactions, contraindications, allergy conflicts, monitoring, recommendations (KG)."""
+    return await kg_findings(store, record)
