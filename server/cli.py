@@ -241,7 +241,14 @@ def approve(
         resume_with = ApprovalResume(
             approver=Approver(id=approver, role="clinician", wards=ward),
             decisions=[
-                Decision(proposal_id=proposal, decision=decision, comment=comment, edits=edits)  # type: ignore[arg-type]
+                Decision.model_validate(
+                    {
+                        "proposal_id": proposal,
+                        "decision": decision,
+                        "comment": comment,
+                        "edits": edits,
+                    }
+                )
             ],
         )
         result = asyncio.run(_resume(Settings(), thread, resume_with))

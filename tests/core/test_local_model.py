@@ -55,6 +55,8 @@ async def test_grammar_constrained_output_validates(client: ModelClient) -> None
 
 
 async def test_streaming_from_the_real_server(client: ModelClient) -> None:
-    pieces = [p async for p in client.stream([{"role": "user", "content": "Say hello."}], max_tokens=12)]
+    pieces = [
+        p async for p in client.stream([{"role": "user", "content": "Say hello."}], max_tokens=12)
+    ]
     assert len(pieces) > 1
     assert "".join(pieces).strip()
