@@ -7,6 +7,7 @@ conflicts. These always run and always reach the answer (``origin='rule'``).
 
 from __future__ import annotations
 
+import statistics
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +40,26 @@ def _creatinine_series(record: PatientRecord) -> tuple[list[Observation], str]:
     return [], "mg/dL"
 
 
+def reference_baseline(series: list[Observation]) -> float | None:
+    """A known baseline to stage against, or ``None`` to let the calculator use its own.
+
+    NHS England Patient Safety Alert NHS/PSA/D/2014/010 (AKI detection algorithm): RV1 is the
+    lowest creatinine in the 7 days before the current result C1, RV2 the median of results
+    8-365 days before it; the ratio that counts is C1 over the lower of the two. The calculator
+    applies RV1 itself, so RV2 is passed on only when it is the lower one.
+    """
+    latest = series[-1].effective
+    if latest is None:
+        return None
+    dated = [(o.value, (latest - o.effective).days) for o in series[:-1] if o.effective and o.value]
+    older = [value for value, age in dated if 8 <= age <= 365]
+    if not older:
+        return None
+    rv2 = statistics.median(older)
+    recent = [value for value, age in dated if age <= 7]
+    return rv2 if not recent or rv2 < min(recent) else None
+
+
 def aki_finding(record: PatientRecord) -> Finding | None:
     series, unit = _creatinine_series(record)
     if len(series) < 2:
@@ -48,8 +69,11 @@ def aki_finding(record: PatientRecord) -> Finding | None:
         for o in series
         if o.effective is not None and o.value is not None
     )
+    baseline = reference_baseline(series)
     try:
-        result = aki_stage(AkiInput(creatinine=samples, creatinine_unit=unit))
+        result = aki_stage(
+            AkiInput(creatinine=samples, creatinine_unit=unit, baseline_creatinine=baseline)
+        )
     except InvalidInput as err:
         log.warning("rules.aki.skipped", reason=str(err)[:200])
         return None
