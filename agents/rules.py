@@ -16,6 +16,7 @@ from core.domain import Citation, Finding, Observation, PatientRecord, Severity
 from core.errors import InvalidInput
 from core.logging import get_logger
 from tools.calculators.aki import AkiInput, CreatinineSample, aki_stage
+from tools.calculators.chemistry import ElectrolyteInput, anion_gap
 from tools.calculators.renal import EgfrInput, egfr_ckd_epi_2021
 from tools.labs.findings import lab_findings
 
@@ -126,9 +127,42 @@ def egfr_finding(record: PatientRecord, now: datetime) -> Finding | None:
     )
 
 
+# LOINC: sodium 2951-2, chloride 2075-0, bicarbonate 1963-8 (all mmol/L in serum/plasma).
+ELECTROLYTES = {"2951-2": "sodium", "2075-0": "chloride", "1963-8": "bicarbonate"}
+
+
+def anion_gap_finding(record: PatientRecord) -> Finding | None:
+    """The widest anion gap among the sets of Na, Cl and HCO3 drawn together."""
+    sets: dict[datetime, dict[str, Observation]] = {}
+    for obs in record.observations:
+        name = ELECTROLYTES.get(obs.loinc)
+        if name and obs.effective and obs.value is not None and obs.unit in ("mmol/L", "meq/L"):
+            sets.setdefault(obs.effective, {})[name] = obs
+    worst = None
+    for drawn in (d for d in sets.values() if len(d) == 3):
+        try:
+            result = anion_gap(ElectrolyteInput(**{k: o.value for k, o in drawn.items()}))
+        except InvalidInput:
+            continue
+        if worst is None or result.value > worst[0].value:
+            worst = (result, drawn)
+    if worst is None or worst[0].category == "normal":
+        return None
+    result, drawn = worst
+    return Finding(
+        id="anion_gap",
+        kind="calculation",
+        severity=Severity.moderate if result.category == "high" else Severity.low,
+        summary=result.interpretation,
+        labs=tuple(sorted(o.loinc for o in drawn.values())),
+        citations=(*(Citation.fhir(o.ref) for o in drawn.values()), result.citation()),
+        source=result.source,
+    )
+
+
 def lab_rule_findings(record: PatientRecord, now: datetime) -> list[Finding]:
     found = [f.model_copy(update={"specialist": "labs"}) for f in lab_findings(record)]
-    for extra in (aki_finding(record), egfr_finding(record, now)):
+    for extra in (aki_finding(record), egfr_finding(record, now), anion_gap_finding(record)):
         if extra is not None:
             found.append(extra.model_copy(update={"specialist": "labs"}))
     return found

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agents.rules import aki_finding, egfr_finding, reference_baseline
+from agents.rules import aki_finding, anion_gap_finding, egfr_finding, reference_baseline
 from core.domain import Observation, Severity
 from core.settings import SHIPPED_DATA
 from tools.fhir.sources import DirectoryPatientSource
@@ -56,3 +56,16 @@ async def test_egfr_is_computed_from_the_latest_creatinine() -> None:
     assert finding is not None
     assert "CKD-EPI 2021" in finding.summary
     assert finding.citations[0].ref == "Observation/aki-on-ckd-obs-19"  # 3.1 mg/dL, the latest
+
+
+async def test_dka_anion_gap_uses_one_simultaneous_draw() -> None:
+    record = await DirectoryPatientSource(SHIPPED_DATA / "patients").load("dka")
+    finding = anion_gap_finding(record)
+    assert finding is not None
+    assert finding.summary.startswith("anion gap 25.0 mmol/L (high")  # 131 - (98 + 8)
+    assert {c.ref for c in finding.citations} == {
+        "Observation/dka-obs-3",
+        "Observation/dka-obs-6",
+        "Observation/dka-obs-7",
+        "calc:anion_gap",
+    }
