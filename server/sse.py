@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command
 
 from core.audit import AuditStore, EventKind, Recorder
 from core.errors import WardroundError
@@ -116,31 +117,44 @@ async def _audit_answer(recorder: Recorder | None, result: WardRoundResult) -> N
     )
 
 
-async def run_round(
-    runtime: Runtime,
-    *,
-    patient_id: str,
-    question: str,
-    thread_id: str,
-    principal_id: str | None = None,
-    emit: Emit | None = None,
-) -> WardRoundResult:
-    """One ward round on ``thread_id``, audited, reporting progress through ``emit``."""
+@dataclass(frozen=True)
+class Turn:
+    """What one run does on its thread: answer a question, or resume with a clinician's decision."""
+
+    patient_id: str
+    thread_id: str
+    principal_id: str | None = None
+    question: str = ""
+    resume: dict[str, Any] | None = None
+    """A dumped ``agents.approvals.ApprovalResume``: the run continues the paused round."""
+
+    def graph_input(self) -> Any:
+        if self.resume is not None:
+            return Command(resume=self.resume)
+        return {"patient_id": self.patient_id, "question": self.question}
+
+    def audit_request(self) -> dict[str, Any]:
+        if self.resume is not None:
+            return {"decisions": self.resume.get("decisions", [])}
+        return {"question": self.question}
+
+
+async def run_round(runtime: Runtime, turn: Turn, emit: Emit | None = None) -> WardRoundResult:
+    """One run on ``turn.thread_id``, audited, reporting progress through ``emit``."""
     progress = _Progress(emit or (lambda _event: None))
     run_id = f"run-{uuid.uuid4().hex[:12]}"
-    config = RunnableConfig(configurable={"thread_id": thread_id, "run_id": run_id})
+    config = RunnableConfig(configurable={"thread_id": turn.thread_id, "run_id": run_id})
     started = time.monotonic()
-    log.info("ward_round.started", run_id=run_id, thread_id=thread_id, patient_id=patient_id)
-    recorder = _recorder(runtime, run_id, thread_id, patient_id, principal_id)
+    log.info(
+        "ward_round.started", run_id=run_id, thread_id=turn.thread_id, patient_id=turn.patient_id
+    )
+    recorder = _recorder(runtime, run_id, turn.thread_id, turn.patient_id, turn.principal_id)
     if recorder is not None:
-        await recorder.emit(EventKind.REQUEST_RECEIVED, {"question": question})
-    progress.emit(_status("load_record", "started"))
+        await recorder.emit(EventKind.REQUEST_RECEIVED, turn.audit_request())
+    progress.emit(_status("approve" if turn.resume is not None else "load_record", "started"))
     with metered() as usage, recording(recorder):
         async for chunk in runtime.graph.astream(
-            {"patient_id": patient_id, "question": question},
-            config,
-            stream_mode="updates",
-            durability="sync",
+            turn.graph_input(), config, stream_mode="updates", durability="sync"
         ):
             for node, value in chunk.items():
                 if node == "__interrupt__":
@@ -149,11 +163,13 @@ async def run_round(
                     progress.on_update(node, value)
         snapshot = await runtime.graph.aget_state(config)
     state = dict(snapshot.values)
+    if snapshot.interrupts:
+        state["__interrupt__"] = snapshot.interrupts  # what ``ainvoke`` would have returned
     total_ms = round((time.monotonic() - started) * 1000, 1)
     result = result_from_state(
         state,
         run_id=run_id,
-        thread_id=thread_id,
+        thread_id=turn.thread_id,
         timings={**(state.get("timings") or {}), "total": total_ms},
         tokens=usage.as_dict(),
         model=runtime.model_info,
@@ -178,11 +194,7 @@ def start_round_events(
     runtime: Runtime,
     lock: asyncio.Lock,
     keep: Callable[[asyncio.Task[Any]], None],
-    *,
-    patient_id: str,
-    question: str,
-    thread_id: str,
-    principal_id: str | None = None,
+    turn: Turn,
 ) -> asyncio.Queue[RoundEvent | None]:
     """Start the round in a task; its events arrive on the returned queue, ``None`` last."""
     queue: asyncio.Queue[RoundEvent | None] = asyncio.Queue()
@@ -191,14 +203,7 @@ def start_round_events(
         run_id = ""
         try:
             async with lock:
-                result = await run_round(
-                    runtime,
-                    patient_id=patient_id,
-                    question=question,
-                    thread_id=thread_id,
-                    principal_id=principal_id,
-                    emit=queue.put_nowait,
-                )
+                result = await run_round(runtime, turn, queue.put_nowait)
             run_id = result.run_id
             queue.put_nowait(answer_event(result))
         except WardroundError as error:
@@ -207,7 +212,7 @@ def start_round_events(
             log.error("ward_round.crashed", error=type(crash).__name__)
             queue.put_nowait(RoundEvent("error", problem(500, "Internal error", "round failed")))
         finally:
-            queue.put_nowait(RoundEvent("done", {"run_id": run_id, "thread_id": thread_id}))
+            queue.put_nowait(RoundEvent("done", {"run_id": run_id, "thread_id": turn.thread_id}))
             queue.put_nowait(None)
 
     keep(asyncio.create_task(produce()))

@@ -29,7 +29,7 @@ from server.deps import (
     patient_in_scope,
     thread_in_scope,
 )
-from server.sse import drain, run_round, start_round_events
+from server.sse import Turn, drain, run_round, start_round_events
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 MODEL_ID = "wardround"
@@ -168,27 +168,14 @@ async def chat_completions(
     )
     runtime = state.require_runtime()
     lock = state.thread_lock(thread_id)
+    turn = Turn(patient_id=patient_id, thread_id=thread_id, principal_id=user.id, question=question)
     if body.stream:
-        queue = start_round_events(
-            runtime,
-            lock,
-            state.keep,
-            patient_id=patient_id,
-            question=question,
-            thread_id=thread_id,
-            principal_id=user.id,
-        )
+        queue = start_round_events(runtime, lock, state.keep, turn)
         return StreamingResponse(
             _stream(f"chatcmpl-{thread_id}", queue), media_type="text/event-stream"
         )
     async with lock:
-        result = await run_round(
-            runtime,
-            patient_id=patient_id,
-            question=question,
-            thread_id=thread_id,
-            principal_id=user.id,
-        )
+        result = await run_round(runtime, turn)
     return {
         "id": f"chatcmpl-{result.run_id}",
         "object": "chat.completion",

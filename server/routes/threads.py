@@ -13,11 +13,24 @@ from fastapi import APIRouter, Header, Path
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from core.errors import WardroundError
 from graphs.result import WardRoundResult
-from server.deps import Clinician, ServerDeps, patient_in_scope, thread_in_scope
-from server.sse import run_round, sse_bytes, start_round_events
+from server.deps import (
+    Clinician,
+    ServerDeps,
+    ServerState,
+    patient_in_scope,
+    thread_in_scope,
+)
+from server.sse import Turn, run_round, sse_bytes, start_round_events
 
 router = APIRouter(prefix="/v1/threads", tags=["threads"])
+
+
+class ApprovalPending(WardroundError):
+    http_status = 409
+    title = "Approval pending"
+
 
 PATIENT_ID = Field(pattern=r"^[A-Za-z0-9\-.]{1,64}$", description="FHIR id of the patient")
 ThreadId = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-]{1,64}$")]
@@ -41,7 +54,12 @@ class Message(BaseModel):
 
 class ThreadDetail(ThreadOut):
     messages: list[Message]
-    pending_approvals: list[dict[str, Any]] = Field(default_factory=list)
+    pending_approvals: list[dict[str, Any]] = Field(
+        default_factory=list, description="proposals waiting for a clinician's decision"
+    )
+    decisions: list[dict[str, Any]] = Field(
+        default_factory=list, description="the latest round's decisions (approver, digest)"
+    )
 
 
 class Question(BaseModel):
@@ -60,13 +78,19 @@ async def read_thread(thread_id: ThreadId, state: ServerDeps, user: Clinician) -
     row = await thread_in_scope(state, user, thread_id)
     graph = state.require_runtime().graph
     snapshot = await graph.aget_state({"configurable": {"thread_id": row.id}})
+    values = snapshot.values or {}
     messages: list[Message] = []
-    for turn in (snapshot.values or {}).get("turns") or []:
+    for turn in values.get("turns") or []:
         run_id = turn.get("run_id", "")
         messages.append(Message(role="user", content=turn["question"], run_id=run_id))
         messages.append(Message(role="assistant", content=turn["answer"], run_id=run_id))
     return ThreadDetail(
-        id=row.id, patient_id=row.patient_id, created_at=row.created_at, messages=messages
+        id=row.id,
+        patient_id=row.patient_id,
+        created_at=row.created_at,
+        messages=messages,
+        pending_approvals=await pending_proposals(state, row.id),
+        decisions=values.get("decisions") or [],
     )
 
 
@@ -75,11 +99,38 @@ def wants_json(accept: str | None) -> bool:
     return "application/json" in accept and "text/event-stream" not in accept
 
 
-@router.post(
-    "/{thread_id}/messages",
-    response_model=WardRoundResult,
-    responses={200: {"content": {"text/event-stream": {}}}},
-)
+async def respond(state: ServerState, turn: Turn, accept: str | None) -> Any:
+    """Run ``turn`` (one writer per thread): SSE by default, the result as JSON when asked."""
+    runtime = state.require_runtime()
+    lock = state.thread_lock(turn.thread_id)
+    if wants_json(accept):
+        async with lock:
+            return await run_round(runtime, turn)
+    queue = start_round_events(runtime, lock, state.keep, turn)
+    return StreamingResponse(
+        sse_bytes(queue),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def pending_proposals(state: ServerState, thread_id: str) -> list[dict[str, Any]]:
+    """The proposals a paused thread waits on (empty when it is not paused)."""
+    graph = state.require_runtime().graph
+    snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
+    proposals: list[dict[str, Any]] = []
+    for pending in snapshot.interrupts:
+        value = pending.value if isinstance(pending.value, dict) else {}
+        proposals.extend(value.get("proposals") or [])
+    return proposals
+
+
+ROUND_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "SSE, or JSON when asked"}
+}
+
+
+@router.post("/{thread_id}/messages", response_model=WardRoundResult, responses=ROUND_RESPONSES)
 async def ask_on_thread(
     thread_id: ThreadId,
     body: Question,
@@ -88,28 +139,12 @@ async def ask_on_thread(
     accept: Annotated[str | None, Header()] = None,
 ) -> Any:
     row = await thread_in_scope(state, user, thread_id, action="ask")
-    runtime = state.require_runtime()
-    lock = state.thread_lock(row.id)
-    if wants_json(accept):
-        async with lock:
-            return await run_round(
-                runtime,
-                patient_id=row.patient_id,
-                question=body.content,
-                thread_id=row.id,
-                principal_id=user.id,
-            )
-    queue = start_round_events(
-        runtime,
-        lock,
-        state.keep,
-        patient_id=row.patient_id,
-        question=body.content,
-        thread_id=row.id,
-        principal_id=user.id,
+    if await pending_proposals(state, row.id):
+        # a new question would abandon the paused round and its proposals
+        raise ApprovalPending(
+            f"thread {row.id} waits for a decision: POST /v1/threads/{row.id}/approvals/<id>"
+        )
+    turn = Turn(
+        patient_id=row.patient_id, thread_id=row.id, principal_id=user.id, question=body.content
     )
-    return StreamingResponse(
-        sse_bytes(queue),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return await respond(state, turn, accept)

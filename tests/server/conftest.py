@@ -17,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 from langgraph.checkpoint.memory import InMemorySaver
 
+from agents.approvals import JsonlOutbox
 from agents.deps import WardRoundDeps
 from core.domain import PatientRecord, PatientSummary
 from core.errors import RecordNotFound
@@ -34,6 +35,7 @@ NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 OWN = "aki-on-ckd"
 OWN_TOO = "hyperkalaemia-acei-spironolactone"
 OTHER = "hf-exacerbation"
+PAUSING = "penicillin-allergy-betalactam"  # ward 7A: a proposed order pauses its round
 MARKER = re.compile(r"\bQ-\d+\b")
 
 
@@ -90,6 +92,7 @@ class Server:
 PRINCIPALS = {
     "clinician": Principal(id="u-a", name="Dr A", role="clinician", wards=("7B", "5A")),
     "clinician_b": Principal(id="u-b", name="Dr B", role="clinician", wards=("5B",)),
+    "clinician_7a": Principal(id="u-lin", name="Dr Lin", role="clinician", wards=("7A",)),
     "auditor": Principal(id="u-aud", name="Auditor", role="auditor"),
     "admin": Principal(id="u-adm", name="Admin", role="admin"),
 }
@@ -104,7 +107,10 @@ def settings(tmp_path: Path) -> Settings:
 async def server(settings: Settings, scripted_model: Any) -> AsyncIterator[Server]:
     model_server, client = scripted_model(ward_model)
     deps = WardRoundDeps(
-        patients=ShippedPatients([OWN, OWN_TOO, OTHER]), model=client, clock=lambda: NOW
+        patients=ShippedPatients([OWN, OWN_TOO, OTHER, PAUSING]),
+        model=client,
+        clock=lambda: NOW,
+        outbox=JsonlOutbox(settings.data_dir / "outbox.jsonl"),
     )
     graph = build_ward_round(deps, InMemorySaver())
     extra: dict[str, Any] = {}

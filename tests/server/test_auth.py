@@ -54,6 +54,13 @@ MATRIX: list[tuple[str, str, str, dict[str, Any], tuple[int, ...]]] = [
         {"json": {"content": "Q-8?"}, "headers": {"Accept": "application/json"}},
         (401, 200, 404, 403, 403),
     ),
+    (
+        "decide",  # the thread is not paused: 409 for the clinician who may see it
+        "POST",
+        "/v1/threads/{t}/approvals/activate:MedicationRequest/x",
+        {"json": {"decision": "approve"}},
+        (401, 409, 404, 403, 403),
+    ),
     ("chat own", "POST", "/v1/chat/completions", _chat(OWN), (401, 200, 404, 403, 403)),
     ("chat other", "POST", "/v1/chat/completions", _chat(OTHER), (401, 404, 200, 403, 403)),
 ]
