@@ -1,0 +1,88 @@
+"""LadybugDB (the maintained Kuzu fork): the embedded, zero-setup backend.
+
+The database is one file under the data dir. Queries open it read-only; only the loader
+(:mod:`kg.ladybug_writer`) opens it read-write, and then only a fresh temporary file that is
+swapped in atomically when complete.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import ladybug
+
+from core.errors import GraphStoreError
+from core.logging import get_logger
+from kg.cypher_store import CypherStore, Row
+from kg.readonly import check_readonly
+
+log = get_logger(__name__)
+
+
+def run_query(
+    conn: ladybug.Connection, query: str, params: Mapping[str, Any] | None = None
+) -> list[Row]:
+    try:
+        result = conn.execute(query, dict(params or {}))
+    except RuntimeError as exc:
+        raise GraphStoreError(f"LadybugDB query failed: {exc}") from exc
+    results = result if isinstance(result, list) else [result]
+    last = results[-1]
+    columns = last.get_column_names()
+    return [dict(zip(columns, values, strict=True)) for values in last.get_all()]
+
+
+def plain(value: Any) -> Any:
+    """Node/relationship values as plain JSON-able dicts (internal ids dropped)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items() if k not in {"_ID", "_SRC", "_DST"}}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+class LadybugStore(CypherStore):
+    backend = "ladybug"
+
+    def __init__(self, db: ladybug.Database, path: Path, *, read_only: bool) -> None:
+        self._db = db
+        self._conn = ladybug.Connection(db)
+        self._lock = threading.Lock()
+        self.path = path
+        self.read_only = read_only
+
+    @classmethod
+    def open(cls, path: Path, *, read_only: bool = True) -> LadybugStore:
+        if read_only and not path.exists():
+            raise GraphStoreError(f"no knowledge graph at {path}: run `wardround kg load` first")
+        try:
+            db = ladybug.Database(str(path), read_only=read_only)
+        except RuntimeError as exc:
+            raise GraphStoreError(f"cannot open LadybugDB at {path}: {exc}") from exc
+        log.debug("kg_opened", backend="ladybug", path=str(path), read_only=read_only)
+        return cls(db, path, read_only=read_only)
+
+    def _rows(self, query: str, params: Mapping[str, Any]) -> list[Row]:
+        # One connection, serialized: LadybugDB connections are not meant for concurrent use.
+        with self._lock:
+            return run_query(self._conn, query, params)
+
+    def query_readonly(
+        self, cypher: str, params: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        rows = self._rows(check_readonly(cypher), params or {})
+        return [{k: plain(v) for k, v in row.items()} for row in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+            self._db.close()
+
+    def __enter__(self) -> LadybugStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -1,0 +1,113 @@
+"""The named queries, in the Cypher subset that LadybugDB, Neo4j 5 and FalkorDB all answer alike.
+
+Everything the caller supplies travels as a parameter (``$ids``, ``$terms``...); the only text
+formatted into a query is a label or relationship type taken from :mod:`kg.schema`.
+"""
+
+from __future__ import annotations
+
+RESOLVE_DRUGS = """
+UNWIND $terms AS term
+MATCH (d:Drug) WHERE term IN d.terms
+RETURN term, d.id AS id, d.rxcui AS rxcui, d.name AS name, d.atc AS atc,
+       d.classes AS classes, d.acb AS acb, d.source AS source
+"""
+
+INTERACTIONS = """
+MATCH (a:Drug)-[i:INTERACTS_WITH]->(b:Drug)
+WHERE a.id IN $ids AND b.id IN $ids
+RETURN i.id AS id, a.id AS a, a.name AS a_name, b.id AS b, b.name AS b_name,
+       i.severity AS severity, i.mechanism AS mechanism, i.effect AS effect,
+       i.management AS management, i.requires_any AS requires_any, i.source AS source
+"""
+
+_CONTRA_FIELDS = """
+       r.id AS id, d.id AS drug, d.name AS drug_name, r.level AS level, r.kind AS kind,
+       r.reason AS reason, r.management AS management, r.code AS code, r.source AS source,
+       r.analyte AS analyte, r.lt AS lt, r.le AS le, r.gt AS gt, r.ge AS ge, r.unit AS unit
+"""
+
+CONTRA_CONDITIONS = f"""
+MATCH (d:Drug)-[r:{{rel}}]->(c:Condition)
+WHERE d.id IN $ids AND c.id IN $codes
+RETURN c.id AS target, {_CONTRA_FIELDS}
+"""
+
+CONTRA_LABS = f"""
+MATCH (d:Drug)-[r:{{rel}}]->(t:LabTest)
+WHERE d.id IN $ids AND t.id IN $loincs
+RETURN t.id AS target, t.to_analyte AS factor, {_CONTRA_FIELDS}
+"""
+
+ALLERGY_CLASSES_BY_TERM = """
+UNWIND $terms AS term
+MATCH (c:DrugClass) WHERE c.kind = 'allergy' AND term IN c.terms
+RETURN term, c.id AS class_id
+"""
+
+ALLERGY_CLASSES_OF_DRUGS = """
+MATCH (d:Drug)-[:MEMBER_OF]->(c:DrugClass)
+WHERE d.id IN $ids AND c.kind = 'allergy'
+RETURN d.id AS drug, d.name AS drug_name, c.id AS class_id, c.name AS class_name,
+       c.source AS source
+"""
+
+CROSS_REACTIONS = """
+MATCH (a:DrugClass)-[x:CROSS_REACTS_WITH]->(b:DrugClass)
+WHERE a.id IN $classes
+RETURN a.id AS allergen_class, b.id AS class_id, x.id AS id, x.level AS level,
+       x.risk AS risk, x.management AS management, x.source AS source
+"""
+
+MONITORING = """
+MATCH (d:Drug)-[m:REQUIRES_MONITORING]->(t:LabTest)
+WHERE d.id IN $ids
+RETURN m.id AS id, d.id AS drug, d.name AS drug_name, t.id AS loinc, m.test AS test,
+       m.frequency AS frequency, m.rationale AS rationale, m.source AS source
+"""
+
+_REC_FIELDS = """
+       r.id AS id, r.text AS text, r.strength AS strength, r.evidence AS evidence,
+       r.needs_condition AS needs_condition, r.needs_lab AS needs_lab, r.source AS source,
+       g.id AS g_id, g.org AS g_org, g.title AS g_title, g.year AS g_year,
+       g.version AS g_version, g.url AS g_url
+"""
+
+RECS_BY_CONDITION = f"""
+MATCH (g:Guideline)-[:RECOMMENDS]->(r:Recommendation)-[a:APPLIES_TO]->(c:Condition)
+WHERE c.id IN $codes
+RETURN c.id AS target, {_REC_FIELDS}
+"""
+
+RECS_BY_LAB = f"""
+MATCH (g:Guideline)-[:RECOMMENDS]->(r:Recommendation)-[a:APPLIES_TO]->(t:LabTest)
+WHERE t.id IN $loincs
+RETURN t.id AS target, t.to_analyte AS factor, a.analyte AS analyte, a.lt AS lt, a.le AS le,
+       a.gt AS gt, a.ge AS ge, a.unit AS unit, {_REC_FIELDS}
+"""
+
+# Two hops: a query phenotype, or a direct child of it (diseases are annotated with the most
+# specific term known), then the diseases annotated with it.
+PHENOTYPE_DIFFERENTIAL = """
+MATCH (q:Phenotype) WHERE q.id IN $ids
+MATCH (p:Phenotype)-[:IS_A*0..1]->(q)
+MATCH (d:Condition)-[:HAS_PHENOTYPE]->(p)
+WITH d, count(DISTINCT q.id) AS n, collect(DISTINCT q.id) AS matched
+RETURN d.id AS disease, d.name AS name, d.annotated AS annotated, d.source AS source,
+       n, matched
+ORDER BY n DESC, annotated ASC, disease ASC
+LIMIT $limit
+"""
+
+LAB_TEST = """
+MATCH (t:LabTest) WHERE t.id = $loinc
+RETURN t.id AS loinc, t.name AS name, t.analyte AS analyte, t.unit AS unit,
+       t.si_unit AS si_unit, t.conventional_unit AS conventional_unit,
+       t.si_factor AS si_factor, t.low AS low, t.high AS high, t.source AS source
+"""
+
+NODE_IDS = "MATCH (n:{label}) WHERE n.id IN $ids RETURN n.id AS id"
+REL_IDS = "MATCH ()-[r:{rel}]->() WHERE r.id IN $ids RETURN DISTINCT r.id AS id"
+COUNT_NODES = "MATCH (n:{label}) RETURN count(n) AS n"
+COUNT_RELS = "MATCH ()-[r:{rel}]->() RETURN count(r) AS n"
+META = "MATCH (m:Meta) WHERE m.id = $key RETURN m.value AS value"
