@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from tests.server.conftest import OTHER, OWN, Server
+from tests.server.conftest import OTHER, OWN, PAUSING, Server
 
 pytestmark = pytest.mark.browser
 CHROMIUM = os.environ.get("WARDROUND_CHROMIUM", "/usr/bin/chromium")
@@ -151,21 +151,28 @@ async def chromium(profile: Path) -> AsyncIterator[Any]:
         await proc.wait()
 
 
-@pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian chromium is not installed")
+async def sign_in_and_ask(page: Page, token: str, patients: int, patient: str, q: str) -> None:
+    await page.wait_for("document.getElementById('signin')")
+    await page.js(f"document.getElementById('token').value = {json.dumps(token)}")
+    await page.js("document.getElementById('signin').requestSubmit()")
+    await page.wait_for(f"document.querySelectorAll('.patient').length === {patients}")
+    await page.js(f"document.querySelector('[data-patient=\"{patient}\"]').click()")
+    await page.wait_for("!document.getElementById('ask').hidden")
+    await page.js(f"document.getElementById('question').value = {json.dumps(q)}")
+    await page.js("document.getElementById('ask').requestSubmit()")
+
+
+needs_chromium = pytest.mark.skipif(
+    not shutil.which(CHROMIUM), reason="Debian chromium is not installed"
+)
+
+
+@needs_chromium
 async def test_chat_page_round(server: Server, tmp_path: Path) -> None:
     async with running(server) as base, chromium(tmp_path / "profile") as ws:
         page = await Page.open(ws, f"{base}/")
-        await page.wait_for("document.getElementById('signin')")
-        token = json.dumps(server.tokens["clinician"])
-        await page.js(f"document.getElementById('token').value = {token}")
-        await page.js("document.getElementById('signin').requestSubmit()")
-        await page.wait_for("document.querySelectorAll('.patient').length === 2")
+        await sign_in_and_ask(page, server.tokens["clinician"], 2, OWN, "Why is it rising? Q-7")
         assert not await page.js(f"document.querySelector('[data-patient=\"{OTHER}\"]')")
-
-        await page.js(f"document.querySelector('[data-patient=\"{OWN}\"]').click()")
-        await page.wait_for("!document.getElementById('ask').hidden")
-        await page.js("document.getElementById('question').value = 'Why is it rising? Q-7'")
-        await page.js("document.getElementById('ask').requestSubmit()")
         await page.wait_for(
             "document.querySelector('#messages .a')?.textContent.startsWith('Answer for Q-7.')"
         )
@@ -187,3 +194,19 @@ async def test_chat_page_round(server: Server, tmp_path: Path) -> None:
         png = base64.b64decode(shot["data"])
         assert png.startswith(b"\x89PNG")
         await asyncio.to_thread(_save, png, tmp_path)
+
+
+@needs_chromium
+async def test_chat_page_approves_a_proposal(server: Server, tmp_path: Path) -> None:
+    async with running(server) as base, chromium(tmp_path / "profile") as ws:
+        page = await Page.open(ws, f"{base}/")
+        token = server.tokens["clinician_7a"]
+        await sign_in_and_ask(page, token, 1, PAUSING, "Can we give the co-amoxiclav?")
+        await page.wait_for("document.querySelector('.proposal button[data-decision=approve]')")
+        await page.js("document.querySelector('.proposal button[data-decision=approve]').click()")
+        await page.wait_for("document.querySelector('.decided')")
+        assert not await page.js("document.querySelector('.proposal')")
+        assert await page.js("document.getElementById('error').textContent") == ""
+    outbox = server.app.state.wardround.settings.data_dir / "outbox.jsonl"
+    [line] = (await asyncio.to_thread(outbox.read_text, encoding="utf-8")).splitlines()
+    assert json.loads(line)["approver"] == "u-lin"
