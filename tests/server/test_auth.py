@@ -29,6 +29,8 @@ MATRIX: list[tuple[str, str, str, dict[str, Any], tuple[int, ...]]] = [
     ("healthz", "GET", "/healthz", {}, (200, 200, 200, 200, 200)),
     ("readyz", "GET", "/readyz", {}, (401, 200, 200, 200, 200)),
     ("models", "GET", "/v1/models", {}, (401, 200, 200, 200, 200)),
+    ("metrics", "GET", "/metrics", {}, (401, 200, 200, 200, 200)),
+    ("page", "GET", "/", {}, (200, 200, 200, 200, 200)),  # static, holds no data
     ("patients", "GET", "/v1/patients", {}, (401, 200, 200, 403, 403)),
     ("open own", "POST", "/v1/threads", {"json": {"patient_id": OWN}}, (401, 201, 404, 403, 403)),
     (
