@@ -12,6 +12,7 @@ import asyncio
 import sqlite3
 import threading
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,7 +104,9 @@ class ServerState:
     threads: ThreadStore
     runtime: Runtime | None = None
     background: set[asyncio.Task[Any]] = field(default_factory=set)
-    _thread_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _thread_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
+        default_factory=weakref.WeakValueDictionary
+    )
 
     def require_runtime(self) -> Runtime:
         if self.runtime is None:
@@ -111,8 +114,14 @@ class ServerState:
         return self.runtime
 
     def thread_lock(self, thread_id: str) -> asyncio.Lock:
-        """One writer per thread: questions on the same thread run one after another."""
-        return self._thread_locks.setdefault(thread_id, asyncio.Lock())
+        """One writer per thread: questions on the same thread run one after another.
+
+        Held weakly: a lock lives while a request holds or waits on it, then goes.
+        """
+        lock = self._thread_locks.get(thread_id)
+        if lock is None:
+            lock = self._thread_locks[thread_id] = asyncio.Lock()
+        return lock
 
     def keep(self, task: asyncio.Task[Any]) -> None:
         self.background.add(task)

@@ -45,11 +45,15 @@ def _kg_check(state: ServerDeps) -> dict[str, Any]:
 
 
 def _db_check(state: ServerDeps) -> dict[str, Any]:
+    audit = getattr(state.runtime, "audit", None)
     try:
         state.threads.ping()
+        if audit is not None:
+            with audit.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
     except Exception as err:  # any driver error means "not ready"
         return {"ok": False, "detail": type(err).__name__}
-    return {"ok": True, "checkpointer": state.runtime is not None}
+    return {"ok": True, "threads": True, "audit": audit is not None, "checkpointer": True}
 
 
 @router.get("/readyz")
@@ -61,7 +65,7 @@ async def readyz(state: ServerDeps, _user: CurrentUser) -> JSONResponse:
     checks = {
         "model": await _model_check(state),
         "kg": _kg_check(state),
-        "db": _db_check(state),
+        "db": await asyncio.to_thread(_db_check, state),
         "graph": {"ok": state.runtime is not None},
     }
     ready = checks["db"]["ok"] and checks["graph"]["ok"]
