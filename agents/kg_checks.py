@@ -42,6 +42,8 @@ class PatientFacts:
     """ICD-10-CM code -> Condition ref."""
     allergies: dict[str, str] = field(default_factory=dict)
     """substance -> AllergyIntolerance ref."""
+    acb: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """KG drug id -> (name, Anticholinergic Cognitive Burden score)."""
 
 
 def _med_inputs(med: Medication) -> list[str]:
@@ -55,6 +57,7 @@ def _resolve(store: Any, meds: tuple[Medication, ...], facts: PatientFacts) -> N
     by_input: dict[str, list[str]] = {}
     for drug in resolution.resolved:
         by_input.setdefault(drug.matched.lower(), []).append(drug.id)
+        facts.acb[drug.id] = (drug.name, drug.anticholinergic_burden)
     for med in meds:
         ids = {i for text in _med_inputs(med) for i in by_input.get(text.lower(), [])}
         if not ids:
@@ -154,7 +157,8 @@ def _contraindications(store: Any, facts: PatientFacts) -> list[Finding]:
         if cx.matched_condition and cx.matched_condition in facts.conditions:
             refs = [*refs, facts.conditions[cx.matched_condition]]
         observed = f" (patient: {cx.observed:g})" if cx.observed is not None else ""
-        text = f"{cx.drug_name}: {cx.level} — {cx.reason}{observed}. {cx.management}".strip()
+        reason = cx.reason.rstrip(".")
+        text = f"{cx.drug_name}: {cx.level} — {reason}{observed}. {cx.management}".strip()
         out.append(
             _finding(
                 "contraindication", cx, cx.level, text, cites=_fhir(refs), drugs=[cx.drug_name]
@@ -183,20 +187,54 @@ def _allergy_conflicts(store: Any, facts: PatientFacts) -> list[Finding]:
     return out
 
 
-def _missing_monitoring(store: Any, record: PatientRecord, facts: PatientFacts) -> list[Finding]:
-    measured = {o.loinc for o in record.observations}
+def _monitoring(store: Any, record: PatientRecord, facts: PatientFacts) -> list[Finding]:
+    """Each monitoring requirement: 'missing_monitoring' when never measured, else 'monitoring'."""
+    latest = _latest(record.observations)
     out = []
     for mon in store.monitoring_for(list(facts.drug_refs)):
-        if mon.loinc in measured:
-            continue
-        text = (
-            f"{mon.drug_name} needs {mon.test} ({mon.frequency}): none on record. {mon.rationale}"
-        )
         cites = _fhir(facts.drug_refs.get(mon.drug, []))
-        out.append(
-            _finding("missing_monitoring", mon, "minor", text, cites=cites, drugs=[mon.drug_name])
-        )
+        last = latest.get(mon.loinc)
+        if last is None:
+            text = f"{mon.drug_name} needs {mon.test} ({mon.frequency}): none on record. "
+            finding = _finding(
+                "missing_monitoring", mon, "minor", text + mon.rationale, cites=cites,
+                drugs=[mon.drug_name],
+            )  # fmt: skip
+        else:
+            when = last.effective.date().isoformat() if last.effective else "date unknown"
+            text = f"{mon.drug_name}: monitor {mon.test} ({mon.frequency}); last {when}."
+            finding = _finding(
+                "monitoring", mon, "minor", text, cites=[*cites, Citation.fhir(last.ref)],
+                drugs=[mon.drug_name],
+            ).model_copy(update={"severity": Severity.info})  # fmt: skip
+        out.append(finding)
     return out
+
+
+# Anticholinergic Cognitive Burden scale: a total of 3 or more is clinically relevant
+# (Boustani M et al., Aging Health 2008;4:311-20; each drug's score is on its KG node).
+ACB_THRESHOLD = 3
+
+
+def _anticholinergic_burden(facts: PatientFacts) -> list[Finding]:
+    scored = {d: v for d, v in facts.acb.items() if v[1] > 0 and d in facts.drug_refs}
+    total = sum(score for _, score in scored.values())
+    if total < ACB_THRESHOLD:
+        return []
+    parts = ", ".join(f"{name} {score}" for name, score in scored.values())
+    refs = [ref for drug_id in scored for ref in facts.drug_refs[drug_id]]
+    return [
+        Finding(
+            id="anticholinergic_burden",
+            kind="anticholinergic_burden",
+            severity=Severity.high,
+            summary=f"Anticholinergic burden (ACB) {total} (≥ {ACB_THRESHOLD}): {parts}",
+            drugs=tuple(name for name, _ in scored.values()),
+            citations=(*(Citation(kind="kg", ref=d) for d in scored), *_fhir(refs)),
+            source="Boustani M et al. Aging Health 2008;4:311-20 (ACB scale)",
+            specialist=SPECIALIST,
+        )
+    ]
 
 
 def _recommendations(store: Any, facts: PatientFacts) -> list[Finding]:
@@ -235,7 +273,8 @@ def _all_findings(store: Any, record: PatientRecord) -> list[Finding]:
         *_interactions(store, facts),
         *_contraindications(store, facts),
         *_allergy_conflicts(store, facts),
-        *_missing_monitoring(store, record, facts),
+        *_anticholinergic_burden(facts),
+        *_monitoring(store, record, facts),
         *_recommendations(store, facts),
         *_unresolved(facts, record),
     ]

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from agents.kg_checks import kg_findings
+from agents.scores import news2_finding, qsofa_finding
 from core.domain import Citation, Finding, Observation, PatientRecord, Severity
 from core.errors import InvalidInput
 from core.logging import get_logger
@@ -162,7 +163,14 @@ def anion_gap_finding(record: PatientRecord) -> Finding | None:
 
 def lab_rule_findings(record: PatientRecord, now: datetime) -> list[Finding]:
     found = [f.model_copy(update={"specialist": "labs"}) for f in lab_findings(record)]
-    for extra in (aki_finding(record), egfr_finding(record, now), anion_gap_finding(record)):
+    computed = (
+        aki_finding(record),
+        egfr_finding(record, now),
+        anion_gap_finding(record),
+        news2_finding(record),
+        qsofa_finding(record),
+    )
+    for extra in computed:
         if extra is not None:
             found.append(extra.model_copy(update={"specialist": "labs"}))
     return found
