@@ -290,17 +290,21 @@ def demo(
 
 
 def _prepare_kg(settings: Settings) -> None:
-    try:
-        from kg.load import load_graph
-    except ImportError:
-        err.print(
-            "[yellow]knowledge graph loader not available: guideline checks will be skipped[/]"
+    """Load the embedded knowledge graph if it is missing or out of date (a no-op otherwise)."""
+    if settings.kg_backend != "ladybug":
+        return  # a Neo4j graph is loaded with `wardround kg load --backend neo4j`
+    from kg.load import load_ladybug
+
+    settings.kg_path.parent.mkdir(parents=True, exist_ok=True)
+    with out.status("knowledge graph: checking (the first load takes a minute or two)..."):
+        result = load_ladybug(settings.kg_path, show_progress=False)
+    if result.skipped:
+        out.print(f"knowledge graph {result.version} is current")
+    else:
+        out.print(
+            f"knowledge graph {result.version} loaded: {result.nodes} nodes, {result.edges} edges "
+            f"in {result.seconds:.0f} s"
         )
-        return
-    with out.status(
-        "preparing the knowledge graph (first run loads it; later runs are instant)..."
-    ):
-        load_graph(settings, progress=False)
 
 
 def _mount_package_commands() -> None:
