@@ -14,9 +14,10 @@ A transcript (JSONL, UTF-8) holds, in order:
    parallel; replay matches on the request body, not on order), with ``duration_ms``,
    ``attempts`` and ``usage`` beside what ``core.model.transcript`` reads.
 
-Secrets are always scrubbed and PHI is handled as asked (``evals.scrub``). The knowledge graph's
-queries are not recorded yet: a round recorded with a KG is marked ``kg: true`` and replay refuses
-it (there is no ``GraphStore`` in the tree to record from).
+4. ``{"type": "kg_query", ...}``: one per knowledge-graph query when the round ran with a KG
+   (``evals.kg_io``); the header then says ``kg: true`` and names the KG's ``kg_version``.
+
+Secrets are always scrubbed and PHI is handled as asked (``evals.scrub``).
 """
 
 from __future__ import annotations
@@ -35,12 +36,13 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.deps import RecordSource, WardRoundDeps
 from core.domain import PatientRecord
-from core.errors import RecordNotFound
+from core.errors import RecordNotFound, WardroundError
 from core.model.client import ModelClient
 from core.model.probe import PROBE_MARKER
 from core.model.transcript import RecordedCall
 from core.model.types import ModelCall
 from evals.canonical import canonical_result
+from evals.kg_io import RecordingGraphStore
 from evals.scrub import PhiMode, PhiRedactor, scrub_secrets
 from graphs.result import ModelInfo, WardRoundResult
 from graphs.run import ask
@@ -65,6 +67,7 @@ class Recording:
     record: dict[str, Any]
     calls: list[dict[str, Any]]
     result: WardRoundResult
+    kg_queries: list[dict[str, Any]] = field(default_factory=list)
 
     def lines(self) -> list[dict[str, Any]]:
         fhir = {
@@ -72,7 +75,7 @@ class Recording:
             "patient_id": self.header["patient_id"],
             "record": self.record,
         }
-        return [self.header, fhir, *self.calls]
+        return [self.header, fhir, *self.kg_queries, *self.calls]
 
     def write(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -175,7 +178,8 @@ async def record_round(
     redactor = PhiRedactor.for_record(loaded) if phi == "redact" else PhiRedactor()
     record = redactor.record(loaded) if phi == "redact" else loaded
     capabilities = await model.capabilities()  # probed before recording starts: never recorded
-    graph = build_ward_round(build_deps(record, model, spec.now, graph_store), InMemorySaver())
+    kg = RecordingGraphStore(graph_store) if graph_store is not None else None
+    graph = build_ward_round(build_deps(record, model, spec.now, kg), InMemorySaver())
     recorder = CallRecorder(redactor)
     model.observers.append(recorder)
     try:
@@ -196,7 +200,8 @@ async def record_round(
         "topology_sha256": topology_sha256(graph),
         "model": {"name": model.config.model, "base_url": model.config.base_url},
         "capabilities": capabilities.model_dump(mode="json"),
-        "kg": graph_store is not None,
+        "kg": kg is not None,
+        "kg_version": _kg_version(graph_store),
         "case_id": spec.case_id,
         "patient_id": spec.patient_id,
         "question": spec.question,
@@ -210,4 +215,15 @@ async def record_round(
         record=redactor.scrub(record.model_dump(mode="json")),
         calls=recorder.lines,
         result=result,
+        kg_queries=[redactor.scrub(line) for line in kg.lines] if kg is not None else [],
     )
+
+
+def _kg_version(store: Any) -> str | None:
+    version = getattr(store, "content_version", None)
+    if not callable(version):
+        return None
+    try:
+        return str(version())
+    except WardroundError:
+        return None

@@ -24,6 +24,7 @@ from core.model.transcript import read_transcript
 from core.model.transcript_server import TranscriptServer
 from core.model.types import ModelCall, ModelCapabilities, ModelConfig
 from evals.canonical import canonical_result, result_diff
+from evals.kg_io import ReplayGraphStore
 from evals.record import build_deps, code_version, topology_sha256
 from evals.request_diff import nearest_diff
 from graphs.result import ModelInfo, WardRoundResult
@@ -45,6 +46,7 @@ class ReplayOutcome:
     """Unified diff of recorded vs replayed canonical result ('' when identical)."""
     unused_calls: int
     """Recorded calls the replay never asked for: the run now makes fewer calls."""
+    unused_kg_queries: int
     topology_changed: bool
     code_version: str
     recorded_code_version: str
@@ -52,13 +54,14 @@ class ReplayOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.identical and self.unused_calls == 0
+        return self.identical and self.unused_calls == 0 and self.unused_kg_queries == 0
 
 
-def read_run(path: Path) -> tuple[dict[str, Any], PatientRecord]:
-    """The header and the recorded patient record of a transcript written by ``evals.record``."""
+def read_run(path: Path) -> tuple[dict[str, Any], PatientRecord, list[dict[str, Any]]]:
+    """Header, patient record and KG queries of a transcript written by ``evals.record``."""
     header: dict[str, Any] = {}
     record: PatientRecord | None = None
+    kg_queries: list[dict[str, Any]] = []
     with path.open(encoding="utf-8") as fh:
         for number, raw in enumerate(fh, start=1):
             if not raw.strip():
@@ -71,15 +74,13 @@ def read_run(path: Path) -> tuple[dict[str, Any], PatientRecord]:
                 header = line
             elif line.get("type") == "fhir_record":
                 record = PatientRecord.model_validate(line["record"])
+            elif line.get("type") == "kg_query":
+                kg_queries.append(line)
     if not header or record is None:
         raise DataFileError(
             "not a ward-round transcript (no header or fhir_record)", file=str(path)
         )
-    if header.get("kg"):
-        raise DataFileError(
-            "recorded with a knowledge graph: KG replay is not supported yet", file=str(path)
-        )
-    return header, record
+    return header, record, kg_queries
 
 
 class _MismatchWatch:
@@ -97,7 +98,8 @@ async def _no_sleep(_seconds: float) -> None:
 
 async def replay(path: Path) -> ReplayOutcome:
     """Re-run the transcript's round; raise ``ReplayMismatch`` if a request is not in it."""
-    header, record = read_run(path)
+    header, record, kg_queries = read_run(path)
+    kg = ReplayGraphStore(kg_queries) if header.get("kg") else None
     profile = ModelCapabilities.model_validate(header["capabilities"])
     name = header["model"]["name"]
     server = TranscriptServer(transcript=path, profile=profile, model_name=name)
@@ -109,7 +111,7 @@ async def replay(path: Path) -> ReplayOutcome:
         ) as model:
             model.observers.append(watch)
             now = datetime.fromisoformat(header["clock"])
-            graph = build_ward_round(build_deps(record, model, now), InMemorySaver())
+            graph = build_ward_round(build_deps(record, model, now, kg), InMemorySaver())
             info = ModelInfo(
                 base_url=header["model"].get("base_url"),
                 name=name,
@@ -119,6 +121,8 @@ async def replay(path: Path) -> ReplayOutcome:
             result = await ask(
                 graph, patient_id=header["patient_id"], question=header["question"], model=info
             )
+    if kg is not None and kg.misses:
+        raise ReplayMismatch(f"{path}: knowledge-graph drift\n" + "\n".join(kg.misses))
     if watch.missed:
         _, calls = read_transcript(path)
         diffs = "\n\n".join(nearest_diff(calls, body) for body in watch.missed)
@@ -132,6 +136,7 @@ async def replay(path: Path) -> ReplayOutcome:
         identical=replayed == header["result"],
         diff=result_diff(header["result"], replayed),
         unused_calls=len(server._index.unused()) if server._index is not None else 0,
+        unused_kg_queries=kg.unused() if kg is not None else 0,
         topology_changed=topology_sha256(graph) != header.get("topology_sha256"),
         code_version=code_version(),
         recorded_code_version=str(header.get("code_version", "")),

@@ -1,0 +1,148 @@
+"""Knowledge-graph I/O in transcripts: record every named query a round asks, answer it on replay.
+
+Recording wraps the ``GraphStore`` in ``RecordingGraphStore``: each public method call becomes a
+``{"type": "kg_query", "method", "args", "kwargs", "result"}`` line. Values are stored as JSON:
+pydantic models as ``{"__type__": "kg.models.X", "value": {...}}`` (revived into the same class
+on replay, only from ``kg.`` modules), sets as ``{"__set__": [...]}``.
+
+Replay answers from ``ReplayGraphStore``, matched on method and arguments (repeats get the last
+answer, as the model transcript does). A query the transcript does not hold raises
+``KgQueryNotRecorded`` and is remembered, so replay fails loudly even if the caller catches it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+from collections import defaultdict, deque
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel
+
+from core.errors import WardroundError
+
+_NOT_QUERIES = frozenset({"close", "stats", "content_version"})
+
+
+class KgQueryNotRecorded(WardroundError):
+    """A replayed round asked the knowledge graph something the transcript does not hold."""
+
+    title = "KG query not in transcript"
+
+
+def to_json(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        cls = type(value)
+        return {
+            "__type__": f"{cls.__module__}.{cls.__qualname__}",
+            "value": value.model_dump(mode="json"),
+        }
+    if isinstance(value, Enum):
+        return to_json(value.value)
+    if isinstance(value, set | frozenset):
+        items = [to_json(v) for v in value]
+        return {"__set__": sorted(items, key=lambda v: json.dumps(v, sort_keys=True))}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"cannot record a {type(value).__name__} from the knowledge graph")
+
+
+def from_json(value: Any) -> Any:
+    if isinstance(value, list):
+        return [from_json(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__set__" in value:
+        return {from_json(v) for v in value["__set__"]}
+    if "__type__" in value:
+        module_name, _, name = str(value["__type__"]).rpartition(".")
+        if not module_name.startswith("kg."):
+            raise KgQueryNotRecorded(f"refusing to revive {value['__type__']!r}: not a kg type")
+        cls = getattr(importlib.import_module(module_name), name)
+        return cls.model_validate(value["value"])
+    return {k: from_json(v) for k, v in value.items()}
+
+
+def query_key(method: str, args: Any, kwargs: Any) -> str:
+    return json.dumps([method, args, kwargs], sort_keys=True, ensure_ascii=False)
+
+
+class RecordingGraphStore:
+    """Passes every call to ``store`` and keeps a transcript line of each named query."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self.lines: list[dict[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._store, name)
+        if name.startswith("_") or name in _NOT_QUERIES or not callable(target):
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = target(*args, **kwargs)
+            if inspect.isawaitable(result):
+                raise TypeError(
+                    f"GraphStore.{name} is async: the recorder expects the sync protocol"
+                )
+            self.lines.append(
+                {
+                    "type": "kg_query",
+                    "method": name,
+                    "args": to_json(list(args)),
+                    "kwargs": to_json(kwargs),
+                    "result": to_json(result),
+                }
+            )
+            return result
+
+        return call
+
+
+class ReplayGraphStore:
+    """Answers the recorded queries; anything else raises ``KgQueryNotRecorded``."""
+
+    def __init__(self, lines: list[dict[str, Any]]) -> None:
+        self._queues: dict[str, deque[Any]] = defaultdict(deque)
+        self._last: dict[str, Any] = {}
+        self._recorded = lines
+        self.misses: list[str] = []
+        for line in lines:
+            key = query_key(line["method"], line.get("args", []), line.get("kwargs", {}))
+            self._queues[key].append(line.get("result"))
+
+    def close(self) -> None:
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            key = query_key(name, to_json(list(args)), to_json(kwargs))
+            queue = self._queues.get(key)
+            if queue:
+                self._last[key] = queue.popleft()
+            elif key not in self._last:
+                self.misses.append(self._explain(name, key))
+                raise KgQueryNotRecorded(self.misses[-1])
+            return from_json(self._last[key])
+
+        return call
+
+    def _explain(self, name: str, key: str) -> str:
+        same = [
+            query_key(x["method"], x.get("args", []), x.get("kwargs", {})) for x in self._recorded
+        ]
+        same = [k for k in same if json.loads(k)[0] == name]
+        recorded = "\n  ".join(same[:5]) or "(none)"
+        return f"kg query not in transcript: {key}\n recorded {name} queries:\n  {recorded}"
+
+    def unused(self) -> int:
+        return sum(len(q) for q in self._queues.values())
