@@ -68,8 +68,7 @@ async def _runtime(
     settings = Settings()
     store = open_graph_store(settings) if use_kg else None
     try:
-        key = settings.model_api_key.get_secret_value()
-        async with open_model(url, name or settings.model_name, key) as model:
+        async with open_model(url, name or settings.model_name, settings) as model:
             yield record_source(settings), store, model
     finally:
         if store is not None:
@@ -164,8 +163,9 @@ def run(
     phi: Phi = "keep",
     kg: UseKg = False,
 ) -> None:
-    """Run a suite: transcripts, results.json and report.md under --out."""
+    """Run a suite: transcripts, results.json, report.md and report.html under --out."""
     from evals.report import render_markdown
+    from evals.report_html import render_html
     from evals.runner import run_suite
 
     mode = _phi(phi)
@@ -184,8 +184,9 @@ def run(
         raise _fail(error) from error
     report = render_markdown(results)
     (out_dir / "report.md").write_text(report, encoding="utf-8")
+    (out_dir / "report.html").write_text(render_html(results), encoding="utf-8")
     typer.echo(report)
-    out.print(f"wrote {out_dir / 'results.json'} and {out_dir / 'report.md'}")
+    out.print(f"wrote results.json, report.md and report.html in {out_dir}")
 
 
 @app.command("diff")

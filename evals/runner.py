@@ -8,6 +8,7 @@ patient, a bug) is reported with its error and left out of the suite metrics.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from core.errors import WardroundError
 from core.model.client import ModelClient
 from core.model.transcript_server import TranscriptServer
 from core.model.types import ModelConfig
+from core.settings import Settings
 from evals.cases import Case, Suite
 from evals.metrics import CaseMetrics, case_metrics, suite_metrics
 from evals.record import RoundSpec, code_version, record_round
@@ -34,9 +36,10 @@ SCRIPTED = "scripted"
 
 @asynccontextmanager
 async def open_model(
-    url: str, name: str, api_key: str = "not-needed"
+    url: str, name: str, settings: Settings | None = None
 ) -> AsyncIterator[ModelClient]:
-    """A client for ``url``, or for the scripted stand-in when ``url`` is ``scripted``."""
+    """A client for ``url`` (timeouts, retries and key from ``settings``), or for the scripted
+    stand-in when ``url`` is ``scripted``."""
     if url == SCRIPTED:
         server = TranscriptServer(script=scripted_ward_model, model_name=SCRIPTED)
         async with server.http_client() as http:
@@ -44,7 +47,8 @@ async def open_model(
             async with ModelClient(config, http_client=http, capabilities=server.profile) as model:
                 yield model
         return
-    async with ModelClient(ModelConfig(base_url=url, model=name, api_key=api_key)) as model:
+    base = ModelConfig.from_settings(settings or Settings())
+    async with ModelClient(dataclasses.replace(base, base_url=url, model=name)) as model:
         yield model
 
 

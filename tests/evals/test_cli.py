@@ -23,6 +23,9 @@ def test_run_replay_and_diff(tmp_path: Path) -> None:
     assert results["summary"]["cases"] == 3
     assert results["errors"] == 0
     assert "## Headline" in (run_dir / "report.md").read_text(encoding="utf-8")
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert html.count("<svg") == 3
+    assert "aki-on-ckd" in html
     assert len(list((run_dir / "transcripts").glob("*.jsonl"))) == 3
 
     replayed = runner.invoke(app, ["replay", str(run_dir / "transcripts")])

@@ -41,3 +41,13 @@ async def test_diff_names_metric_deltas_and_changed_answers(tmp_path: Path, eval
     assert "## Changed cases (1)" in text
     assert "answer; findings (+1 -0: model:new)" in text
     assert "> A new answer." in text
+
+
+def test_bar_chart_scales_and_escapes() -> None:
+    from evals.report_html import BAR_W, bar_chart
+
+    svg = bar_chart("a <chart>", ["x&y", "z"], {"s": [2.0, None]})
+    assert "a &lt;chart&gt;" in svg
+    assert "x&amp;y" in svg
+    assert f'width="{BAR_W:.1f}"' in svg  # the largest value spans the full width
+    assert svg.count("<rect") == 2  # the legend swatch and one bar: None draws nothing
