@@ -146,7 +146,9 @@ class ImagingStudy(Frozen):
     started: datetime | None = None
     body_site: str = ""
     laterality: str = ""
-    dicom_files: tuple[str, ...] = Field(default=(), description="paths, relative to the data dir")
+    dicom_files: tuple[str, ...] = Field(
+        default=(), description="resolved file paths (the locators are in dicom_uris)"
+    )
     dicom_uris: tuple[str, ...] = Field(
         default=(), description="locators as written in the bundle: 'pydicom:data/...', 'x.dcm'"
     )
