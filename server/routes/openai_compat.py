@@ -1,7 +1,9 @@
 """An OpenAI-compatible facade: ``GET /v1/models`` and ``POST /v1/chat/completions``.
 
 Any OpenAI client or chat UI can ask a ward round. The patient comes from
-``metadata.patient_id`` or the ``X-Wardround-Patient`` header; the last user message is the
+``metadata.patient_id``, the ``X-Wardround-Patient`` header, or the model name: a clinician's
+``/v1/models`` lists ``wardround/<patient id>`` for each patient on their wards, so a chat UI that
+only lets users pick a model (Open WebUI) picks the patient that way. The last user message is the
 question; ``metadata.thread_id`` (or ``X-Wardround-Thread``) continues a thread, otherwise each
 call opens a new one. The reply's text ends with its citations, and the extension field
 ``wardround`` carries the structured findings and claims. Same scope rules as ``/v1/threads``.
@@ -18,6 +20,7 @@ from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.domain import PatientSummary
 from core.errors import InvalidInput, WardroundError
 from graphs.result import WardRoundResult
 from server.deps import (
@@ -54,12 +57,32 @@ class ChatRequest(BaseModel):
     metadata: dict[str, str] | None = None
 
 
+def _model(model_id: str, name: str) -> dict[str, Any]:
+    return {"id": model_id, "object": "model", "created": 0, "owned_by": "wardround", "name": name}
+
+
 @router.get("/models")
-async def list_models(_user: CurrentUser) -> dict[str, Any]:
-    return {
-        "object": "list",
-        "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "wardround"}],
-    }
+async def list_models(state: ServerDeps, user: CurrentUser) -> dict[str, Any]:
+    models = [_model(MODEL_ID, "wardround")]
+    lister = getattr(state.require_runtime().deps.patients, "list_patients", None)
+    if user.role == "clinician" and lister is not None:
+        patients: list[PatientSummary] = await lister()
+        models += [
+            _model(f"{MODEL_ID}/{p.id}", f"wardround: {p.name or p.id} ({p.ward})")
+            for p in patients
+            if user.covers_ward(p.ward)
+        ]
+    return {"object": "list", "data": models}
+
+
+def patient_of_model(model: str) -> str | None:
+    """``wardround`` → None; ``wardround/<patient id>`` → the id; anything else: 404."""
+    if model == MODEL_ID:
+        return None
+    prefix = f"{MODEL_ID}/"
+    if model.startswith(prefix) and len(model) > len(prefix):
+        return model[len(prefix) :]
+    raise ModelNotFound(f"model {model!r} does not exist; use {MODEL_ID!r}")
 
 
 def _text_of(message: ChatMessage) -> str:
@@ -160,11 +183,12 @@ async def chat_completions(
     x_wardround_patient: Annotated[str | None, Header()] = None,
     x_wardround_thread: Annotated[str | None, Header()] = None,
 ) -> Any:
-    if body.model != MODEL_ID:
-        raise ModelNotFound(f"model {body.model!r} does not exist; use {MODEL_ID!r}")
+    by_model = patient_of_model(body.model)
+    if by_model and x_wardround_patient and x_wardround_patient != by_model:
+        raise InvalidInput("model: names a different patient than X-Wardround-Patient")
     question = question_of(body)
     patient_id, thread_id = await _thread_for(
-        state, user, body, x_wardround_patient, x_wardround_thread
+        state, user, body, x_wardround_patient or by_model, x_wardround_thread
     )
     runtime = state.require_runtime()
     lock = state.thread_lock(thread_id)

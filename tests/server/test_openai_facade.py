@@ -22,9 +22,23 @@ async def client(server: Server) -> AsyncIterator[AsyncOpenAI]:
         yield oai
 
 
-async def test_models(client: AsyncOpenAI) -> None:
+async def test_models_list_the_callers_patients(client: AsyncOpenAI) -> None:
     models = await client.models.list()
-    assert [m.id for m in models.data] == ["wardround"]
+    ids = [m.id for m in models.data]
+    assert ids[0] == "wardround"
+    assert f"wardround/{OWN}" in ids
+    assert f"wardround/{OTHER}" not in ids  # not on this clinician's wards
+
+
+async def test_the_model_name_picks_the_patient(client: AsyncOpenAI) -> None:
+    reply = await client.chat.completions.create(
+        model=f"wardround/{OWN}", messages=[{"role": "user", "content": "Q-11"}]
+    )
+    assert (reply.model_extra or {})["wardround"]["patient_id"] == OWN
+    with pytest.raises(openai.NotFoundError):  # off the wards, whichever way it is named
+        await client.chat.completions.create(
+            model=f"wardround/{OTHER}", messages=[{"role": "user", "content": "Q-12"}]
+        )
 
 
 async def test_chat_completion(client: AsyncOpenAI) -> None:
