@@ -28,7 +28,7 @@ import json
 import subprocess
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ from graphs.ward_round import build_ward_round
 
 FORMAT = "wardround-transcript/1"
 EVAL_NOW = datetime(2025, 12, 1, 12, 0, tzinfo=UTC)
-"""The default fixed clock of recorded rounds (the scenario admissions are dated late 2025)."""
+"""The fixed clock of a round on a record with no dated facts."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,16 @@ class RoundSpec:
     patient_id: str
     question: str
     case_id: str = ""
-    now: datetime = EVAL_NOW
+    now: datetime | None = None
+    """The round's fixed "now"; ``None``: one hour after the record's latest dated fact (the
+    round happens just after the latest results), so every case sees its own admission."""
+
+
+def round_clock(record: PatientRecord) -> datetime:
+    dated = [o.effective for o in record.observations if o.effective is not None]
+    dated += [n.date for n in record.notes if n.date is not None]
+    latest = max((d if d.tzinfo else d.replace(tzinfo=UTC) for d in dated), default=None)
+    return (latest + timedelta(hours=1)).astimezone(UTC) if latest else EVAL_NOW
 
 
 @dataclass
@@ -177,9 +186,10 @@ async def record_round(
     loaded = await patients.load(spec.patient_id)
     redactor = PhiRedactor.for_record(loaded) if phi == "redact" else PhiRedactor()
     record = redactor.record(loaded) if phi == "redact" else loaded
+    now = spec.now or round_clock(record)
     capabilities = await model.capabilities()  # probed before recording starts: never recorded
     kg = RecordingGraphStore(graph_store) if graph_store is not None else None
-    graph = build_ward_round(build_deps(record, model, spec.now, kg), InMemorySaver())
+    graph = build_ward_round(build_deps(record, model, now, kg), InMemorySaver())
     recorder = CallRecorder(redactor)
     model.observers.append(recorder)
     try:
@@ -205,7 +215,7 @@ async def record_round(
         "case_id": spec.case_id,
         "patient_id": spec.patient_id,
         "question": spec.question,
-        "clock": spec.now.isoformat(),
+        "clock": now.isoformat(),
         "phi": phi,
         "timings": result.timings,
         "result": redactor.scrub(canonical_result(result)),

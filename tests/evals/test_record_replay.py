@@ -137,3 +137,13 @@ def test_secrets_are_scrubbed() -> None:
     assert scrubbed["extra"]["Authorization"] == "[SECRET]"
     assert "sk-abcdefghijklmnop" not in scrubbed["messages"][0]["content"]
     assert scrubbed["model"] == "m"
+
+
+async def test_the_round_clock_follows_the_latest_result(recorded: Path, shipped_patients) -> None:
+    from datetime import datetime, timedelta
+
+    record = await shipped_patients.load(PATIENT)
+    dated = [o.effective for o in record.observations if o.effective]
+    latest = max(dated + [n.date for n in record.notes if n.date])
+    clock = datetime.fromisoformat(lines_of(recorded)[0]["clock"])
+    assert clock - latest == timedelta(hours=1)
