@@ -81,9 +81,9 @@ def build_content(data_dir: Path, scope: Scope, progress: LoadProgress) -> Graph
     catalogue = load_curated(data_dir, content)
     progress.reading("curated facts", len(catalogue.fact_ids))
     if scope != "none":
+        curated_codes = [row["code"] for row in content.node_rows("Condition")]
         add_labunits(content, progress.reading)
         add_hpo(content, scope, progress.reading)
-        curated_codes = [row["code"] for row in content.node_rows("Condition")]
         add_icd10cm(content, None if scope == "full" else curated_codes, progress.reading)
     return content
 

@@ -31,6 +31,7 @@ class Neo4jStore(CypherStore):
         self._driver = driver
         self.database = database
         self.dialect = dialect
+        self.backend = dialect
 
     @classmethod
     def connect(

