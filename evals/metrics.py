@@ -2,10 +2,12 @@
 
 Definitions (what each number means, so two runs can be compared honestly):
 
-- **finding recall** (rule / model): expected findings matched by at least one finding of that
-  origin, over expected findings. A finding matches an expected one when the kind is equal, every
-  expected lab (LOINC) is among its labs, every expected drug name occurs in its drugs or summary,
-  and its severity is at least the expected severity.
+- **finding recall** (rule / model): expected findings met by the findings of that origin, over
+  expected findings. A finding *matches* an expected one when the kind is equal, its severity is
+  at least the expected severity, every expected lab (LOINC) is among its labs or the labs of the
+  observations it cites, and it names at least one expected drug (in its drugs or summary). An
+  expected finding is *met* when its matching findings together name every expected drug (three
+  QT-prolonging drugs are met by three pairwise interactions, each severe enough).
 - **finding precision** (rule / model): among findings of that origin whose kind is one the case
   expects, those matching some expected finding. Kinds the case says nothing about (the many
   routine lab flags) are not judged.
@@ -29,7 +31,7 @@ Definitions (what each number means, so two runs can be compared honestly):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -39,15 +41,33 @@ from evals.cases import Case, ExpectedFinding
 from graphs.result import WardRoundResult
 
 
-def finding_matches(expected: ExpectedFinding, finding: Finding) -> bool:
+def _drug_text(finding: Finding) -> str:
+    return " ".join((*finding.drugs, finding.summary)).lower()
+
+
+def finding_matches(
+    expected: ExpectedFinding, finding: Finding, lab_of_ref: Mapping[str, str] | None = None
+) -> bool:
     if finding.kind != expected.kind:
         return False
-    if not set(expected.labs) <= set(finding.labs):
+    if expected.severity is not None and finding.severity.rank < Severity(expected.severity).rank:
         return False
-    haystack = " ".join((*finding.drugs, finding.summary)).lower()
-    if any(drug.lower() not in haystack for drug in expected.drugs):
+    cited = {(lab_of_ref or {}).get(c.ref, "") for c in finding.citations}
+    if not set(expected.labs) <= set(finding.labs) | cited:
         return False
-    return expected.severity is None or finding.severity.rank >= Severity(expected.severity).rank
+    text = _drug_text(finding)
+    return not expected.drugs or any(d.lower() in text for d in expected.drugs)
+
+
+def expected_met(
+    expected: ExpectedFinding,
+    findings: Sequence[Finding],
+    lab_of_ref: Mapping[str, str] | None = None,
+) -> bool:
+    """Matching findings exist and, together, name every expected drug."""
+    matching = [f for f in findings if finding_matches(expected, f, lab_of_ref)]
+    text = " ".join(_drug_text(f) for f in matching)
+    return bool(matching) and all(d.lower() in text for d in expected.drugs)
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -91,12 +111,12 @@ class CaseMetrics(BaseModel):
 
 
 def _recall_precision(
-    expected: Sequence[ExpectedFinding], findings: Sequence[Finding]
+    expected: Sequence[ExpectedFinding], findings: Sequence[Finding], labs: Mapping[str, str]
 ) -> tuple[int, int, int]:
-    matched = sum(any(finding_matches(e, f) for f in findings) for e in expected)
+    matched = sum(expected_met(e, findings, labs) for e in expected)
     kinds = {e.kind for e in expected}
     judged = [f for f in findings if f.kind in kinds]
-    true = sum(any(finding_matches(e, f) for e in expected) for f in judged)
+    true = sum(any(finding_matches(e, f, labs) for e in expected) for f in judged)
     return matched, len(judged), true
 
 
@@ -159,16 +179,19 @@ def case_metrics(
     *,
     record_refs: frozenset[str],
     requests: Sequence[dict[str, Any]] = (),
+    lab_of_ref: Mapping[str, str] | None = None,
 ) -> CaseMetrics:
+    """``lab_of_ref``: observation reference -> LOINC, so a finding citing a result involves it."""
     expected = case.expected_findings
     rules = [f for f in result.findings if f.origin == "rule"]
     models = [f for f in result.findings if f.origin == "model"]
-    r_matched, r_judged, r_true = _recall_precision(expected, rules)
-    m_matched, m_judged, m_true = _recall_precision(expected, models)
+    labs = lab_of_ref or {}
+    r_matched, r_judged, r_true = _recall_precision(expected, rules, labs)
+    m_matched, m_judged, m_true = _recall_precision(expected, models, labs)
     misses = [
         e.describe()
         for e in expected
-        if e.is_safety_critical and not any(finding_matches(e, f) for f in result.findings)
+        if e.is_safety_critical and not expected_met(e, result.findings, labs)
     ]
     checked, valid, unchecked, refs = _citations(result, record_refs)
     removed = result.unsupported_citations

@@ -69,12 +69,13 @@ async def run_case(
         phi=phi,
     )
     path = await asyncio.to_thread(recording.write, out / "transcripts" / f"{case.id}.jsonl")
-    refs = PatientRecord.model_validate(recording.record).refs()
+    record = PatientRecord.model_validate(recording.record)
     metrics = case_metrics(
         case,
         recording.result,
-        record_refs=refs,
+        record_refs=record.refs(),
         requests=[c["request"] for c in recording.calls],
+        lab_of_ref={o.ref: o.loinc for o in record.observations if o.loinc},
     )
     result = recording.result
     return {

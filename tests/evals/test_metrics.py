@@ -174,3 +174,29 @@ def test_suite_aggregates(crafted) -> None:
     assert suite.required_citation_recall == 0.5
     assert suite.unsupported_claim_rate == pytest.approx(1 / 3, abs=1e-4)
     assert suite.shared_prefix_fraction == 0.5  # only the second case has requests
+
+
+def test_pairwise_findings_jointly_meet_a_multi_drug_expectation() -> None:
+    from evals.metrics import expected_met
+
+    qt = ExpectedFinding(kind="interaction", drugs=("levofloxacin", "ondansetron", "haloperidol"))
+    qt = qt.model_copy(update={"severity": Severity.high})
+    pairs = [
+        finding("a", "interaction", "high", drugs=("levofloxacin", "haloperidol")),
+        finding("b", "interaction", "high", drugs=("haloperidol", "ondansetron")),
+    ]
+    assert expected_met(qt, pairs)
+    weaker = [pairs[0], pairs[1].model_copy(update={"severity": Severity.moderate})]
+    assert not expected_met(qt, weaker)  # ondansetron is only named below the floor
+
+
+def test_a_finding_involves_the_labs_it_cites() -> None:
+    from evals.metrics import expected_met
+
+    want = ExpectedFinding(kind="contraindication", drugs=("metformin",), labs=("98979-8",))
+    found = finding(
+        "cx", "contraindication", "critical", drugs=("metformin",),
+        citations=(fhir("Observation/egfr"),),
+    )  # fmt: skip
+    assert not expected_met(want, [found])
+    assert expected_met(want, [found], {"Observation/egfr": "98979-8"})
