@@ -26,8 +26,9 @@ from server.routes.metrics import Metrics, MetricsMiddleware
 from server.wiring import Runtime, open_runtime
 
 RuntimeFactory = Callable[[Settings], AbstractAsyncContextManager[Runtime]]
-MAX_BODY_BYTES = 64 * 1024
-"""Questions are short; 64 KiB leaves room for an OpenAI-style message history."""
+MAX_BODY_BYTES = 256 * 1024
+"""Questions are short (4000 characters at most); chat UIs resend the whole conversation to
+``/v1/chat/completions``, so the limit leaves room for a long history."""
 
 
 class RequestContext:

@@ -108,7 +108,7 @@ async def test_request_size_limit(server: Server) -> None:
     thread = await open_thread(server)
     response = await server.client.post(
         f"/v1/threads/{thread}/messages",
-        json={"content": "x" * 100_000},
+        json={"content": "x" * 300_000},
         headers=server.auth("clinician"),
     )
     assert response.status_code == 413
@@ -133,3 +133,21 @@ async def test_a_failed_round_ends_with_error_then_done(
     error = events[-2][1]
     assert (error["status"], error["title"]) == (500, "Internal error")
     assert "secret" not in response.text
+
+
+async def test_request_size_limit_without_content_length(server: Server) -> None:
+    thread = await open_thread(server)
+
+    async def chunks() -> Any:
+        yield b'{"content": "'
+        for _ in range(40):
+            yield b"x" * 10_000
+        yield b'"}'
+
+    response = await server.client.post(
+        f"/v1/threads/{thread}/messages",
+        content=chunks(),
+        headers={**server.auth("clinician"), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
