@@ -38,6 +38,18 @@ log = get_logger(__name__)
 PING_EVERY_S = 15.0
 
 
+class ApprovalPending(WardroundError):
+    """A new question would abandon the proposals the paused round waits on."""
+
+    http_status = 409
+    title = "Approval pending"
+
+
+class NothingToApprove(WardroundError):
+    http_status = 409
+    title = "Nothing to approve"
+
+
 @dataclass(frozen=True)
 class RoundEvent:
     event: str
@@ -140,10 +152,21 @@ class Turn:
 
 
 async def run_round(runtime: Runtime, turn: Turn, emit: Emit | None = None) -> WardRoundResult:
-    """One run on ``turn.thread_id``, audited, reporting progress through ``emit``."""
+    """One run on ``turn.thread_id``, audited, reporting progress through ``emit``.
+
+    Call it holding the thread's lock: the paused-or-not check below must not race another run.
+    """
     progress = _Progress(emit or (lambda _event: None))
     run_id = f"run-{uuid.uuid4().hex[:12]}"
     config = RunnableConfig(configurable={"thread_id": turn.thread_id, "run_id": run_id})
+    paused = bool((await runtime.graph.aget_state(config)).interrupts)
+    if paused and turn.resume is None:
+        raise ApprovalPending(
+            f"thread {turn.thread_id} waits for a decision: "
+            f"POST /v1/threads/{turn.thread_id}/approvals/<proposal id>"
+        )
+    if turn.resume is not None and not paused:
+        raise NothingToApprove(f"thread {turn.thread_id} is not waiting for a decision")
     started = time.monotonic()
     log.info(
         "ward_round.started", run_id=run_id, thread_id=turn.thread_id, patient_id=turn.patient_id

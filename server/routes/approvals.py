@@ -20,14 +20,9 @@ from core.errors import WardroundError
 from graphs.result import WardRoundResult
 from server.deps import Clinician, ServerDeps, thread_in_scope
 from server.routes.threads import ROUND_RESPONSES, ThreadId, pending_proposals, respond
-from server.sse import Turn
+from server.sse import NothingToApprove, Turn
 
 router = APIRouter(prefix="/v1/threads", tags=["approvals"])
-
-
-class NothingToApprove(WardroundError):
-    http_status = 409
-    title = "Nothing to approve"
 
 
 class ProposalNotFound(WardroundError):

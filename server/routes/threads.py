@@ -13,7 +13,6 @@ from fastapi import APIRouter, Header, Path
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from core.errors import WardroundError
 from graphs.result import WardRoundResult
 from server.deps import (
     Clinician,
@@ -22,14 +21,9 @@ from server.deps import (
     patient_in_scope,
     thread_in_scope,
 )
-from server.sse import Turn, run_round, sse_bytes, start_round_events
+from server.sse import ApprovalPending, Turn, run_round, sse_bytes, start_round_events
 
 router = APIRouter(prefix="/v1/threads", tags=["threads"])
-
-
-class ApprovalPending(WardroundError):
-    http_status = 409
-    title = "Approval pending"
 
 
 PATIENT_ID = Field(pattern=r"^[A-Za-z0-9\-.]{1,64}$", description="FHIR id of the patient")
@@ -140,7 +134,7 @@ async def ask_on_thread(
 ) -> Any:
     row = await thread_in_scope(state, user, thread_id, action="ask")
     if await pending_proposals(state, row.id):
-        # a new question would abandon the paused round and its proposals
+        # refused before the stream starts (a clear 409); ``run_round`` checks again under the lock
         raise ApprovalPending(
             f"thread {row.id} waits for a decision: POST /v1/threads/{row.id}/approvals/<id>"
         )

@@ -121,3 +121,29 @@ async def test_who_may_decide(server: Server) -> None:
     ok = await server.client.post(url, json=body, headers={**server.auth("clinician_7a"), **JSON})
     assert ok.status_code == 200
     assert len(outbox(server)) == 1
+
+
+async def test_a_queued_question_does_not_abandon_a_pause(server: Server) -> None:
+    import asyncio
+
+    opened = await server.client.post(
+        "/v1/threads", json={"patient_id": PAUSING}, headers=server.auth("clinician_7a")
+    )
+    thread = opened.json()["id"]
+
+    async def ask(q: str) -> list[tuple[str, dict[str, Any]]]:
+        response = await server.client.post(
+            f"/v1/threads/{thread}/messages",
+            json={"content": q},
+            headers=server.auth("clinician_7a"),
+        )
+        return sse_events(response.text)
+
+    first, second = await asyncio.gather(ask("Can we give it?"), ask("And now?"))
+    outcomes = sorted(
+        [dict(first).get("error", {}).get("title"), dict(second).get("error", {}).get("title")],
+        key=str,
+    )
+    assert outcomes == ["Approval pending", None]  # one paused, the other was refused
+    read = await server.client.get(f"/v1/threads/{thread}", headers=server.auth("clinician_7a"))
+    assert [p["id"] for p in read.json()["pending_approvals"]] == [PROPOSAL]
