@@ -9,18 +9,21 @@ diff against the nearest recorded request (``ReplayMismatch``); otherwise the ca
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from langgraph.checkpoint.memory import InMemorySaver
+from starlette.responses import Response
 
 from core.domain import PatientRecord
 from core.errors import DataFileError, WardroundError
 from core.model.client import ModelClient
-from core.model.transcript import read_transcript
+from core.model.transcript import RecordedCall, read_transcript
 from core.model.transcript_server import TranscriptServer
 from core.model.types import ModelCall, ModelCapabilities, ModelConfig
 from evals.canonical import canonical_result, result_diff
@@ -30,6 +33,28 @@ from evals.request_diff import nearest_diff
 from graphs.result import ModelInfo, WardRoundResult
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
+
+REPLAY_TOTAL_TIMEOUT_S = 3.0
+"""The replay client's whole-call timeout when the transcript holds timed-out calls."""
+TIMEOUT_STALL_S = 6.0
+"""How long the replay server sits on a call recorded as timed out (past the client's timeout)."""
+
+
+class ReplayServer(TranscriptServer):
+    """The transcript server, except that a call recorded as timed out times out again."""
+
+    async def _answer(
+        self, body: dict[str, Any]
+    ) -> Response | tuple[dict[str, Any], list[dict[str, Any]]]:
+        answer = await super()._answer(body)
+        stalled = isinstance(answer, Response) and answer.status_code == 504
+        if stalled and b"ModelTimeout" in bytes(cast("Response", answer).body):
+            await asyncio.sleep(TIMEOUT_STALL_S)
+        return answer
+
+
+def _timed_out(call: RecordedCall) -> bool:
+    return (call.error or "").startswith("ModelTimeout")
 
 
 class ReplayMismatch(WardroundError):
@@ -102,10 +127,14 @@ async def replay(path: Path) -> ReplayOutcome:
     kg = ReplayGraphStore(kg_queries) if header.get("kg") else None
     profile = ModelCapabilities.model_validate(header["capabilities"])
     name = header["model"]["name"]
-    server = TranscriptServer(transcript=path, profile=profile, model_name=name)
+    server = ReplayServer(transcript=path, profile=profile, model_name=name)
+    _, recorded_calls = read_transcript(path)
+    timeouts = any(_timed_out(c) for c in recorded_calls)
     watch = _MismatchWatch()
     async with server.http_client() as http:
         config = ModelConfig(base_url=server.base_url_inprocess, model=name)
+        if timeouts:
+            config = dataclasses.replace(config, total_timeout_s=REPLAY_TOTAL_TIMEOUT_S)
         async with ModelClient(
             config, http_client=http, capabilities=profile, sleep=_no_sleep
         ) as model:
@@ -124,8 +153,7 @@ async def replay(path: Path) -> ReplayOutcome:
     if kg is not None and kg.misses:
         raise ReplayMismatch(f"{path}: knowledge-graph drift\n" + "\n".join(kg.misses))
     if watch.missed:
-        _, calls = read_transcript(path)
-        diffs = "\n\n".join(nearest_diff(calls, body) for body in watch.missed)
+        diffs = "\n\n".join(nearest_diff(recorded_calls, body) for body in watch.missed)
         raise ReplayMismatch(
             f"{path}: {len(watch.missed)} request(s) not in the transcript "
             f"(prompt or code drift); each against its nearest recorded request:\n{diffs}"

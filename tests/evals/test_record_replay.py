@@ -147,3 +147,27 @@ async def test_the_round_clock_follows_the_latest_result(recorded: Path, shipped
     latest = max(dated + [n.date for n in record.notes if n.date])
     clock = datetime.fromisoformat(lines_of(recorded)[0]["clock"])
     assert clock - latest == timedelta(hours=1)
+
+
+async def test_a_round_whose_model_timed_out_replays_identically(
+    tmp_path: Path, scripted_model, shipped_patients
+) -> None:
+    import asyncio
+
+    from evals.scripted import step_of
+
+    async def slow_labs(body: dict[str, Any]) -> Any:
+        if step_of(body) == "labs":
+            await asyncio.sleep(5)
+        return scripted_ward_model(body)
+
+    _, client = scripted_model(slow_labs, total_timeout_s=0.5)
+    recording = await record_round(
+        RoundSpec(patient_id=PATIENT, question=QUESTION), model=client, patients=shipped_patients
+    )
+    assert any(r.startswith("labs: ModelTimeout") for r in recording.result.degraded_reasons)
+    path = recording.write(tmp_path / "timeout.jsonl")
+    assert '"status": 504' in path.read_text(encoding="utf-8")
+    outcome = await replay(path)
+    assert outcome.ok, outcome.diff
+    assert "labs: ModelTimeout: <detail>" in lines_of(path)[0]["result"]["degraded_reasons"]
