@@ -20,7 +20,8 @@ from evals.record import RoundSpec, record_round
 from evals.replay import ReplayMismatch, replay
 from kg.models import AllergyReport, DrugRef, DrugResolution, Interaction
 
-from .conftest import PATIENT, QUESTION
+PATIENT = "aki-on-ckd"
+QUESTION = "Why is his creatinine rising, and which of his medicines should be held?"
 
 IBUPROFEN = DrugRef(id="drug:ibuprofen", source="test", rxcui="5640", name="ibuprofen")
 LISINOPRIL = DrugRef(id="drug:lisinopril", source="test", rxcui="29046", name="lisinopril")

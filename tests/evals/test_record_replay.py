@@ -15,7 +15,8 @@ from evals.replay import ReplayMismatch, replay
 from evals.scripted import scripted_ward_model
 from evals.scrub import ID_PLACEHOLDER, NAME_PLACEHOLDER, scrub_secrets
 
-from .conftest import PATIENT, QUESTION
+PATIENT = "aki-on-ckd"
+QUESTION = "Why is his creatinine rising, and which of his medicines should be held?"
 
 
 def lines_of(path: Path) -> list[dict[str, Any]]:
