@@ -164,6 +164,11 @@ def diff_markdown(a: dict[str, Any], b: dict[str, Any]) -> str:
             what.append(f"findings (+{len(gained)} -{len(lost)}: {', '.join((gained + lost)[:4])})")
         if (ca.get("error") is None) != (cb.get("error") is None):
             what.append("error status")
+        ma, mb = ca.get("metrics") or {}, cb.get("metrics") or {}
+        if ma and mb and ma["route_actual"] != mb["route_actual"]:
+            what.append(f"route {'+'.join(ma['route_actual'])} -> {'+'.join(mb['route_actual'])}")
+        if ma and mb and ma["degraded"] != mb["degraded"]:
+            what.append("degraded" if mb["degraded"] else "no longer degraded")
         if what:
             changed.append(f"- `{cid}`: " + "; ".join(what))
     only = sorted(cases_a.keys() ^ cases_b.keys())

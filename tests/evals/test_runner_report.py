@@ -36,10 +36,12 @@ async def test_diff_names_metric_deltas_and_changed_answers(tmp_path: Path, eval
     b["cases"][0]["answer"] = "A new answer."
     b["cases"][0]["findings"] = [*b["cases"][0]["findings"], "model:new"]
     b["summary"]["safety_critical_misses"] += 2
+    b["cases"][0]["metrics"]["route_actual"] = ["labs"]
     text = diff_markdown(a, b)
     assert "+2.000 (worse)" in text
     assert "## Changed cases (1)" in text
-    assert "answer; findings (+1 -0: model:new)" in text
+    assert "answer; findings (+1 -0: model:new); route " in text
+    assert "-> labs" in text
     assert "> A new answer." in text
 
 
