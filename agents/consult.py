@@ -69,6 +69,8 @@ async def consult_structured(
     budget = remaining_s(deps, deadline_at)
     if budget <= 0:
         return Structured(None, "round deadline reached before the model step")
+    if deps.max_output_tokens is not None:
+        max_tokens = min(max_tokens, deps.max_output_tokens)
     try:
         async with asyncio.timeout(budget):
             value = await structured(deps.model, messages, output, name=name, max_tokens=max_tokens)

@@ -39,6 +39,8 @@ class WardRoundDeps:
     round_deadline_s: float = 300.0
     """After this, model steps are abandoned and the round answers with what it has."""
     max_tool_steps: int = 3
+    max_output_tokens: int | None = None
+    """Caps every agent's reply length (the embedded CPU model needs short replies)."""
     outbox: Outbox | None = None
     """Where approved writes go; ``None`` keeps them only in the thread and the audit store."""
     data_dir: Any = field(default=None)

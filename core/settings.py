@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     model_max_retries: int = 3
     model_max_concurrency: int = 4
     round_deadline_s: float = Field(default=300.0, description="whole ward round, then degrade")
+    model_max_output_tokens: int | None = Field(
+        default=None, description="cap on each agent's reply length (small CPU models)"
+    )
 
     # --- knowledge graph ------------------------------------------------------------------------
     kg_backend: Literal["ladybug", "neo4j"] = "ladybug"

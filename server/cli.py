@@ -271,7 +271,17 @@ def demo(
 
     # llama.cpp's server decodes one request at a time: queue on our side, so the first-token
     # timeout measures the model, not the queue.
-    settings = Settings().model_copy(update={"model_max_concurrency": 1})
+    # SmolLM2 on 2 CPU cores with grammar-constrained JSON writes a few tokens a second: short
+    # replies, patient limits.
+    settings = Settings().model_copy(
+        update={
+            "model_max_concurrency": 1,
+            "model_max_output_tokens": 160,
+            "model_first_token_timeout_s": 300.0,
+            "model_total_timeout_s": 300.0,
+            "round_deadline_s": 900.0,
+        }
+    )
     data_dir = settings.ensure_data_dir()
     _prepare_kg(settings)
     server = LocalModelServer(port=LOCAL_MODEL_PORT, log_file=data_dir / "model.log")

@@ -101,6 +101,7 @@ async def open_runtime(settings: Settings, *, use_model: bool = True) -> AsyncIt
             model=model,
             graph_store=store,
             round_deadline_s=settings.round_deadline_s,
+            max_output_tokens=settings.model_max_output_tokens,
             outbox=JsonlOutbox(settings.data_dir / "outbox.jsonl"),
             data_dir=SHIPPED_DATA,
         )

@@ -160,3 +160,11 @@ def test_topology_snapshot() -> None:
     if not SNAPSHOT.exists():  # first run writes the snapshot; review and commit it
         SNAPSHOT.write_text(drawn, encoding="utf-8")
     assert drawn == SNAPSHOT.read_text(encoding="utf-8")
+
+
+async def test_output_cap_applies_to_every_model_call(patients, scripted_model) -> None:
+    server, client = scripted_model(ward_model)
+    deps = WardRoundDeps(patients=patients, model=client, clock=lambda: NOW, max_output_tokens=50)
+    await ask(build_ward_round(deps, InMemorySaver()), patient_id="aki-demo", question="Summarise")
+    assert server.requests
+    assert all(r["max_tokens"] <= 50 for r in server.requests)
