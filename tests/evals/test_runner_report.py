@@ -46,9 +46,12 @@ async def test_diff_names_metric_deltas_and_changed_answers(tmp_path: Path, eval
 
 
 def test_bar_chart_scales_and_escapes() -> None:
+    from xml.etree import ElementTree
+
     from evals.report_html import BAR_W, bar_chart
 
     svg = bar_chart("a <chart>", ["x&y", "z"], {"s": [2.0, None]})
+    assert ElementTree.fromstring(svg).tag.endswith("svg")  # well-formed
     assert "a &lt;chart&gt;" in svg
     assert "x&amp;y" in svg
     assert f'width="{BAR_W:.1f}"' in svg  # the largest value spans the full width
