@@ -32,24 +32,11 @@ from kg.models import (
     Monitoring,
     PhenotypeMatch,
     Recommendation,
-    Threshold,
 )
-from kg.recommend import recommendations
+from kg.recommend import recommendations, threshold_of
 from kg.schema import NODES, RELS
 
 Row = dict[str, Any]
-_CONTRA_RELS = ("CONTRAINDICATED_IN", "CAUTION_IN")
-
-
-def threshold_of(row: Row) -> Threshold:
-    return Threshold(
-        analyte=row["analyte"] or "",
-        lt=row["lt"],
-        le=row["le"],
-        gt=row["gt"],
-        ge=row["ge"],
-        unit=row["unit"] or "",
-    )
 
 
 class CypherStore(ABC):
@@ -144,26 +131,21 @@ class CypherStore(ABC):
         return sorted(unique.values(), key=lambda c: (c.level != "contraindicated", c.drug, c.id))
 
     def _condition_contras(self, ids: list[str], codes: dict[str, str]) -> list[Contraindication]:
-        out = []
-        for rel in _CONTRA_RELS:
-            params = {"ids": ids, "codes": sorted(codes)}
-            for row in self._rows(q.CONTRA_CONDITIONS.format(rel=rel), params):
-                out.append(
-                    _contra(row, matched_condition=codes[row["target"]], condition=row["code"])
-                )
-        return out
+        return [
+            _contra(row, matched_condition=codes[row["target"]], condition=row["code"])
+            for row in self._rows(q.CONTRA_CONDITIONS, {"ids": ids})
+            if row["target"] in codes
+        ]
 
     def _lab_contras(self, ids: list[str], values: dict[str, float]) -> list[Contraindication]:
         out = []
-        for rel in _CONTRA_RELS:
-            params = {"ids": ids, "loincs": sorted(values)}
-            for row in self._rows(q.CONTRA_LABS.format(rel=rel), params):
-                threshold = threshold_of(row)
-                observed = values[row["target"]]
-                if threshold.holds(observed * float(row["factor"] or 1.0)):
-                    out.append(
-                        _contra(row, threshold=threshold, loinc=row["target"], observed=observed)
-                    )
+        for row in self._rows(q.CONTRA_LABS, {"ids": ids, "loincs": sorted(values)}):
+            threshold = threshold_of(row)
+            observed = values[row["target"]]
+            if threshold.holds(observed * float(row["factor"] or 1.0)):
+                out.append(
+                    _contra(row, threshold=threshold, loinc=row["target"], observed=observed)
+                )
         return out
 
     def allergy_conflicts(self, drug_ids: Sequence[str], allergies: Sequence[str]) -> AllergyReport:
@@ -180,7 +162,9 @@ class CypherStore(ABC):
     ) -> list[Recommendation]:
         codes = condition_candidates(conditions, pregnant=False)
         values = lab_values(labs)
-        by_condition = self._rows(q.RECS_BY_CONDITION, {"codes": sorted(codes)}) if codes else []
+        by_condition = [
+            row for row in self._rows(q.RECS_BY_CONDITION, {}) if row["target"] in codes
+        ]
         by_lab = self._rows(q.RECS_BY_LAB, {"loincs": sorted(values)}) if values else []
         return recommendations(by_condition, by_lab, codes, values)
 
@@ -192,19 +176,26 @@ class CypherStore(ABC):
             raise InvalidInput("limit must be between 1 and 500")
         if not ids:
             return []
-        rows = self._rows(q.PHENOTYPE_DIFFERENTIAL, {"ids": ids, "limit": limit})
-        return [
-            PhenotypeMatch(
-                id=f"kg:Condition/{row['disease']}",
-                source=row["source"],
-                disease=row["disease"],
-                name=row["name"],
-                matched=sorted(row["matched"]),
-                score=round(int(row["n"]) / len(ids), 4),
-                annotated=int(row["annotated"] or 0),
+        explains: dict[str, set[str]] = {h: {h} for h in ids}
+        for row in self._rows(q.PHENOTYPE_CHILDREN, {"ids": ids}):
+            explains.setdefault(row["child"], set()).add(row["parent"])
+        params = {"ids": sorted(explains), "pool": min(10 * limit, 1000)}
+        matches = []
+        for row in self._rows(q.PHENOTYPE_CANDIDATES, params):
+            matched = sorted({h for term in row["terms"] for h in explains.get(term, ())})
+            matches.append(
+                PhenotypeMatch(
+                    id=f"kg:Condition/{row['disease']}",
+                    source=row["source"],
+                    disease=row["disease"],
+                    name=row["name"],
+                    matched=matched,
+                    score=round(len(matched) / len(ids), 4),
+                    annotated=int(row["annotated"] or 0),
+                )
             )
-            for row in rows
-        ]
+        matches.sort(key=lambda m: (-m.score, m.annotated, m.disease))
+        return matches[:limit]
 
     def lab_test(self, loinc: str) -> LabTest | None:
         rows = self._rows(q.LAB_TEST, {"loinc": loinc.strip()})

@@ -27,14 +27,16 @@ _CONTRA_FIELDS = """
        r.analyte AS analyte, r.lt AS lt, r.le AS le, r.gt AS gt, r.ge AS ge, r.unit AS unit
 """
 
+# Anchored on the drugs only; the caller filters the (few) rows by condition. Adding
+# `c.id IN $codes` made LadybugDB scan all 111k Condition nodes (15 ms instead of 0.7 ms).
 CONTRA_CONDITIONS = f"""
-MATCH (d:Drug)-[r:{{rel}}]->(c:Condition)
-WHERE d.id IN $ids AND c.id IN $codes
+MATCH (d:Drug)-[r:CONTRAINDICATED_IN|CAUTION_IN]->(c:Condition)
+WHERE d.id IN $ids
 RETURN c.id AS target, {_CONTRA_FIELDS}
 """
 
 CONTRA_LABS = f"""
-MATCH (d:Drug)-[r:{{rel}}]->(t:LabTest)
+MATCH (d:Drug)-[r:CONTRAINDICATED_IN|CAUTION_IN]->(t:LabTest)
 WHERE d.id IN $ids AND t.id IN $loincs
 RETURN t.id AS target, t.to_analyte AS factor, {_CONTRA_FIELDS}
 """
@@ -73,9 +75,9 @@ _REC_FIELDS = """
        g.version AS g_version, g.url AS g_url
 """
 
+# All condition criteria (a few hundred rows), filtered by the caller: see CONTRA_CONDITIONS.
 RECS_BY_CONDITION = f"""
 MATCH (g:Guideline)-[:RECOMMENDS]->(r:Recommendation)-[a:APPLIES_TO]->(c:Condition)
-WHERE c.id IN $codes
 RETURN c.id AS target, {_REC_FIELDS}
 """
 
@@ -86,17 +88,26 @@ RETURN t.id AS target, t.to_analyte AS factor, a.analyte AS analyte, a.lt AS lt,
        a.gt AS gt, a.ge AS ge, a.unit AS unit, {_REC_FIELDS}
 """
 
-# Two hops: a query phenotype, or a direct child of it (diseases are annotated with the most
-# specific term known), then the diseases annotated with it.
-PHENOTYPE_DIFFERENTIAL = """
-MATCH (q:Phenotype) WHERE q.id IN $ids
-MATCH (p:Phenotype)-[:IS_A*0..1]->(q)
-MATCH (d:Condition)-[:HAS_PHENOTYPE]->(p)
-WITH d, count(DISTINCT q.id) AS n, collect(DISTINCT q.id) AS matched
+# Two hops: the query phenotypes' direct children (diseases are annotated with the most specific
+# term known), then the diseases annotated with a query term or a child, aggregated in the
+# database. Ranking by distinct annotated terms picks a candidate pool that the caller rescores
+# by query terms explained. A variable-length IS_A*0..1 pattern took ~570 ms on the full HPO in
+# LadybugDB; these two queries take ~10 and ~60-110 ms on 2 cores.
+PHENOTYPE_CHILDREN = """
+MATCH (c:Phenotype)-[:IS_A]->(q:Phenotype)
+WHERE q.id IN $ids
+RETURN c.id AS child, q.id AS parent
+"""
+
+PHENOTYPE_CANDIDATES = """
+MATCH (d:Condition)-[:HAS_PHENOTYPE]->(p:Phenotype)
+WHERE p.id IN $ids
+WITH d, collect(DISTINCT p.id) AS terms
+WITH d, terms, size(terms) AS n
 RETURN d.id AS disease, d.name AS name, d.annotated AS annotated, d.source AS source,
-       n, matched
+       terms, n
 ORDER BY n DESC, annotated ASC, disease ASC
-LIMIT $limit
+LIMIT $pool
 """
 
 LAB_TEST = """

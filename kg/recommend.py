@@ -22,7 +22,8 @@ class _Match:
     labs: set[str] = field(default_factory=set)
 
 
-def _threshold(row: Row) -> Threshold:
+def threshold_of(row: Row) -> Threshold:
+    """The bounds stored on a CONTRAINDICATED_IN/CAUTION_IN/APPLIES_TO edge."""
     return Threshold(
         analyte=row["analyte"] or "",
         lt=row["lt"],
@@ -41,7 +42,7 @@ def recommendations(
         matches.setdefault(row["id"], _Match(row)).conditions.add(codes[row["target"]])
     for row in by_lab:
         observed = values[row["target"]] * float(row["factor"] or 1.0)
-        if _threshold(row).holds(observed):
+        if threshold_of(row).holds(observed):
             matches.setdefault(row["id"], _Match(row)).labs.add(row["target"])
     out = []
     for rec_id, match in matches.items():
