@@ -113,9 +113,10 @@ async def run_suite(
             )
             rows.append(row)
         except WardroundError as err:
-            rows.append(
-                {"case_id": case.id, "patient": case.patient, "error": f"{err.title}: {err}"}
-            )
+            error = f"{err.title}: {err}"
+            rows.append({"case_id": case.id, "patient": case.patient, "error": error})
+            if progress is not None:
+                progress(f"  failed: {error}")
     scored = [CaseMetrics.model_validate(r["metrics"]) for r in rows if r.get("error") is None]
     capabilities = await model.capabilities()
     results = {
