@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -19,6 +20,7 @@ from graphs.audit import recording
 from graphs.result import ModelInfo, WardRoundResult, result_from_state
 
 log = get_logger(__name__)
+OnUpdate = Callable[[str, Any], None]
 
 
 async def ask(
@@ -38,7 +40,7 @@ async def ask(
     """
     thread_id = thread_id or f"thread-{uuid.uuid4().hex[:12]}"
     graph_input = {"patient_id": patient_id, "question": question}
-    return await _run(
+    return await run_turn(
         graph,
         graph_input,
         patient_id=patient_id,
@@ -67,7 +69,7 @@ async def resume(
     check_approver(decision.approver, values["record"]["patient"].get("ward", ""))
     check_decisions(decision, values.get("proposals") or [])
     payload = {"decisions": [d.model_dump() for d in decision.decisions]}
-    return await _run(
+    return await run_turn(
         graph,
         Command(resume=decision.model_dump()),
         patient_id=values["patient_id"],
@@ -79,7 +81,7 @@ async def resume(
     )
 
 
-async def _run(
+async def run_turn(
     graph: CompiledStateGraph[Any, Any, Any, Any],
     graph_input: Any,
     *,
@@ -89,7 +91,13 @@ async def _run(
     audit: AuditStore | None,
     principal_id: str | None,
     request: dict[str, Any],
+    on_update: OnUpdate | None = None,
 ) -> WardRoundResult:
+    """One audited, metered run of ``graph_input`` (a new question or a ``Command(resume=...)``).
+
+    ``on_update(node, value)`` sees each node's state update as it lands (``"__interrupt__"``
+    when the round pauses for approval): the server turns them into progress events.
+    """
     run_id = f"run-{uuid.uuid4().hex[:12]}"
     config = RunnableConfig(configurable={"thread_id": thread_id, "run_id": run_id})
     started = time.monotonic()
@@ -103,7 +111,16 @@ async def _run(
         )
         await recorder.emit(EventKind.REQUEST_RECEIVED, request)
     with metered() as usage, recording(recorder):
-        state = await graph.ainvoke(graph_input, config, durability="sync")
+        async for chunk in graph.astream(
+            graph_input, config, stream_mode="updates", durability="sync"
+        ):
+            for node, value in chunk.items():
+                if on_update is not None:
+                    on_update(node, value)
+        snapshot = await graph.aget_state(config)
+    state = dict(snapshot.values)
+    if snapshot.interrupts:
+        state["__interrupt__"] = snapshot.interrupts
     total_ms = round((time.monotonic() - started) * 1000, 1)
     result = result_from_state(
         state,

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,12 +23,10 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
-from core.audit import AuditStore, EventKind, Recorder
 from core.errors import WardroundError
 from core.logging import get_logger
-from core.model.types import metered
-from graphs.audit import recording
-from graphs.result import WardRoundResult, result_from_state
+from graphs.result import WardRoundResult
+from graphs.run import run_turn
 from server.problems import error_problem, problem
 from server.wiring import Runtime
 
@@ -90,6 +86,13 @@ class _Progress:
             if not self.pending:
                 self.emit(_status("synthesize", "started"))
 
+    def dispatch(self, node: str, value: Any) -> None:
+        """``graphs.run.run_turn``'s ``on_update`` hook."""
+        if node == "__interrupt__":
+            self.on_interrupt(value)
+        elif not node.startswith("__"):
+            self.on_update(node, value)
+
     def on_interrupt(self, interrupts: Any) -> None:
         """The graph paused for a clinician's approval (``interrupt()``): say what waits."""
         for pending in interrupts or ():
@@ -103,30 +106,6 @@ class _Progress:
                     },
                 )
             )
-
-
-def _recorder(
-    runtime: Runtime, run_id: str, thread_id: str, patient_id: str, principal_id: str | None
-) -> Recorder | None:
-    audit: AuditStore | None = getattr(runtime, "audit", None)
-    if audit is None:
-        return None
-    return audit.recorder(
-        run_id=run_id, thread_id=thread_id, patient_id=patient_id, principal_id=principal_id
-    )
-
-
-async def _audit_answer(recorder: Recorder | None, result: WardRoundResult) -> None:
-    # the same two events ``graphs.run.ask`` writes, so CLI and server runs audit alike
-    if recorder is None:
-        return
-    if result.degraded:
-        await recorder.emit(EventKind.DEGRADED, {"reasons": result.degraded_reasons})
-    citations = [c.model_dump(mode="json") for f in result.findings for c in f.citations]
-    await recorder.emit(
-        EventKind.REQUEST_ANSWERED,
-        {"answer": result.answer, "degraded": result.degraded, "citations": citations},
-    )
 
 
 @dataclass(frozen=True)
@@ -157,8 +136,7 @@ async def run_round(runtime: Runtime, turn: Turn, emit: Emit | None = None) -> W
     Call it holding the thread's lock: the paused-or-not check below must not race another run.
     """
     progress = _Progress(emit or (lambda _event: None))
-    run_id = f"run-{uuid.uuid4().hex[:12]}"
-    config = RunnableConfig(configurable={"thread_id": turn.thread_id, "run_id": run_id})
+    config = RunnableConfig(configurable={"thread_id": turn.thread_id})
     paused = bool((await runtime.graph.aget_state(config)).interrupts)
     if paused and turn.resume is None:
         raise ApprovalPending(
@@ -167,39 +145,18 @@ async def run_round(runtime: Runtime, turn: Turn, emit: Emit | None = None) -> W
         )
     if turn.resume is not None and not paused:
         raise NothingToApprove(f"thread {turn.thread_id} is not waiting for a decision")
-    started = time.monotonic()
-    log.info(
-        "ward_round.started", run_id=run_id, thread_id=turn.thread_id, patient_id=turn.patient_id
-    )
-    recorder = _recorder(runtime, run_id, turn.thread_id, turn.patient_id, turn.principal_id)
-    if recorder is not None:
-        await recorder.emit(EventKind.REQUEST_RECEIVED, turn.audit_request())
     progress.emit(_status("approve" if turn.resume is not None else "load_record", "started"))
-    with metered() as usage, recording(recorder):
-        async for chunk in runtime.graph.astream(
-            turn.graph_input(), config, stream_mode="updates", durability="sync"
-        ):
-            for node, value in chunk.items():
-                if node == "__interrupt__":
-                    progress.on_interrupt(value)
-                elif not node.startswith("__"):
-                    progress.on_update(node, value)
-        snapshot = await runtime.graph.aget_state(config)
-    state = dict(snapshot.values)
-    if snapshot.interrupts:
-        state["__interrupt__"] = snapshot.interrupts  # what ``ainvoke`` would have returned
-    total_ms = round((time.monotonic() - started) * 1000, 1)
-    result = result_from_state(
-        state,
-        run_id=run_id,
+    return await run_turn(
+        runtime.graph,
+        turn.graph_input(),
+        patient_id=turn.patient_id,
         thread_id=turn.thread_id,
-        timings={**(state.get("timings") or {}), "total": total_ms},
-        tokens=usage.as_dict(),
         model=runtime.model_info,
+        audit=runtime.audit,
+        principal_id=turn.principal_id,
+        request=turn.audit_request(),
+        on_update=progress.dispatch,
     )
-    await _audit_answer(recorder, result)
-    log.info("ward_round.finished", run_id=run_id, degraded=result.degraded, total_ms=total_ms)
-    return result
 
 
 def answer_event(result: WardRoundResult) -> RoundEvent:

@@ -123,7 +123,7 @@ async def test_a_failed_round_ends_with_error_then_done(
     def crash(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("secret patient detail")
 
-    monkeypatch.setattr(sse, "result_from_state", crash)
+    monkeypatch.setattr(sse, "run_turn", crash)  # an unexpected failure inside the round
     thread = await open_thread(server)
     response = await server.client.post(
         f"/v1/threads/{thread}/messages", json={"content": "Q-1"}, headers=server.auth("clinician")
