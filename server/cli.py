@@ -265,6 +265,7 @@ def approve(
 def demo(
     patient: Annotated[str, typer.Option(help="Shipped scenario patient.")] = DEMO_PATIENT,
     question: Annotated[str, typer.Option(help="Question to ask.")] = DEMO_QUESTION,
+    port: Annotated[int, typer.Option(help="Port for the local model server.")] = LOCAL_MODEL_PORT,
 ) -> None:
     """Prepare the embedded stores, start the local model, run one ward round, stop the model."""
     from core.model.local_server import LocalModelServer
@@ -280,11 +281,12 @@ def demo(
             "model_first_token_timeout_s": 300.0,
             "model_total_timeout_s": 300.0,
             "round_deadline_s": 900.0,
+            "model_base_url": f"http://127.0.0.1:{port}/v1",
         }
     )
     data_dir = settings.ensure_data_dir()
     _prepare_kg(settings)
-    server = LocalModelServer(port=LOCAL_MODEL_PORT, log_file=data_dir / "model.log")
+    server = LocalModelServer(port=port, log_file=data_dir / "model.log")
     try:
         with out.status("starting the local model (llama.cpp + SmolLM2-135M)..."):
             started = time.monotonic()

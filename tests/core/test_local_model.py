@@ -68,3 +68,17 @@ async def test_streaming_from_the_real_server(client: ModelClient) -> None:
     ]
     assert len(pieces) > 1
     assert "".join(pieces).strip()
+
+
+def test_a_port_held_by_something_else_fails_clearly(tmp_path: Path) -> None:
+    import socket
+
+    from core.errors import ModelUnavailable
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        server = LocalModelServer(port=port, log_file=tmp_path / "model.log")
+        with pytest.raises(ModelUnavailable, match=f"port {port} .* in use"):
+            server.start(timeout_s=2)
