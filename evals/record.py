@@ -49,6 +49,8 @@ from graphs.run import ask
 from graphs.ward_round import build_ward_round
 
 FORMAT = "wardround-transcript/1"
+DEFAULT_DEADLINE_S = 1800.0
+"""The round deadline of recorded rounds: generous, since per-call timeouts already bound them."""
 EVAL_NOW = datetime(2025, 12, 1, 12, 0, tzinfo=UTC)
 """The fixed clock of a round on a record with no dated facts."""
 
@@ -58,6 +60,9 @@ class RoundSpec:
     patient_id: str
     question: str
     case_id: str = ""
+    round_deadline_s: float = 0.0
+    """0: ``DEFAULT_DEADLINE_S``. A model call the deadline abandons mid-flight never completes,
+    so it is never recorded and the round cannot replay: evals give slow models room."""
     now: datetime | None = None
     """The round's fixed "now"; ``None``: one hour after the record's latest dated fact (the
     round happens just after the latest results), so every case sees its own admission."""
@@ -167,10 +172,18 @@ def topology_sha256(graph: Any) -> str:
 
 
 def build_deps(
-    record: PatientRecord, model: ModelClient | None, now: datetime, graph_store: Any = None
+    record: PatientRecord,
+    model: ModelClient | None,
+    now: datetime,
+    graph_store: Any = None,
+    round_deadline_s: float = DEFAULT_DEADLINE_S,
 ) -> WardRoundDeps:
     return WardRoundDeps(
-        patients=StoredRecordSource(record), model=model, graph_store=graph_store, clock=lambda: now
+        patients=StoredRecordSource(record),
+        model=model,
+        graph_store=graph_store,
+        clock=lambda: now,
+        round_deadline_s=round_deadline_s,
     )
 
 
@@ -189,7 +202,8 @@ async def record_round(
     now = spec.now or round_clock(record)
     capabilities = await model.capabilities()  # probed before recording starts: never recorded
     kg = RecordingGraphStore(graph_store) if graph_store is not None else None
-    graph = build_ward_round(build_deps(record, model, now, kg), InMemorySaver())
+    deadline = spec.round_deadline_s or DEFAULT_DEADLINE_S
+    graph = build_ward_round(build_deps(record, model, now, kg, deadline), InMemorySaver())
     recorder = CallRecorder(redactor)
     model.observers.append(recorder)
     try:
@@ -216,6 +230,7 @@ async def record_round(
         "patient_id": spec.patient_id,
         "question": spec.question,
         "clock": now.isoformat(),
+        "round_deadline_s": deadline,
         "phi": phi,
         "timings": result.timings,
         "result": redactor.scrub(canonical_result(result)),

@@ -28,7 +28,7 @@ from core.model.transcript_server import TranscriptServer
 from core.model.types import ModelCall, ModelCapabilities, ModelConfig
 from evals.canonical import canonical_result, result_diff
 from evals.kg_io import ReplayGraphStore
-from evals.record import build_deps, code_version, topology_sha256
+from evals.record import DEFAULT_DEADLINE_S, build_deps, code_version, topology_sha256
 from evals.request_diff import nearest_diff
 from graphs.result import ModelInfo, WardRoundResult
 from graphs.run import ask
@@ -117,6 +117,16 @@ class _MismatchWatch:
             self.missed.append(call.request)
 
 
+def _cut_note(header: dict[str, Any]) -> str:
+    reasons = " ".join(header.get("result", {}).get("degraded_reasons", []))
+    if "round deadline" not in reasons:
+        return ""
+    return (
+        "\n(note: the recorded round was cut by its deadline; a model call abandoned mid-flight"
+        " is never recorded, so the replay asks for it)"
+    )
+
+
 async def _no_sleep(_seconds: float) -> None:
     return None
 
@@ -140,7 +150,9 @@ async def replay(path: Path) -> ReplayOutcome:
         ) as model:
             model.observers.append(watch)
             now = datetime.fromisoformat(header["clock"])
-            graph = build_ward_round(build_deps(record, model, now, kg), InMemorySaver())
+            deadline = float(header.get("round_deadline_s") or DEFAULT_DEADLINE_S)
+            deps = build_deps(record, model, now, kg, deadline)
+            graph = build_ward_round(deps, InMemorySaver())
             info = ModelInfo(
                 base_url=header["model"].get("base_url"),
                 name=name,
@@ -156,7 +168,8 @@ async def replay(path: Path) -> ReplayOutcome:
         diffs = "\n\n".join(nearest_diff(recorded_calls, body) for body in watch.missed)
         raise ReplayMismatch(
             f"{path}: {len(watch.missed)} request(s) not in the transcript "
-            f"(prompt or code drift); each against its nearest recorded request:\n{diffs}"
+            f"(prompt or code drift); each against its nearest recorded request:{_cut_note(header)}"
+            f"\n{diffs}"
         )
     replayed = canonical_result(result)
     return ReplayOutcome(

@@ -172,3 +172,25 @@ async def test_a_round_whose_model_timed_out_replays_identically(
     outcome = await replay(path)
     assert outcome.ok, outcome.diff
     assert "labs: ModelTimeout: <detail>" in lines_of(path)[0]["result"]["degraded_reasons"]
+
+
+async def test_a_round_cut_by_its_deadline_says_why_it_cannot_replay(
+    tmp_path: Path, scripted_model, shipped_patients
+) -> None:
+    import asyncio
+
+    from evals.scripted import step_of
+
+    async def glacial_labs(body: dict[str, Any]) -> Any:
+        if step_of(body) == "labs":
+            await asyncio.sleep(5)
+        return scripted_ward_model(body)
+
+    _, client = scripted_model(glacial_labs)
+    spec = RoundSpec(patient_id=PATIENT, question=QUESTION, round_deadline_s=0.5)
+    recording = await record_round(spec, model=client, patients=shipped_patients)
+    assert recording.header["round_deadline_s"] == 0.5
+    assert any("round deadline" in r for r in recording.result.degraded_reasons)
+    path = recording.write(tmp_path / "cut.jsonl")
+    with pytest.raises(ReplayMismatch, match="cut by its deadline"):
+        await replay(path)
