@@ -26,7 +26,6 @@ import hashlib
 import importlib.metadata
 import json
 import subprocess
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -115,7 +114,6 @@ class CallRecorder:
     """A ``ModelClient`` observer turning each call into a scrubbed transcript line."""
 
     redactor: PhiRedactor = field(default_factory=PhiRedactor)
-    started: float = field(default_factory=time.time)
     lines: list[dict[str, Any]] = field(default_factory=list)
 
     def __call__(self, call: ModelCall) -> None:
