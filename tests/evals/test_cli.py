@@ -56,3 +56,12 @@ def test_record_one_case_and_a_tampered_replay_fails(tmp_path: Path) -> None:
 def test_record_needs_a_case_or_a_suite(tmp_path: Path) -> None:
     done = runner.invoke(app, ["record", "--model-url", "scripted", "--out", str(tmp_path)])
     assert done.exit_code != 0
+
+
+def test_mounted_under_wardround() -> None:
+    from server.cli import app as wardround
+
+    shown = runner.invoke(wardround, ["evals", "--help"])
+    assert shown.exit_code == 0, shown.output
+    for command in ("record", "replay", "run", "diff"):
+        assert command in shown.output
