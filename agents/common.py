@@ -55,10 +55,23 @@ def finish(
     )
 
 
-def findings_digest(findings: list[Finding]) -> str:
+DIGEST_ITEMS = 10
+DIGEST_CHARS = 200
+
+
+def findings_digest(findings: list[Finding], limit: int = DIGEST_ITEMS) -> str:
+    """The most severe findings, briefly, for a prompt: short prompts keep CPU models usable.
+
+    Every finding still reaches the answer verbatim; this only bounds what the model reads.
+    """
     if not findings:
         return "(no rule-based findings)"
-    return "\n".join(
-        f"- [{f.severity.value}] {f.summary} (cite: {', '.join(c.ref for c in f.citations)})"
-        for f in findings
-    )
+    ranked = sorted(findings, key=lambda f: -f.severity.rank)
+    lines = [
+        f"- [{f.severity.value}] {f.summary[:DIGEST_CHARS]} "
+        f"(cite: {', '.join(c.ref for c in f.citations[:4])})"
+        for f in ranked[:limit]
+    ]
+    if len(ranked) > limit:
+        lines.append(f"- ... and {len(ranked) - limit} less severe findings")
+    return "\n".join(lines)

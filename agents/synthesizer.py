@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, Field
 
-from agents.common import claims_of
+from agents.common import DIGEST_CHARS, claims_of, findings_digest
 from agents.consult import LANGUAGE_NAMES, consult_structured
 from agents.deps import WardRoundDeps
 from agents.report import KeyPoint, ModelNote, SpecialistReport
@@ -62,6 +62,9 @@ def findings_block(findings: list[Finding], language: str) -> str:
     return "\n".join(lines) if len(lines) > 1 else ""
 
 
+SYNTHESIS_FINDINGS = 12
+
+
 def synthesis_messages(
     context: str,
     question: str,
@@ -69,11 +72,7 @@ def synthesis_messages(
     reports: list[SpecialistReport],
     findings: list[Finding],
 ) -> list[dict[str, str]]:
-    lines = [
-        f"- {f.severity.value}: {f.summary} [{', '.join(c.ref for c in f.citations)}]"
-        for f in findings
-    ]
-    notes = [f"- {r.specialist}: {r.summary}" for r in reports]
+    notes = [f"- {r.specialist}: {r.summary[:DIGEST_CHARS]}" for r in reports]
     lang = LANGUAGE_NAMES.get(language, "English")
     return [
         {"role": "system", "content": context},
@@ -85,7 +84,7 @@ def synthesis_messages(
         {
             "role": "user",
             "content": "Findings:\n"
-            + ("\n".join(lines) or "(none)")
+            + findings_digest(findings, limit=SYNTHESIS_FINDINGS)
             + "\nSpecialist notes:\n"
             + "\n".join(notes)
             + f"\n\nQuestion: {question}",

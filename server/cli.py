@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from core.errors import WardroundError
 from core.logging import configure_logging
@@ -134,18 +135,19 @@ def model_replay(
 
 
 def _print_result(result: Any) -> None:
-    out.rule(f"[bold]{result.patient_id}[/]: {result.question}")
-    out.print(result.answer)
+    # record text and citations contain [brackets]: never let rich read them as markup
+    out.rule(f"{result.patient_id}: {result.question}", characters="─")
+    out.print(result.answer, markup=False, highlight=False)
     out.print()
     out.print("[bold]Citations[/]")
     for line in result.citations_text():
-        out.print(f"  • {line}")
+        out.print(f"  • {line}", markup=False, highlight=False)
     if result.degraded:
-        out.print(f"[yellow]degraded:[/] {'; '.join(result.degraded_reasons)}")
+        out.print("[yellow]degraded:[/] " + escape("; ".join(result.degraded_reasons)))
     if result.pending_approval:
         out.print("[bold]Waiting for approval[/] (wardround approve --thread ... --proposal ...):")
         for p in result.proposals:
-            out.print(f"  • {p['id']}: {p['summary']}")
+            out.print(f"  • {p['id']}: {p['summary']}", markup=False, highlight=False)
     total = result.timings.get("total", 0.0) / 1000
     out.print(
         f"[dim]run {result.run_id} · thread {result.thread_id} · {total:.1f} s · "

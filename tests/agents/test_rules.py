@@ -69,3 +69,18 @@ async def test_dka_anion_gap_uses_one_simultaneous_draw() -> None:
         "Observation/dka-obs-7",
         "calc:anion_gap",
     }
+
+
+def test_prompt_digest_keeps_the_most_severe_and_says_what_it_left_out() -> None:
+    from agents.common import findings_digest
+    from core.domain import Finding
+
+    findings = [
+        Finding(id=f"f{i}", kind="lab_flag", severity=Severity.low, summary=f"minor {i}")
+        for i in range(14)
+    ]
+    findings.append(Finding(id="k", kind="lab_flag", severity=Severity.critical, summary="K 6.9"))
+    lines = findings_digest(findings, limit=10).splitlines()
+    assert lines[0].startswith("- [critical] K 6.9")
+    assert len(lines) == 11
+    assert lines[-1] == "- ... and 5 less severe findings"

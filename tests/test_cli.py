@@ -1,0 +1,34 @@
+"""The CLI as a person uses it: human output keeps its [citations]; bad input is a clear error."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def wardround(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "WARDROUND_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-c", "from server.cli import main; main()", *args],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_ask_prints_the_answer_with_bracketed_citations(tmp_path: Path) -> None:
+    done = wardround(tmp_path, "ask", "--patient", "aki-on-ckd", "--no-model", "Why?")
+    assert done.returncode == 0, done.stderr
+    assert "KDIGO AKI stage 2" in done.stdout
+    assert (
+        "[Observation/aki-on-ckd-obs-13, Observation/aki-on-ckd-obs-6, calc:aki_stage]"
+        in done.stdout
+    )
+    assert "degraded: no reasoning model configured" in done.stdout
+
+
+def test_unknown_patient_is_a_clear_error(tmp_path: Path) -> None:
+    done = wardround(tmp_path, "ask", "--patient", "nobody", "--no-model", "Why?")
+    assert done.returncode == 2
+    assert "Record not found: no patient 'nobody'" in done.stderr
+    assert "Traceback" not in done.stderr
