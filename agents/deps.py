@@ -38,7 +38,9 @@ class WardRoundDeps:
     clock: Callable[[], datetime] = utcnow
     round_deadline_s: float = 300.0
     """After this, model steps are abandoned and the round answers with what it has."""
-    max_tool_steps: int = 3
+    max_tool_steps: int = 0
+    """Rounds of model-requested tool calls per specialist; 0 turns the tool step off. Use it
+    with endpoints that call tools on their own (vLLM/SGLang with a tool parser)."""
     max_output_tokens: int | None = None
     """Caps every agent's reply length (the embedded CPU model needs short replies)."""
     outbox: Outbox | None = None

@@ -10,10 +10,11 @@ import time
 from typing import Any
 
 from agents.common import findings_digest, finish, record_of
-from agents.consult import consult, specialist_messages
+from agents.consult import Consultation, consult, specialist_messages
 from agents.deps import WardRoundDeps
 from agents.report import SpecialistReport
 from agents.rules import lab_rule_findings
+from agents.tool_step import tool_step
 
 NAME = "labs"
 INSTRUCTIONS = (
@@ -29,6 +30,12 @@ async def labs_specialist(deps: WardRoundDeps, task: dict[str, Any]) -> Speciali
     messages = specialist_messages(
         task["context"], INSTRUCTIONS, findings_digest(findings), task["question"], task["language"]
     )
+    tools = await tool_step(deps, messages, specialist=NAME, deadline_at=task["deadline_at"])
+    if tools.evidence:
+        messages[-1] = {**messages[-1], "content": messages[-1]["content"] + "\n" + tools.evidence}
     consultation = await consult(deps, messages, name=NAME, deadline_at=task["deadline_at"])
+    findings += tools.findings
+    if tools.degraded_reason and consultation.degraded_reason is None:
+        consultation = Consultation(consultation.note, tools.degraded_reason)
     summary = f"{len(findings)} lab findings from reference ranges, trends and calculators."
     return finish(NAME, started, findings, consultation, fallback_summary=summary)

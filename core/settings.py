@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     model_max_retries: int = 3
     model_max_concurrency: int = 4
     round_deadline_s: float = Field(default=300.0, description="whole ward round, then degrade")
+    max_tool_steps: int = Field(
+        default=0, ge=0, le=10, description="model-requested tool rounds per specialist (0: off)"
+    )
     model_max_output_tokens: int | None = Field(
         default=None, description="cap on each agent's reply length (small CPU models)"
     )

@@ -102,6 +102,7 @@ async def open_runtime(settings: Settings, *, use_model: bool = True) -> AsyncIt
             graph_store=store,
             round_deadline_s=settings.round_deadline_s,
             max_output_tokens=settings.model_max_output_tokens,
+            max_tool_steps=settings.max_tool_steps,
             outbox=JsonlOutbox(settings.data_dir / "outbox.jsonl"),
             data_dir=SHIPPED_DATA,
         )

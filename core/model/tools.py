@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from core.errors import ToolLoopExceeded
+from core.errors import InvalidInput, ToolLoopExceeded
 from core.logging import get_logger
 from core.model.client import ModelClient
 
@@ -82,7 +82,7 @@ async def _run_call(tool: Tool | None, call_id: str, name: str, arguments: str) 
         result = await tool.invoke(arguments)
     except ValidationError as err:
         return ToolCallRecord(call_id, name, arguments, error=f"invalid arguments: {err.errors()}")
-    except ValueError as err:  # bad JSON or a tool's own refusal of impossible input
+    except (ValueError, InvalidInput) as err:  # bad JSON, or the tool refuses impossible input
         return ToolCallRecord(call_id, name, arguments, error=f"invalid arguments: {err}")
     return ToolCallRecord(call_id, name, arguments, result=result)
 
