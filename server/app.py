@@ -21,7 +21,16 @@ from core.settings import Settings
 from server.auth import RateLimit, RateLimiter, TokenStore, tokens_path
 from server.deps import ServerState, ThreadStore
 from server.problems import BodySizeLimit, install_problem_handlers
-from server.routes import approvals, health, metrics, openai_compat, page, patients, threads
+from server.routes import (
+    approvals,
+    audit,
+    health,
+    metrics,
+    openai_compat,
+    page,
+    patients,
+    threads,
+)
 from server.routes.metrics import Metrics, MetricsMiddleware
 from server.wiring import Runtime, open_runtime
 
@@ -91,7 +100,7 @@ def create_app(
     app.state.wardround = state
     app.state.metrics = Metrics()
     install_problem_handlers(app)
-    for module in (health, metrics, patients, threads, approvals, openai_compat, page):
+    for module in (health, metrics, patients, threads, approvals, openai_compat, audit, page):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

@@ -160,6 +160,15 @@ def require_clinician(user: CurrentUser) -> Principal:
 Clinician = Annotated[Principal, Depends(require_clinician)]
 
 
+def require_auditor(user: CurrentUser) -> Principal:
+    if user.role != "auditor":
+        raise Forbidden(f"a {user.role} cannot read the audit trail")
+    return user
+
+
+Auditor = Annotated[Principal, Depends(require_auditor)]
+
+
 def _not_on_wards(patient_id: str) -> RecordNotFound:
     # the same words whether the patient is elsewhere or nowhere: existence is not disclosed
     return RecordNotFound(f"no patient {patient_id!r} on your wards")

@@ -65,6 +65,9 @@ MATRIX: list[tuple[str, str, str, dict[str, Any], tuple[int, ...]]] = [
     ),
     ("chat own", "POST", "/v1/chat/completions", _chat(OWN), (401, 200, 404, 403, 403)),
     ("chat other", "POST", "/v1/chat/completions", _chat(OTHER), (401, 404, 200, 403, 403)),
+    ("audit runs", "GET", "/v1/audit/runs", {}, (401, 403, 403, 200, 403)),
+    ("audit verify", "GET", "/v1/audit/verify", {}, (401, 403, 403, 200, 403)),
+    ("audit missing run", "GET", "/v1/audit/runs/run-nope", {}, (401, 403, 403, 404, 403)),
 ]
 
 

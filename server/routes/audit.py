@@ -1,0 +1,73 @@
+"""The auditor's read-only API: runs, one run as a tree, chain verification, FHIR export.
+
+Only principals with the ``auditor`` role reach these routes (clinicians and admins get 403).
+Every read is itself recorded as an ``access`` event, so the audit trail shows who audited what.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from core.audit import AuditStore, RunPage, RunTree, VerifyReport
+from core.audit.fhir_export import export_bundle
+from server.deps import Auditor, NotReady, ServerDeps, ServerState, audit_access
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+
+def _store(state: ServerState) -> AuditStore:
+    store: AuditStore | None = getattr(state.require_runtime(), "audit", None)
+    if store is None:
+        raise NotReady("no audit store is configured")
+    return store
+
+
+class RunFilter(BaseModel):
+    """Query parameters of ``GET /v1/audit/runs``."""
+
+    patient: str | None = None
+    principal: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: str | None = None
+
+
+@router.get("/runs")
+async def list_runs(
+    state: ServerDeps, user: Auditor, filters: Annotated[RunFilter, Query()]
+) -> RunPage:
+    page = await _store(state).runs(**filters.model_dump())
+    await audit_access(
+        state, user, "audit.runs", patient_id=filters.patient, returned=len(page.runs)
+    )
+    return page
+
+
+@router.get("/runs/{run_id}")
+async def get_run(state: ServerDeps, user: Auditor, run_id: str) -> RunTree:
+    tree = await _store(state).run(run_id)
+    await audit_access(state, user, "audit.run", run=run_id)
+    return tree
+
+
+@router.get("/verify")
+async def verify_chain(state: ServerDeps, user: Auditor) -> VerifyReport:
+    report = await _store(state).verify()
+    await audit_access(state, user, "audit.verify", ok=report.ok)
+    return report
+
+
+@router.get("/export")
+async def export_fhir(
+    state: ServerDeps, user: Auditor, run: str | None = None, patient: str | None = None
+) -> dict[str, Any]:
+    """FHIR R4 ``AuditEvent`` + ``Provenance`` resources as a Bundle (validated on export)."""
+    bundle = await export_bundle(_store(state), run_id=run, patient_id=patient)
+    await audit_access(state, user, "audit.export", patient_id=patient, run=run)
+    exported: dict[str, Any] = bundle.model_dump(mode="json", exclude_none=True)
+    return exported
