@@ -58,7 +58,19 @@ def extract_json(text: str) -> str:
 
 
 def parse_reply(text: str | None, output: type[M]) -> M:
-    return output.model_validate_json(extract_json(text or ""))
+    raw = extract_json(text or "")
+    try:
+        return output.model_validate_json(raw)
+    except ValidationError:
+        # llama.cpp's JSON grammar lets raw newlines and tabs into strings; strict JSON does not.
+        # Accept them (json's strict=False) rather than spend a repair round trip on it.
+        try:
+            data = json.loads(raw, strict=False)
+        except json.JSONDecodeError:
+            data = None
+        if data is None:
+            raise
+        return output.model_validate(data)
 
 
 async def structured(

@@ -139,3 +139,11 @@ async def test_without_tool_support_the_loop_is_one_plain_call(scripted_model) -
     result = await run_tools(client, MSG, TOOLS)
     assert result.final_text == "plain"
     assert "tools" not in server.requests[0]
+
+
+async def test_raw_newlines_inside_strings_need_no_repair(scripted_model) -> None:
+    reply = '{"risk": "high", "reason": "K 6.4\n on ACE inhibitor"}'  # as llama.cpp emits it
+    server, client = scripted_model(lambda body: Reply.text(reply))
+    result = await structured(client, MSG, Triage, name="triage")
+    assert result.reason == "K 6.4\n on ACE inhibitor"
+    assert len(server.requests) == 1
