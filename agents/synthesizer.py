@@ -25,8 +25,8 @@ HEADINGS = {
 
 
 class Synthesis(BaseModel):
-    answer: str = Field(description="the answer to the question, a short paragraph")
-    claims: list[KeyPoint] = Field(default_factory=list, max_length=8)
+    answer: str = Field(description="the answer to the question, a short paragraph", max_length=900)
+    claims: list[KeyPoint] = Field(default_factory=list, max_length=5)
 
 
 def ranked(findings: Iterable[Finding]) -> list[Finding]:

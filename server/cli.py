@@ -279,7 +279,7 @@ def demo(
     settings = Settings().model_copy(
         update={
             "model_max_concurrency": 1,
-            "model_max_output_tokens": 160,
+            "model_max_output_tokens": 480,
             "model_first_token_timeout_s": 300.0,
             "model_total_timeout_s": 300.0,
             "round_deadline_s": 900.0,
