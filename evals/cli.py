@@ -162,6 +162,10 @@ def run(
     model: ModelName = None,
     phi: Phi = "keep",
     kg: UseKg = False,
+    verify_replay: Annotated[
+        bool,
+        typer.Option("--verify-replay/--no-verify-replay", help="Replay each case right away."),
+    ] = True,
 ) -> None:
     """Run a suite: transcripts, results.json, report.md and report.html under --out."""
     from evals.report import render_markdown
@@ -174,7 +178,7 @@ def run(
         async with _runtime(model_url, model, kg) as (patients, store, client):
             return await run_suite(
                 load_suite(suite), model=client, patients=patients, out=out_dir, phi=mode,
-                graph_store=store,
+                graph_store=store, verify_replay=verify_replay,
                 progress=lambda line: err.print(line, highlight=False),
             )  # fmt: skip
 

@@ -22,6 +22,7 @@ Secrets are always scrubbed and PHI is handled as asked (``evals.scrub``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -147,7 +148,10 @@ def _is_probe(body: dict[str, Any]) -> bool:
     return isinstance(content, str) and content.startswith(PROBE_MARKER)
 
 
+@functools.cache
 def code_version() -> str:
+    """``git describe`` of the tree when this module was first asked (warmed at import, so a long
+    run reports the code it loaded, not what the tree holds by the end)."""
     try:
         out = subprocess.run(
             ["git", "describe", "--always", "--dirty", "--tags"],  # noqa: S607 - git on PATH
@@ -163,6 +167,9 @@ def code_version() -> str:
             return f"pkg:{importlib.metadata.version('wardround')}"
         except importlib.metadata.PackageNotFoundError:
             return "unknown"
+
+
+code_version()
 
 
 def topology_sha256(graph: Any) -> str:

@@ -62,6 +62,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"- code: `{results['code_version']}`; run at {results['created_at']}",
         f"- cases: {summary['cases']} scored, {results['errors']} failed; "
         f"{summary['expected_findings']} expected findings",
+        _replay_line(results),
         "",
         "## Headline",
         "",
@@ -111,6 +112,16 @@ def render_markdown(results: dict[str, Any]) -> str:
     if errors:
         lines += ["", "## Failed cases", "", *errors]
     return "\n".join(lines) + "\n"
+
+
+def _replay_line(results: dict[str, Any]) -> str:
+    replays = results.get("replays") or {}
+    if not replays.get("checked"):
+        return "- replay check: not run"
+    return (
+        f"- replay check: {replays['identical']}/{replays['checked']} transcripts replay "
+        "identically with the code that recorded them"
+    )
 
 
 def _delta(key: str, a: Any, b: Any) -> str:

@@ -60,6 +60,7 @@ async def run_case(
     out: Path,
     phi: PhiMode,
     graph_store: Any = None,
+    verify_replay: bool = True,
 ) -> dict[str, Any]:
     recording = await record_round(
         RoundSpec(patient_id=case.patient, question=case.question, case_id=case.id),
@@ -87,9 +88,21 @@ async def run_case(
         "findings": sorted(f"{f.origin}:{f.id}" for f in result.findings),
         "degraded_reasons": result.degraded_reasons,
         "transcript": str(path.relative_to(out)),
+        "replay": await _replay_check(path) if verify_replay else None,
         "metrics": metrics.model_dump(mode="json"),
         "error": None,
     }
+
+
+async def _replay_check(path: Path) -> dict[str, Any]:
+    """Replay the fresh transcript with the code that recorded it: determinism, checked."""
+    from evals.replay import ReplayMismatch, replay
+
+    try:
+        outcome = await replay(path)
+    except ReplayMismatch as mismatch:
+        return {"identical": False, "detail": str(mismatch)[:4000]}
+    return {"identical": outcome.ok, "detail": outcome.diff[:4000]}
 
 
 async def run_suite(
@@ -100,6 +113,7 @@ async def run_suite(
     out: Path,
     phi: PhiMode = "keep",
     graph_store: Any = None,
+    verify_replay: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Record and score every case of ``suite``; write and return ``results.json``."""
@@ -109,8 +123,9 @@ async def run_suite(
             progress(f"[{number}/{len(suite.cases)}] {case.id}")
         try:
             row = await run_case(
-                case, model=model, patients=patients, out=out, phi=phi, graph_store=graph_store
-            )
+                case, model=model, patients=patients, out=out, phi=phi, graph_store=graph_store,
+                verify_replay=verify_replay,
+            )  # fmt: skip
             rows.append(row)
         except WardroundError as err:
             error = f"{err.title}: {err}"
@@ -130,6 +145,10 @@ async def run_suite(
             "capabilities": capabilities.model_dump(mode="json"),
         },
         "errors": sum(r.get("error") is not None for r in rows),
+        "replays": {
+            "checked": sum(bool(r.get("replay")) for r in rows),
+            "identical": sum(bool((r.get("replay") or {}).get("identical")) for r in rows),
+        },
         "summary": suite_metrics(scored).model_dump(mode="json"),
         "cases": rows,
     }
