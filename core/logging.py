@@ -65,6 +65,17 @@ def redact_phi(
     return event_dict
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is *now*: a logger must not keep a stream that a test
+    runner or a CLI harness swapped in and has since closed."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(*, level: str = "INFO", fmt: str = "console") -> None:
     """Configure structlog once per process (CLI, server). Tests use ``capture_logs`` instead."""
     renderer: Any = (
@@ -85,7 +96,7 @@ def configure_logging(*, level: str = "INFO", fmt: str = "console") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from core.model.client import ModelClient
 from core.model.local_server import LocalModelServer, is_healthy
@@ -18,8 +18,9 @@ pytestmark = pytest.mark.slow
 
 
 class Verdict(BaseModel):
-    risk: str
-    reason: str
+    # bounded, so the grammar closes the JSON within the token budget
+    risk: str = Field(max_length=12)
+    reason: str = Field(max_length=80)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,7 @@ async def test_probe_finds_llama_cpp_capabilities(client: ModelClient) -> None:
 
 async def test_grammar_constrained_output_validates(client: ModelClient) -> None:
     messages = [{"role": "user", "content": "Potassium is 6.4 mmol/L. Give a risk and a reason."}]
-    verdict = await structured(client, messages, Verdict, name="verdict", max_tokens=48)
+    verdict = await structured(client, messages, Verdict, name="verdict", max_tokens=96)
     assert isinstance(verdict.risk, str)
     assert verdict.reason.strip()
 
