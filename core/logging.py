@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -76,8 +76,13 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
-def configure_logging(*, level: str = "INFO", fmt: str = "console") -> None:
-    """Configure structlog once per process (CLI, server). Tests use ``capture_logs`` instead."""
+def configure_logging(
+    *, level: str = "INFO", fmt: str = "console", stream: TextIO | None = None
+) -> None:
+    """Configure structlog once per process (CLI, server).
+
+    Logs go to ``stream`` when given, else to whatever ``sys.stderr`` is at each write.
+    """
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
@@ -96,7 +101,9 @@ def configure_logging(*, level: str = "INFO", fmt: str = "console") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
+        logger_factory=structlog.PrintLoggerFactory(
+            file=stream or _CurrentStderr()  # type: ignore[arg-type]
+        ),
         cache_logger_on_first_use=False,
     )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -14,10 +13,9 @@ from tests.server.conftest import OTHER, OWN, Server
 
 
 @pytest.fixture
-def json_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
+def json_logs() -> Iterator[io.StringIO]:
     stream = io.StringIO()
-    monkeypatch.setattr(sys, "stderr", stream)  # the logger factory binds sys.stderr now
-    configure_logging(level="DEBUG", fmt="json")
+    configure_logging(level="DEBUG", fmt="json", stream=stream)
     yield stream
     structlog.reset_defaults()
 
