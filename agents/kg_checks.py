@@ -124,21 +124,16 @@ def _fhir(refs: list[str]) -> list[Citation]:
 def _interactions(store: Any, facts: PatientFacts) -> list[Finding]:
     out = []
     for fx in store.interactions_among(list(facts.drug_refs)):
-        cites = _fhir(facts.drug_refs.get(fx.drug_a, []) + facts.drug_refs.get(fx.drug_b, []))
-        text = (
-            f"Interaction {fx.drug_a_name} + {fx.drug_b_name} ({fx.severity}): {fx.effect}. "
-            f"{fx.management}"
-        )
-        out.append(
-            _finding(
-                "interaction",
-                fx,
-                fx.severity,
-                text,
-                cites=cites,
-                drugs=[fx.drug_a_name, fx.drug_b_name],
-            )
-        )
+        # a three-drug fact (the "triple whammy") names its third drug in also_present
+        ids = [fx.drug_a, fx.drug_b, *fx.also_present]
+        names = [
+            fx.drug_a_name,
+            fx.drug_b_name,
+            *(facts.acb.get(d, (d, 0))[0] for d in fx.also_present),
+        ]
+        cites = _fhir([ref for d in ids for ref in facts.drug_refs.get(d, [])])
+        text = f"Interaction {' + '.join(names)} ({fx.severity}): {fx.effect}. {fx.management}"
+        out.append(_finding("interaction", fx, fx.severity, text, cites=cites, drugs=names))
     return out
 
 
