@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from core.audit.events import GENESIS_HASH, canonical_json
+from core.audit.events import BODY_FIELDS, GENESIS_HASH, canonical_json
 from core.audit.verify import ChainFault, ChainWalker, Locator, Row, VerifyReport
 from core.errors import DataFileError
 
@@ -88,21 +88,7 @@ def write_segment(
     )
 
 
-_RECORD_KEYS = (
-    "seq",
-    "event_id",
-    "ts",
-    "kind",
-    "run_id",
-    "thread_id",
-    "patient_id",
-    "principal_id",
-    "parent_id",
-    "payload",
-    "duration_ms",
-    "prev_hash",
-    "hash",
-)
+_RECORD_KEYS = (*BODY_FIELDS, "hash")
 
 
 def _assemble(path: Path, part: Path, header: bytes) -> str:

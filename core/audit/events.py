@@ -170,7 +170,8 @@ class AuditEvent(BaseModel):
         return cls(**fields, hash=chain_hash(prev_hash, event_body(fields)))
 
 
-_BODY_FIELDS = (
+BODY_FIELDS = (
+    # what the hash covers, in order; an archived record is these plus ``hash``
     "seq",
     "event_id",
     "ts",
@@ -188,7 +189,7 @@ _BODY_FIELDS = (
 
 def event_body(fields: dict[str, Any]) -> dict[str, Any]:
     """Normalise event fields (model values or stored column values) to the hashed body."""
-    body = {name: fields.get(name) for name in _BODY_FIELDS}
+    body = {name: fields.get(name) for name in BODY_FIELDS}
     ts = body["ts"]
     body["ts"] = format_ts(ts) if isinstance(ts, datetime) else ts
     body["kind"] = str(body["kind"])
