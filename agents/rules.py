@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from agents.kg_checks import kg_findings
-from agents.scores import news2_finding, qsofa_finding
+from agents.scores import drawn_together, news2_finding, qsofa_finding
 from core.domain import Citation, Finding, Observation, PatientRecord, Severity
 from core.errors import InvalidInput
 from core.logging import get_logger
@@ -134,13 +134,8 @@ ELECTROLYTES = {"2951-2": "sodium", "2075-0": "chloride", "1963-8": "bicarbonate
 
 def anion_gap_finding(record: PatientRecord) -> Finding | None:
     """The widest anion gap among the sets of Na, Cl and HCO3 drawn together."""
-    sets: dict[datetime, dict[str, Observation]] = {}
-    for obs in record.observations:
-        name = ELECTROLYTES.get(obs.loinc)
-        if name and obs.effective and obs.value is not None and obs.unit in ("mmol/L", "meq/L"):
-            sets.setdefault(obs.effective, {})[name] = obs
     worst = None
-    for drawn in (d for d in sets.values() if len(d) == 3):
+    for drawn in drawn_together(record, ELECTROLYTES, units=("mmol/L", "meq/L")):
         try:
             result = anion_gap(ElectrolyteInput(**{k: o.value for k, o in drawn.items()}))
         except InvalidInput:

@@ -31,6 +31,24 @@ _NEWS2_SEVERITY = {"low": Severity.low, "low-medium": Severity.moderate, "medium
 ASSUMED = "consciousness not recorded: taken as alert (score is a lower bound)"
 
 
+def drawn_together(
+    record: PatientRecord, names: dict[str, str], *, units: tuple[str, ...] | None = None
+) -> list[dict[str, Observation]]:
+    """Sets of numeric results taken at the same moment that hold every name in ``names``.
+
+    ``names`` maps LOINC to the name a calculator expects; ``units`` restricts accepted units.
+    """
+    sets: dict[object, dict[str, Observation]] = {}
+    for obs in record.observations:
+        name = names.get(obs.loinc)
+        if name is None or obs.value is None or obs.effective is None:
+            continue
+        if units is None or obs.unit in units:
+            sets.setdefault(obs.effective, {})[name] = obs
+    wanted = set(names.values())
+    return [drawn for drawn in sets.values() if set(drawn) == wanted]
+
+
 def latest_vitals(record: PatientRecord) -> dict[str, Observation]:
     latest: dict[str, Observation] = {}
     for obs in sorted(
@@ -87,13 +105,9 @@ def news2_finding(record: PatientRecord) -> Finding | None:
 
 def qsofa_finding(record: PatientRecord) -> Finding | None:
     """The highest qSOFA among the sets of RR and SBP recorded together (the admission's worst)."""
-    sets: dict[object, dict[str, Observation]] = {}
-    for obs in record.observations:
-        name = VITALS.get(obs.loinc)
-        if name in ("rr", "sbp") and obs.value is not None and obs.effective:
-            sets.setdefault(obs.effective, {})[name] = obs
     best = None
-    for v in (d for d in sets.values() if len(d) == 2):
+    rr_sbp = {loinc: name for loinc, name in VITALS.items() if name in ("rr", "sbp")}
+    for v in drawn_together(record, rr_sbp):
         result = qsofa(
             QsofaInput(
                 respiration_rate=round(_value(v, "rr")),
