@@ -31,8 +31,29 @@ unit (converted to the range's unit through tools.units), and where it was read:
 - ATP3: NHLBI "ATP III At-A-Glance: Quick Desk Reference", ATP III classification of LDL, total
   and HDL cholesterol (LDL 130-159 borderline high, total <200 desirable, HDL <40 low).
 
-Harrison's appendix intervals (most `harrison_*` entries) could not be checked: the printed
-tables were not retrievable through the project's search tool (see the issue #4 report).
+Harrison's appendix intervals: 0 checked. All 59 analytes whose interval cites `harrison_*` remain
+unchecked, 134 interval bounds in all: Table 1 (`harrison_heme`, 20 analytes: blood count,
+differential, ESR, INR, PT, aPTT, fibrinogen, D-dimer), Table 2 (`harrison_chem`, 38: electrolytes,
+renal, liver, pancreas, CK, urate, CRP, TSH, haematinics, blood gases) and Table 3 (`harrison_tdm`,
+digoxin). A second search (2026-11, about 30 queries over the stored pages, docs and code, quoting
+rows such as "3.54-9.06", "133-162 g/L", "26.3-39.4 s", "279-996", with hyphen or en dash) found
+copies of the appendix but no readable row of a shipped analyte: the stored pages give only the
+opening of each page, and the copies found open with the introduction (accessmedicine bookid=1130
+sectionid=79722706; hemonc bookid=1826 sectionid=126651661; neurology bookid=2207
+sectionid=169310966; tr.scribd.com document 393836533, "Laboratory values of clinical importance",
+Kratz, Pesce, Fink, pp. 663-683) or with the first four rows of Table 1 only (accesspharmacy
+bookid=331 sectionid=40727226: activated clotting time, activated protein C resistance, alpha2
+antiplasmin, antiphospholipid panel; the excerpt does not print the edition). The exact-string index
+of public code holds no transcription of the tables.
+
+Kratz 2004 (N Engl J Med 2004;351:1548-63) could not stand in for the appendix either: its
+readable copy (id.scribd.com document 324050835) shows only the introduction. A table whose
+footnote says its limits were "taken from Kratz et al." (PLoS Negl Trop Dis 2013;7:e2435,
+Table 3, PMC3777898: creatinine >1.5 mg/dL, AST and ALT >35 U/L, LDH >190 U/L abnormal) does
+not match the shipped Harrison intervals (creatinine up to 1.2 mg/dL in men, AST 38, ALT 41,
+LDH 221 U/L), so it cannot confirm them and is not used here.
+
+Differences found (printed Harrison value vs shipped): none, since no Harrison value was read.
 """
 
 from __future__ import annotations
