@@ -2,8 +2,8 @@
 
 Each example's inputs and result are transcribed from the source it names (paper or guideline
 table, textbook case, published calculator). A calculator with fewer than three published
-examples must be listed under `gaps` with the reason; its hand-worked (HAND) examples stay in
-the other test_calc_*.py modules. Known gap (see the data file): osmolal gap (2).
+examples fails (issue #4 asks for three); the hand-worked (HAND) examples stay in the other
+test_calc_*.py modules. Sources read and not used are under `rejected` in the data file.
 """
 
 from __future__ import annotations
@@ -42,15 +42,13 @@ def test_every_example_names_a_known_source_and_kind() -> None:
         assert example["calculator"] in CALCULATORS, example
 
 
-def test_every_calculator_has_three_published_examples_or_a_stated_gap() -> None:
+def test_every_calculator_has_three_published_examples() -> None:
     counts = Counter(e["calculator"] for e in EXAMPLES)
-    gaps: dict[str, str] = DOC["gaps"]
-    for name in CALCULATORS:
-        if counts[name] >= 3:
-            assert name not in gaps, f"{name} has {counts[name]} examples: drop its gap entry"
-        else:
-            assert gaps.get(name), f"{name}: {counts[name]} published examples and no stated gap"
+    short = {name: counts[name] for name in CALCULATORS if counts[name] < 3}
+    assert not short, f"fewer than three published examples: {short}"
 
 
-def test_no_stale_gap_entries() -> None:
-    assert set(DOC["gaps"]) <= set(CALCULATORS)
+def test_rejected_sources_are_not_used() -> None:
+    rejected: dict[str, str] = DOC["rejected"]
+    assert all(reason.strip() for reason in rejected.values())
+    assert not set(rejected) & set(DOC["sources"])
