@@ -1,5 +1,5 @@
 """What auditing every knowledge-graph query costs: the guideline checker's KG findings for one
-shipped patient, with the plain store and with ``AuditedGraphStore`` writing ``kg.query`` events
+shipped patient, with the plain store and with ``audited_graph_store`` writing ``kg.query`` events
 to a SQLite audit store (WAL, ``synchronous=FULL``: each event is one durable transaction).
 
     .venv/bin/python benchmarks/audit_bench.py [--repeat 30] [--patient ID]
@@ -17,7 +17,7 @@ from pathlib import Path
 from agents.kg_checks import kg_findings
 from core.audit import AuditStore, EventKind
 from core.settings import Settings
-from graphs.audit import AuditedGraphStore, recording
+from graphs.audit import audited_graph_store, recording
 from kg.load import load_ladybug
 from kg.store import open_store
 from tools.fhir.sources import DirectoryPatientSource
@@ -30,7 +30,7 @@ async def measure(patient: str, repeat: int) -> None:
     kg = open_store(settings, read_only=True)
     audit = AuditStore.open(f"sqlite:///{settings.data_dir / 'audit.sqlite'}")
     record = await DirectoryPatientSource().load(patient)
-    audited = AuditedGraphStore(kg)
+    audited = audited_graph_store(kg)
     await kg_findings(kg, record)  # warm the store's caches
     plain: list[float] = []
     wrapped: list[float] = []

@@ -1,9 +1,10 @@
 """Knowledge-graph I/O in transcripts: record every named query a round asks, answer it on replay.
 
-Recording wraps the ``GraphStore`` in ``RecordingGraphStore``: each public method call becomes a
-``{"type": "kg_query", "method", "args", "kwargs", "result"}`` line. Values are stored as JSON:
-pydantic models as ``{"__type__": "kg.models.X", "value": {...}}`` (revived into the same class
-on replay, only from ``kg.`` modules), sets as ``{"__set__": [...]}``.
+Recording listens to the ``GraphStore`` (``kg.observed``) with a ``QueryTranscript``: each named
+query that answers becomes a ``{"type": "kg_query", "method", "args", "kwargs", "result"}``
+line. Values are stored as JSON: pydantic models as ``{"__type__": "kg.models.X", "value":
+{...}}`` (revived into the same class on replay, only from ``kg.`` modules), sets as
+``{"__set__": [...]}``.
 
 Replay answers from ``ReplayGraphStore``, matched on method and arguments (repeats get the last
 answer, as the model transcript does). A query the transcript does not hold raises
@@ -13,7 +14,6 @@ answer, as the model transcript does). A query the transcript does not hold rais
 from __future__ import annotations
 
 import importlib
-import inspect
 import json
 from collections import defaultdict, deque
 from enum import Enum
@@ -22,8 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from core.errors import WardroundError
-
-_NOT_QUERIES = frozenset({"close", "stats", "content_version"})
+from kg.observed import KgQuery
 
 
 class KgQueryNotRecorded(WardroundError):
@@ -73,36 +72,25 @@ def query_key(method: str, args: Any, kwargs: Any) -> str:
     return json.dumps([method, args, kwargs], sort_keys=True, ensure_ascii=False)
 
 
-class RecordingGraphStore:
-    """Passes every call to ``store`` and keeps a transcript line of each named query."""
+class QueryTranscript:
+    """A graph-store observer keeping a transcript line of each named query that answered (a
+    query that raised is not replayable and is left out: replay then fails loudly on it)."""
 
-    def __init__(self, store: Any) -> None:
-        self._store = store
+    def __init__(self) -> None:
         self.lines: list[dict[str, Any]] = []
 
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._store, name)
-        if name.startswith("_") or name in _NOT_QUERIES or not callable(target):
-            return target
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = target(*args, **kwargs)
-            if inspect.isawaitable(result):
-                raise TypeError(
-                    f"GraphStore.{name} is async: the recorder expects the sync protocol"
-                )
-            self.lines.append(
-                {
-                    "type": "kg_query",
-                    "method": name,
-                    "args": to_json(list(args)),
-                    "kwargs": to_json(kwargs),
-                    "result": to_json(result),
-                }
-            )
-            return result
-
-        return call
+    def __call__(self, query: KgQuery) -> None:
+        if query.error is not None:
+            return
+        self.lines.append(
+            {
+                "type": "kg_query",
+                "method": query.name,
+                "args": to_json(list(query.args)),
+                "kwargs": to_json(query.kwargs),
+                "result": to_json(query.result),
+            }
+        )
 
 
 class ReplayGraphStore:

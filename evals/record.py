@@ -42,11 +42,12 @@ from core.model.probe import PROBE_MARKER
 from core.model.transcript import RecordedCall
 from core.model.types import ModelCall
 from evals.canonical import canonical_result
-from evals.kg_io import RecordingGraphStore
+from evals.kg_io import QueryTranscript
 from evals.scrub import PhiMode, PhiRedactor, scrub_secrets
 from graphs.result import ModelInfo, WardRoundResult
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
+from kg.observed import observe
 
 FORMAT = "wardround-transcript/1"
 DEFAULT_DEADLINE_S = 1800.0
@@ -206,7 +207,8 @@ async def record_round(
     record = redactor.record(loaded) if phi == "redact" else loaded
     now = spec.now or round_clock(record)
     capabilities = await model.capabilities()  # probed before recording starts: never recorded
-    kg = RecordingGraphStore(graph_store) if graph_store is not None else None
+    transcript = QueryTranscript()
+    kg = observe(graph_store, transcript) if graph_store is not None else None
     deadline = spec.round_deadline_s or DEFAULT_DEADLINE_S
     graph = build_ward_round(build_deps(record, model, now, kg, deadline), InMemorySaver())
     recorder = CallRecorder(redactor)
@@ -245,7 +247,7 @@ async def record_round(
         record=redactor.scrub(record.model_dump(mode="json")),
         calls=recorder.lines,
         result=result,
-        kg_queries=[redactor.scrub(line) for line in kg.lines] if kg is not None else [],
+        kg_queries=[redactor.scrub(line) for line in transcript.lines],
     )
 
 

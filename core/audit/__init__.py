@@ -5,11 +5,11 @@ checkpoint_key=checkpoint_key(settings_value))``); run code records through a ``
 to the run's ids. Application logs never carry payloads: they live only here.
 
 Who writes: ``graphs.audit`` (nodes, model calls through the client's observer, ``kg.query``
-events through ``AuditedGraphStore``), ``graphs.run`` (request, answer) and ``server.deps``
-(accesses). Who reads: the auditor API and the ``/audit`` trace viewer (``server.routes.audit``;
-``evidence`` follows a citation to what it cites), the CLI (``core.audit.cli``), the FHIR export
-(``fhir_export``) and, when configured, the OpenTelemetry exporter (``core.telemetry``, an
-``AuditStore`` listener that replays each finished run as spans).
+events through its graph-store observer ``record_kg_query``), ``graphs.run`` (request, answer)
+and ``server.deps`` (accesses). Who reads: the auditor API and the ``/audit`` trace viewer
+(``server.routes.audit``; ``evidence`` follows a citation to what it cites), the CLI
+(``core.audit.cli``), the FHIR export (``fhir_export``) and, when configured, the OpenTelemetry
+exporter (``core.telemetry``, an ``AuditStore`` listener that replays each finished run as spans).
 """
 
 from core.audit.archive import ArchiveMarker, verify_segment

@@ -16,7 +16,7 @@ from agents.deps import WardRoundDeps
 from core.audit import AuditEvent, AuditStore, EventKind
 from core.errors import WardroundError
 from core.settings import Settings
-from graphs.audit import AuditedGraphStore, audited_graph_store, recording
+from graphs.audit import audited_graph_store, record_kg_query, recording
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
 from kg.store import GraphStore
@@ -41,7 +41,7 @@ def audit(tmp_path: Path) -> Iterator[AuditStore]:
 async def recorded_round(kg: GraphStore, audit: AuditStore, scripted_model: Any) -> list[Any]:
     _, client = scripted_model(guideline_model)
     deps = WardRoundDeps(
-        patients=DirectoryPatientSource(), model=client, graph_store=AuditedGraphStore(kg)
+        patients=DirectoryPatientSource(), model=client, graph_store=audited_graph_store(kg)
     )
     graph = build_ward_round(deps, InMemorySaver())
     result = await ask(graph, patient_id=PATIENT, question=QUESTION, audit=audit)
@@ -95,7 +95,7 @@ async def test_kg_query_parameters_carry_no_patient_identity(
 
 async def test_a_patient_id_in_parameters_is_masked(kg: GraphStore, audit: AuditStore) -> None:
     recorder = audit.recorder(run_id="run-mask", patient_id="mrn-000123")
-    store = AuditedGraphStore(kg)
+    store = audited_graph_store(kg)
     with recording(recorder):
         resolution = store.resolve_drugs(["spironolactone", "note for mrn-000123"])
     assert resolution.unresolved == ["note for mrn-000123"]  # the store saw the real input
@@ -108,17 +108,17 @@ async def test_a_patient_id_in_parameters_is_masked(kg: GraphStore, audit: Audit
 
 
 async def test_without_a_recorder_nothing_is_written(kg: GraphStore, audit: AuditStore) -> None:
-    store = AuditedGraphStore(kg)
+    store = audited_graph_store(kg)
     direct = kg.interactions_among(["kg:Drug/9997", "kg:Drug/29046"])
     assert store.interactions_among(["kg:Drug/9997", "kg:Drug/29046"]) == direct
     assert await audit.events() == []
-    assert audited_graph_store(store) is store
+    assert audited_graph_store(store) is store  # applied once, however often it is asked
     assert audited_graph_store(None) is None
 
 
 async def test_a_failing_query_is_recorded_and_raises(kg: GraphStore, audit: AuditStore) -> None:
     recorder = audit.recorder(run_id="run-fail")
-    store = AuditedGraphStore(kg)
+    store = audited_graph_store(kg)
     with recording(recorder), pytest.raises(WardroundError):
         store.query_readonly("MATCH (d:Drug) DETACH DELETE d")
     [event] = await audit.events(run_id="run-fail")
@@ -135,7 +135,7 @@ async def test_open_runtime_audits_the_graph_store(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
     curated_kg(settings.data_dir).close()
     async with open_runtime(settings, use_model=False) as runtime:
-        assert isinstance(runtime.deps.graph_store, AuditedGraphStore)
+        assert runtime.deps.graph_store.observers == (record_kg_query,)
         recorder = runtime.audit.recorder(run_id="run-wired")
         with recording(recorder):
             runtime.deps.graph_store.lab_test("2823-3")

@@ -21,7 +21,7 @@ from agents.deps import WardRoundDeps
 from core.audit import AuditStore
 from core.settings import REPO_ROOT, Settings
 from core.telemetry import RunTraceExporter, open_telemetry, traces_url
-from graphs.audit import AuditedGraphStore, record_model_call
+from graphs.audit import audited_graph_store, record_model_call
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
 from kg.store import GraphStore
@@ -122,7 +122,7 @@ async def exported_round(
     assert isinstance(telemetry, RunTraceExporter)
     _, model = scripted_model(guideline_model)
     model.observers.append(record_model_call)
-    deps = WardRoundDeps(patients=patients, model=model, graph_store=AuditedGraphStore(kg))
+    deps = WardRoundDeps(patients=patients, model=model, graph_store=audited_graph_store(kg))
     try:
         graph = build_ward_round(deps, InMemorySaver())
         await ask(graph, patient_id=PATIENT, question=QUESTION, audit=audit, principal_id="u-a")

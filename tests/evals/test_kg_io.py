@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import WardroundError
 from evals.kg_io import (
     KgQueryNotRecorded,
-    RecordingGraphStore,
+    QueryTranscript,
     ReplayGraphStore,
     from_json,
     to_json,
@@ -17,6 +18,7 @@ from evals.kg_io import (
 from evals.record import RoundSpec, record_round
 from evals.replay import ReplayMismatch, replay
 from kg.models import DrugRef
+from kg.observed import observe
 from kg.store import GraphStore
 
 PATIENT = "aki-on-ckd"
@@ -42,10 +44,15 @@ def test_values_round_trip_with_their_types() -> None:
 
 def test_recorder_and_replayer_agree(curated_kg: GraphStore) -> None:
     pair = _ids(curated_kg, "ibuprofen", "lisinopril")
-    recorder = RecordingGraphStore(curated_kg)
+    transcript = QueryTranscript()
+    recorder = observe(curated_kg, transcript)
     first = recorder.interactions_among(pair)
     assert first  # NSAID + ACE inhibitor: a real KG fact
-    replayer = ReplayGraphStore(recorder.lines)
+    assert recorder.stats() == curated_kg.stats()  # not a query: passed through, not recorded
+    with pytest.raises(WardroundError):
+        recorder.query_readonly("MATCH (d:Drug) DETACH DELETE d")  # raised: not replayable
+    assert [line["method"] for line in transcript.lines] == ["interactions_among"]
+    replayer = ReplayGraphStore(transcript.lines)
     assert replayer.interactions_among(pair) == first
     assert replayer.interactions_among(pair) == first  # repeats
     assert replayer.unused() == 0

@@ -21,7 +21,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agents.deps import WardRoundDeps
 from core.audit import AuditStore
 from core.settings import Settings
-from graphs.audit import AuditedGraphStore, record_model_call
+from graphs.audit import audited_graph_store, record_model_call
 from graphs.result import ModelInfo
 from graphs.ward_round import build_ward_round
 from kg.store import GraphStore
@@ -65,7 +65,7 @@ async def audited(
     deps = WardRoundDeps(
         patients=ShippedPatients([OWN, PATIENT, OTHER]),
         model=model,
-        graph_store=AuditedGraphStore(kg),
+        graph_store=audited_graph_store(kg),
         clock=lambda: NOW,
     )
     audit = AuditStore.from_settings(settings)
