@@ -28,6 +28,7 @@ from agents.router import language_of, route
 from agents.specialist import SpecialistSteps
 from agents.synthesizer import synthesize
 from core.audit import EventKind
+from core.audit.evidence import RECORD_DIGESTS, record_digests
 from core.domain import Claim, Finding, PatientRecord
 from graphs.audit import audited_node, emit
 from graphs.specialists import build_specialist
@@ -56,7 +57,11 @@ class _Nodes:
         async with audited_node("load_record") as step:
             record = await self.deps.patients.load(state["patient_id"])
             if step is not None:
-                step.record(source=record.source, facts=len(record.refs()))
+                step.record(
+                    source=record.source,
+                    facts=len(record.refs()),
+                    **{RECORD_DIGESTS: record_digests(record)},
+                )
         now = self.deps.clock()
         return {
             "record": record.model_dump(mode="json"),

@@ -6,19 +6,30 @@ calculations are looked up in the run's own events, so the auditor sees what the
 time: the row a ``kg.query`` returned (each KG fact carries its ``source``), else the finding that
 cited it. FHIR resources and images are looked up in the patient's record by the server (the record
 itself is not copied into the audit store), see ``fhir_ref``.
+
+So that an auditor can tell whether the record still says what the run read, the run's
+``load_record`` step writes a SHA-256 digest of every fact it loaded (``record_digests``, the
+canonical JSON of the parsed fact) into its ``node.finished`` event; following a FHIR citation
+compares the fact as read now with that digest (``Evidence.since_run``). A fact derived relative to
+the time of reading (a date flagged as in the future) counts as a change: it is one.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from core.audit.errors import AuditError
-from core.audit.events import AuditEvent, EventKind
+from core.audit.events import AuditEvent, EventKind, canonical_json
 from core.domain import PatientRecord
 
 CitationKind = Literal["fhir", "kg", "image", "calc"]
+SinceRun = Literal["unchanged", "changed", "removed", "not_recorded"]
+RECORD_DIGESTS = "record_digests"
+"""The key, in ``load_record``'s ``node.finished`` payload, of the digests of what the run read."""
 
 
 class EvidenceNotFound(AuditError):
@@ -43,6 +54,12 @@ class Evidence(BaseModel):
     event_id: str | None = None
     """The event the evidence was found in (the ``kg.query`` or ``finding.produced``)."""
     fact: dict[str, Any]
+    since_run: SinceRun | None = None
+    """For ``record`` evidence, the record now against the digest the run wrote when it loaded it:
+    ``unchanged``; ``changed`` (``fact`` is the record as it is now, not what the run saw);
+    ``removed`` (the run read it, the record no longer holds it; ``fact`` is its reference only);
+    ``not_recorded`` (the run wrote no digest of it). ``None`` for evidence from the run's own
+    events."""
 
 
 def citation_kind(ref: str) -> CitationKind:
@@ -94,11 +111,9 @@ def evidence_in_events(ref: str, events: list[AuditEvent]) -> Evidence | None:
     return None
 
 
-def record_fact(ref: str, record: PatientRecord) -> dict[str, Any] | None:
-    """The fact of a parsed record with this FHIR reference (``None`` if it has none)."""
-    wanted = fhir_ref(ref)
-    if record.patient.ref == wanted:
-        return {"ref": wanted, "resourceType": "Patient"}  # identity stays out of the viewer
+def _record_facts(record: PatientRecord) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every fact of a parsed record as the viewer shows it, with its FHIR reference."""
+    yield record.patient.ref, {"ref": record.patient.ref, "resourceType": "Patient"}
     groups: tuple[tuple[Any, ...], ...] = (
         record.encounters,
         record.problems,
@@ -110,7 +125,59 @@ def record_fact(ref: str, record: PatientRecord) -> dict[str, Any] | None:
     )
     for group in groups:
         for item in group:
-            if item.ref == wanted:
-                fact: dict[str, Any] = item.model_dump(mode="json")
-                return fact
-    return None
+            yield item.ref, item.model_dump(mode="json")
+
+
+def record_fact(ref: str, record: PatientRecord) -> dict[str, Any] | None:
+    """The fact of a parsed record with this FHIR reference (``None`` if it has none); the
+    Patient resource is its reference only, so identity stays out of the viewer."""
+    wanted = fhir_ref(ref)
+    return next((fact for found, fact in _record_facts(record) if found == wanted), None)
+
+
+def fact_digest(fact: Mapping[str, Any]) -> str:
+    """SHA-256 of the fact's canonical JSON (hex)."""
+    return hashlib.sha256(canonical_json(dict(fact))).hexdigest()
+
+
+def record_digests(record: PatientRecord) -> dict[str, str]:
+    """The digest of every fact of the record, by reference: what a run read, written into its
+    audit trail without copying the record there."""
+    return {ref: fact_digest(fact) for ref, fact in _record_facts(record)}
+
+
+def digests_at_run(events: list[AuditEvent]) -> dict[str, str]:
+    """The digests the run's ``load_record`` step wrote (empty for a run recorded without)."""
+    for event in events:
+        if event.kind == EventKind.NODE_FINISHED and event.payload.get("node") == "load_record":
+            digests = event.payload.get(RECORD_DIGESTS)
+            if isinstance(digests, dict):
+                return {str(k): str(v) for k, v in digests.items()}
+    return {}
+
+
+def evidence_in_record(
+    ref: str, record: PatientRecord, digests: Mapping[str, str]
+) -> Evidence | None:
+    """A FHIR resource or image as the record holds it now, compared with what the run read
+    (``None`` if neither the record nor the run's digests know it)."""
+    wanted = fhir_ref(ref)
+    fact = record_fact(ref, record)
+    at_run = digests.get(wanted)
+    since: SinceRun
+    if fact is None:
+        if at_run is None:
+            return None
+        fact, since = {"ref": wanted}, "removed"
+    elif at_run is None:
+        since = "not_recorded"
+    else:
+        since = "unchanged" if fact_digest(fact) == at_run else "changed"
+    return Evidence(
+        ref=ref,
+        kind=citation_kind(ref),
+        origin="record",
+        source=record.source,
+        fact=fact,
+        since_run=since,
+    )

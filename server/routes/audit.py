@@ -19,8 +19,9 @@ from core.audit.evidence import (
     Evidence,
     EvidenceNotFound,
     citation_kind,
+    digests_at_run,
     evidence_in_events,
-    record_fact,
+    evidence_in_record,
 )
 from core.audit.fhir_export import export_bundle
 from server.deps import Auditor, NotReady, ServerDeps, ServerState, audit_access
@@ -70,7 +71,7 @@ async def get_evidence(
 ) -> Evidence:
     """Follow a citation of this run to what it cites: a KG fact (the row the run's ``kg.query``
     returned, with its source), a calculation (the finding), or a FHIR resource or image (the
-    patient's record, read now)."""
+    patient's record, read now, and whether it still matches what the run read: ``since_run``)."""
     store = _store(state)
     events = await store.events(run_id=run_id)
     if not events:
@@ -81,9 +82,7 @@ async def get_evidence(
     found = evidence_in_events(ref, events) if kind in ("kg", "calc") else None
     if found is None and kind in ("fhir", "image") and patient_id is not None:
         record = await state.require_runtime().deps.patients.load(patient_id)
-        fact = record_fact(ref, record)
-        if fact is not None:
-            found = Evidence(ref=ref, kind=kind, origin="record", source=record.source, fact=fact)
+        found = evidence_in_record(ref, record, digests_at_run(events))
     if found is None:
         raise EvidenceNotFound(f"run {run_id} holds no evidence for {ref!r}")
     return found

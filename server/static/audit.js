@@ -256,7 +256,7 @@ function clearStep() {
   $("step-title").textContent = "Click a step to see what went in and what came out.";
   $("step-title").className = "muted";
   for (const id of ["step-meta", "step-input", "step-output", "evidence-title",
-                    "evidence-source", "evidence-fact"]) $(id).textContent = "";
+                    "evidence-source", "evidence-since", "evidence-fact"]) $(id).textContent = "";
   $("citations").replaceChildren();
   $("evidence-step").hidden = true;
 }
@@ -307,10 +307,20 @@ function citationButton(citation) {
   return button;
 }
 
+// what the record now says against the digest the run wrote when it read the record
+const SINCE_RUN = {
+  unchanged: "Unchanged since the run read it.",
+  changed: "Changed since the run read it: this is the record as it is now, not what the run saw.",
+  removed: "The run read this resource; the record no longer holds it.",
+  not_recorded: "The run kept no digest of this resource: it cannot be compared.",
+};
+
 async function followCitation(ref) {
   showError("");
   $("evidence-title").textContent = `Looking up ${ref}…`;
   $("evidence-source").textContent = "";
+  $("evidence-since").textContent = "";
+  $("evidence-since").className = "";
   $("evidence-fact").textContent = "";
   $("evidence-step").hidden = true;
   let evidence;
@@ -326,6 +336,10 @@ async function followCitation(ref) {
                   record: "in the patient's record (as read now)" }[evidence.origin];
   $("evidence-title").textContent = `${evidence.kind} evidence ${evidence.ref} — ${where}`;
   $("evidence-source").textContent = evidence.source ? `Source: ${evidence.source}` : "";
+  if (evidence.since_run) {
+    $("evidence-since").textContent = SINCE_RUN[evidence.since_run] || evidence.since_run;
+    $("evidence-since").className = evidence.since_run;
+  }
   $("evidence-fact").textContent = pretty(evidence.fact);
   const holder = evidence.event_id && state.steps.get(evidence.event_id);
   if (holder) {

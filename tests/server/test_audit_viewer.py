@@ -43,6 +43,7 @@ class AuditedServer:
     client: httpx.AsyncClient
     tokens: dict[str, str]
     run_id: str
+    patients: ShippedPatients
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -62,8 +63,9 @@ async def audited(
     settings = Settings(data_dir=tmp_path / "data", tokens_file=tmp_path / "tokens.json")
     _, model = scripted_model(guideline_model)
     model.observers.append(record_model_call)  # as server.wiring does
+    patients = ShippedPatients([OWN, PATIENT, OTHER])
     deps = WardRoundDeps(
-        patients=ShippedPatients([OWN, PATIENT, OTHER]),
+        patients=patients,
         model=model,
         graph_store=audited_graph_store(kg),
         clock=lambda: NOW,
@@ -93,7 +95,7 @@ async def audited(
             headers={**clinician, "Accept": "application/json"},
         )
         assert asked.status_code == 200, asked.text
-        yield AuditedServer(app, http, tokens, asked.json()["run_id"])
+        yield AuditedServer(app, http, tokens, asked.json()["run_id"], patients)
     audit.close()
 
 
@@ -156,6 +158,7 @@ async def test_evidence_of_a_fhir_citation_is_the_record_fact(audited: AuditedSe
     evidence = response.json()
     assert (evidence["origin"], evidence["fact"]["ref"]) == ("record", ref)
     assert evidence["source"].endswith(f"{PATIENT}.json")
+    assert evidence["since_run"] == "unchanged"
     missing = await audited.client.get(
         url, params={"ref": "Observation/not-there"}, headers=auditor
     )
@@ -169,6 +172,51 @@ async def test_evidence_of_a_fhir_citation_is_the_record_fact(audited: AuditedSe
         "/v1/audit/runs/run-nope/evidence", params={"ref": ref}, headers=auditor
     )
     assert nowhere.status_code == 404
+
+
+async def test_fhir_evidence_says_whether_the_record_changed_since_the_run(
+    audited: AuditedServer,
+) -> None:
+    """The run wrote a digest of every fact it read; the record is edited afterwards (a result
+    corrected, another withdrawn): the auditor sees which citations no longer say what the run
+    saw."""
+    record = await audited.patients.load(PATIENT)
+    numeric = [o for o in record.observations if o.value is not None]
+    corrected, withdrawn, kept = numeric[0], numeric[1], numeric[2]
+    assert corrected.value is not None
+    fixed = corrected.model_copy(update={"value": corrected.value * 2})
+    audited.patients.put(
+        record.model_copy(
+            update={
+                "observations": tuple(
+                    fixed if o is corrected else o
+                    for o in record.observations
+                    if o is not withdrawn
+                )
+            }
+        )
+    )
+    url = f"/v1/audit/runs/{audited.run_id}/evidence"
+    seen: dict[str, Any] = {}
+    for observation in (corrected, withdrawn, kept):
+        response = await audited.client.get(
+            url, params={"ref": observation.ref}, headers=audited.auth("auditor")
+        )
+        assert response.status_code == 200, response.text
+        seen[observation.ref] = response.json()
+    assert seen[corrected.ref]["since_run"] == "changed"
+    assert seen[corrected.ref]["fact"]["value"] == corrected.value * 2  # as it is now
+    assert seen[withdrawn.ref]["since_run"] == "removed"
+    assert seen[withdrawn.ref]["fact"] == {"ref": withdrawn.ref}
+    assert seen[kept.ref]["since_run"] == "unchanged"
+    # the digests are in the run's trail: load_record's node.finished
+    finished = [
+        e
+        for e in _events(await _tree(audited))
+        if e["kind"] == "node.finished" and e["payload"]["node"] == "load_record"
+    ]
+    assert len(finished) == 1
+    assert set(finished[0]["payload"]["record_digests"]) == record.refs()
 
 
 async def test_the_viewer_is_static_read_only_and_never_builds_markup(
@@ -285,6 +333,20 @@ async def test_auditor_traces_a_round_in_the_viewer(audited: AuditedServer, tmp_
         assert (await page.js("document.getElementById('step-title').textContent")).startswith(
             "kg.query · "
         )
+
+        # a finding's FHIR citation → the record as read now, unchanged since the run
+        await page.js(
+            "[...document.querySelectorAll('#tree .step[data-kind=\"finding.produced\"]')]"
+            ".find(b => b.textContent.includes('interaction')).click()"
+        )
+        await page.js(
+            'document.querySelector(\'#citations .cite:not([data-ref^="kg:"])'
+            ':not([data-ref^="calc:"])\').click()'
+        )
+        await page.wait_for("document.getElementById('evidence-since').textContent")
+        since = await page.js("document.getElementById('evidence-since').textContent")
+        assert since == "Unchanged since the run read it."
+        assert await page.js("document.getElementById('evidence-since').className") == "unchanged"
 
         # the question's markup is shown as text, never built into the page
         await page.js(
