@@ -13,7 +13,9 @@ re-records it:
 - **requests**: today's code asks the model something the transcript does not hold (the message
   carries the request diff), or asks the KG something it does not hold;
 - **answer**: the canonical result differs from the recorded one (the message carries the diff);
-- **unused**: recorded model calls or KG queries today's round no longer makes.
+- **unused**: recorded model calls or KG queries today's round no longer makes;
+- **kg** (when a knowledge graph is given): the graph now answers a recorded query differently, so
+  the golden replays answers the shipped KG content no longer gives (replay alone cannot see it).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 from core.errors import DataFileError
 from evals.cases import find_case
+from evals.kg_io import kg_drift
 from evals.replay import ReplayMismatch, read_run, replay
 from evals.runner import SCRIPTED
 
@@ -48,7 +51,7 @@ class GoldenProblem:
     path: Path
     case_id: str
     kind: str
-    """orphan | recording | topology | requests | answer | unused"""
+    """orphan | recording | topology | requests | answer | unused | kg"""
     detail: str
     kg: bool = True
     """Recorded with the knowledge graph (re-recording then needs it loaded)."""
@@ -88,9 +91,10 @@ def _recording(header: dict[str, Any]) -> str | None:
     return None
 
 
-async def check_golden(path: Path) -> list[GoldenProblem]:
-    """Replay one golden; every way it has gone stale (empty: it replays exactly)."""
-    header, _, _ = read_run(path)
+async def check_golden(path: Path, *, kg: Any = None) -> list[GoldenProblem]:
+    """Replay one golden; every way it has gone stale (empty: it replays exactly). With ``kg``
+    (a ``GraphStore`` on the shipped curated content), its recorded KG answers are asked again."""
+    header, _, kg_queries = read_run(path)
     case_id = str(header.get("case_id") or path.stem)
 
     def problem(kind: str, detail: str) -> GoldenProblem:
@@ -101,6 +105,11 @@ async def check_golden(path: Path) -> list[GoldenProblem]:
         for kind, detail in (("orphan", _orphan(header)), ("recording", _recording(header)))
         if detail
     ]
+    drifted = kg_drift(kg_queries, kg) if kg is not None and header.get("kg") else []
+    if drifted:
+        found.append(
+            problem("kg", "the knowledge graph now answers differently:\n  " + "\n  ".join(drifted))
+        )
     try:
         outcome = await replay(path)
     except ReplayMismatch as mismatch:

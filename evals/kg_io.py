@@ -134,3 +134,35 @@ class ReplayGraphStore:
 
     def unused(self) -> int:
         return sum(len(q) for q in self._queues.values())
+
+
+def kg_drift(lines: list[dict[str, Any]], store: Any, *, limit: int = 5) -> list[str]:
+    """The recorded KG queries that ``store`` now answers differently (at most ``limit``
+    described): a transcript recorded before a KG content change replays the old answers, so
+    replay alone cannot see the change. Lists are compared as multisets (row order is the
+    engine's, not part of the answer)."""
+    drifted: list[str] = []
+    for line in lines:
+        args, kwargs = from_json(line.get("args", [])), from_json(line.get("kwargs", {}))
+        now = to_json(getattr(store, line["method"])(*args, **kwargs))
+        if _unordered(now) != _unordered(line.get("result")):
+            drifted.append(
+                f"{line['method']}{tuple(args)!r}: recorded {_brief(line.get('result'))}, "
+                f"now {_brief(now)}"
+            )
+    if len(drifted) > limit:
+        drifted = [*drifted[:limit], f"... and {len(drifted) - limit} more"]
+    return drifted
+
+
+def _unordered(value: Any) -> Any:
+    if isinstance(value, list):
+        return sorted((_unordered(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+    if isinstance(value, dict):
+        return {k: _unordered(v) for k, v in value.items()}
+    return value
+
+
+def _brief(value: Any, width: int = 300) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -13,6 +13,7 @@ import pytest
 from evals.golden import GOLDEN_DIR, check_golden, golden_files, rerecord_command
 from evals.replay import read_run
 from evals.scrub import NAME_PLACEHOLDER, PhiRedactor
+from kg.store import GraphStore
 from tools.fhir.sources import DirectoryPatientSource
 
 GOLDENS = golden_files()
@@ -28,8 +29,9 @@ def test_the_goldens_cover_chinese_an_approval_and_a_degraded_round() -> None:
 
 
 @pytest.mark.parametrize("path", GOLDENS, ids=lambda p: p.stem)
-async def test_golden_replays_exactly(path: Path) -> None:
-    problems = await check_golden(path)
+async def test_golden_replays_exactly(path: Path, golden_kg: GraphStore) -> None:
+    """And the shipped KG content still gives every answer the golden recorded."""
+    problems = await check_golden(path, kg=golden_kg)
     assert not problems, "\n\n".join(p.message() for p in problems)
 
 
@@ -82,6 +84,27 @@ async def test_a_golden_whose_case_left_the_suites_is_an_orphan(tmp_path: Path) 
         "wardround evals record --model-url scripted --case retired-case --kg --phi redact "
         "--out evals/golden" in found["orphan"]
     )
+
+
+async def test_a_golden_whose_kg_answers_the_graph_no_longer_gives_is_stale(
+    tmp_path: Path, golden_kg: GraphStore
+) -> None:
+    """Replay answers from the transcript, so only asking the graph again sees a content change
+    (here: the recorded interactions lose one, as if recorded before it was added)."""
+
+    def edit(line: dict[str, Any]) -> None:
+        if line["type"] == "kg_query" and line["method"] == "interactions_among":
+            assert line["result"], "the golden should record at least one interaction"
+            line["result"] = line["result"][1:]
+
+    copy = stale_copy(tmp_path, edit)
+    assert "kg" not in await problems_of(copy)  # without the graph: invisible
+    found = {p.kind: p.message() for p in await check_golden(copy, kg=golden_kg)}
+    assert "the knowledge graph now answers differently" in found["kg"]
+    assert "interactions_among(" in found["kg"]
+    case_id = read_run(GOLDENS[0])[0]["case_id"]
+    assert rerecord_command(case_id) in found["kg"]
+    assert "wardround kg load" in found["kg"]
 
 
 async def test_a_golden_whose_case_changed_its_question_is_an_orphan(tmp_path: Path) -> None:
