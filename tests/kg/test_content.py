@@ -174,6 +174,20 @@ def test_potassium_and_spironolactone_thresholds_match_labels() -> None:
     assert _contra("eplerenone", "potassium")[0]["lab"]["gt"] == 5.5
 
 
+def test_loop_diuretics_monitor_potassium_and_creatinine_per_the_lasix_label() -> None:
+    # Lasix tablets label, PRECAUTIONS, Laboratory Tests: "Serum electrolytes (particularly
+    # potassium), CO2, creatinine and BUN should be determined frequently during the first few
+    # months of Lasix therapy and periodically thereafter."
+    loop = {
+        m["loinc"]: m
+        for m in yaml_records("monitoring.yaml", "monitoring")
+        if m.get("class") == "loop-diuretic"
+    }
+    assert {"2823-3", "2160-0"} <= set(loop)
+    assert "Lasix" in loop["2160-0"]["source"]
+    assert "Laboratory Tests" in loop["2160-0"]["source"]
+
+
 def test_warfarin_clarithromycin_is_major_with_fda_source() -> None:
     row = next(
         r
