@@ -17,6 +17,8 @@ from typing import Any
 from agents.bleeding import has_bled_finding
 from core.domain import Citation, Finding, Medication, PatientRecord, Severity
 from core.errors import InvalidInput
+from tools.labs.flags import observation_time
+from tools.labs.ranges import same_analyte
 from tools.labs.units import convert
 
 _SEVERITY = {
@@ -219,12 +221,14 @@ def _allergy_conflicts(store: Any, facts: PatientFacts) -> list[Finding]:
 
 
 def _monitoring(store: Any, record: PatientRecord, facts: PatientFacts) -> list[Finding]:
-    """Each monitoring requirement: 'missing_monitoring' when never measured, else 'monitoring'."""
+    """Each monitoring requirement: 'missing_monitoring' when never measured (under the KG's code
+    or any code of the same analyte: creatinine in umol/L is creatinine), else 'monitoring'."""
     latest = record.latest_results()
     out = []
     for mon in store.monitoring_for(list(facts.drug_refs)):
         cites = _fhir(facts.drug_refs.get(mon.drug, []))
-        last = latest.get(mon.loinc)
+        measured = [latest[code] for code in same_analyte(mon.loinc) if code in latest]
+        last = max(measured, key=observation_time) if measured else None
         if last is None:
             text = f"{mon.drug_name} needs {mon.test} ({mon.frequency}): none on record. "
             finding = _finding(

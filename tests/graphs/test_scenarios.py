@@ -3,6 +3,7 @@ scripted model and with the model down, and every citation resolves."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -174,3 +175,26 @@ async def test_an_insulin_infusion_needs_potassium_monitoring(curated_kg) -> Non
     assert "kg:Drug/253182" not in {
         c.ref for f in findings if f.kind == "unresolved_drug" for c in f.citations
     }
+
+
+async def test_monitoring_counts_a_result_under_another_code_of_the_same_analyte(
+    curated_kg,
+) -> None:
+    """Loop diuretics need creatinine (KG: 2160-0, mg/dL); this ward reports it as 14682-9
+    (umol/L): that is creatinine monitoring done, not missing."""
+    from agents.kg_checks import kg_findings
+
+    record = await DirectoryPatientSource().load("hf-exacerbation")
+    creatinine = [o for o in record.observations if o.loinc == "14682-9" and o.value is not None]
+    assert creatinine
+    assert not [o for o in record.observations if o.loinc == "2160-0"]
+    findings = await kg_findings(curated_kg, record)
+    requirement = "kg:REQUIRES_MONITORING/class:loop-diuretic|2160-0"
+    loop = [
+        f for f in findings
+        if f.kind in ("monitoring", "missing_monitoring")
+        and requirement in {c.ref for c in f.citations}
+    ]  # fmt: skip
+    assert [f.kind for f in loop] == ["monitoring"]
+    latest = max(creatinine, key=lambda o: o.effective or datetime.min.replace(tzinfo=UTC))
+    assert latest.ref in {c.ref for c in loop[0].citations}

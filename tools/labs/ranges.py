@@ -133,3 +133,10 @@ def reference_ranges() -> dict[str, ReferenceRange]:
 
 def range_for(loinc: str) -> ReferenceRange | None:
     return reference_ranges().get(loinc)
+
+
+def same_analyte(loinc: str) -> frozenset[str]:
+    """``loinc`` and the codes that measure the same analyte (a range's LOINC and its aliases,
+    e.g. creatinine 2160-0 in mg/dL and 14682-9 in umol/L); just ``loinc`` when no range has it."""
+    rr = range_for(loinc)
+    return frozenset({rr.loinc, *rr.aliases}) if rr else frozenset({loinc})

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.domain import Observation, PatientRecord
 from tools.labs.flags import FlagCode, flag_observation, observation_time
-from tools.labs.ranges import range_for
+from tools.labs.ranges import range_for, same_analyte
 from tools.units import UnitMismatch, convert
 
 _SECONDS_PER_DAY = 86_400
@@ -57,13 +57,8 @@ class LabTrend(BaseModel):
         return tuple(dict.fromkeys(p.ref for p in self.points))
 
 
-def _series_codes(loinc: str) -> set[str]:
-    rr = range_for(loinc)
-    return {rr.loinc, *rr.aliases} if rr else {loinc}
-
-
 def _usable(record: PatientRecord, loinc: str) -> list[Observation]:
-    codes = _series_codes(loinc)
+    codes = same_analyte(loinc)
     return sorted(
         (
             o
