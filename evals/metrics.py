@@ -7,10 +7,11 @@ Definitions (what each number means, so two runs can be compared honestly):
   is emitted as (``FINDING_KINDS``: cases speak the clinic's words, so a ``dose_adjustment`` is
   raised as a ``contraindication`` finding, an ``adverse_effect`` as an interaction or a
   contraindication; the same table as ``tests/graphs/test_scenarios.py``), its severity is
-  at least the expected severity, every expected lab (LOINC) is among its labs or the labs of the
-  observations it cites, and it names at least one expected drug (in its drugs or summary). An
-  expected finding is *met* when its matching findings together name every expected drug (three
-  QT-prolonging drugs are met by three pairwise interactions, each severe enough).
+  at least the expected severity, every expected lab (LOINC, or another code of the same analyte)
+  is among its labs or the labs of the observations it cites, and it names at least one expected
+  drug (in its drugs or summary). An expected finding is *met* when its matching findings
+  together name every expected drug (three QT-prolonging drugs are met by three pairwise
+  interactions, each severe enough).
 - **finding precision** (rule / model): among findings of that origin whose kind is one the case
   expects, those matching some expected finding. Kinds the case says nothing about (the many
   routine lab flags) are not judged.
@@ -45,6 +46,7 @@ from pydantic import BaseModel
 from core.domain import Finding, Severity
 from evals.cases import Case, ExpectedFinding
 from graphs.result import WardRoundResult
+from tools.labs.ranges import same_analyte
 
 
 def _drug_text(finding: Finding) -> str:
@@ -73,10 +75,15 @@ def finding_matches(
     if expected.severity is not None and finding.severity.rank < Severity(expected.severity).rank:
         return False
     cited = {(lab_of_ref or {}).get(c.ref, "") for c in finding.citations}
-    if not set(expected.labs) <= set(finding.labs) | cited:
+    if not {_analyte(x) for x in expected.labs} <= {_analyte(x) for x in {*finding.labs, *cited}}:
         return False
     text = _drug_text(finding)
     return not expected.drugs or any(d.lower() in text for d in expected.drugs)
+
+
+def _analyte(loinc: str) -> str:
+    """One code per analyte: creatinine as 14682-9 (umol/L) is creatinine as 2160-0 (mg/dL)."""
+    return min(same_analyte(loinc)) if loinc else loinc
 
 
 def expected_met(

@@ -209,6 +209,18 @@ def test_a_finding_involves_the_labs_it_cites() -> None:
     assert expected_met(want, [found], {"Observation/egfr": "98979-8"})
 
 
+def test_another_code_of_the_same_analyte_is_the_same_lab() -> None:
+    from evals.metrics import expected_met
+
+    # creatinine: 2160-0 (mg/dL) and its umol/L twin 14682-9 (an alias in the shipped ranges)
+    want = ExpectedFinding(kind="monitoring", drugs=("furosemide",), labs=("2160-0",))
+    found = finding(
+        "mon", "monitoring", "info", drugs=("furosemide",), citations=(fhir("Observation/cr"),)
+    )
+    assert expected_met(want, [found], {"Observation/cr": "14682-9"})
+    assert not expected_met(want, [found], {"Observation/cr": "2823-3"})  # potassium is not
+
+
 @pytest.mark.parametrize(
     ("answer", "hit"),
     [
