@@ -8,12 +8,13 @@ query, with timings and token counts — and no patient data. Prompt and respons
 exported only with ``WARDROUND_OTEL_EXPORT_CONTENT=true``, and then redacted (the patient's id,
 name and identifiers, looked up from the record source, become ``[REDACTED]``).
 
-How: the exporter listens to the audit store (``AuditStore.add_listener``). On ``request.answered``
-it reads the run back as a tree and replays it as spans with their recorded start and end times,
-so the trace is exactly the audit record's shape and a failing collector can never slow or break a
-round (the SDK's batch processor exports in its own thread; errors are logged, not raised). The
-audit store stays the record of truth; OTel is a copy for dashboards: a run that raises before it
-answers (no ``request.answered``) is in the audit store but not exported.
+How: the exporter listens to the audit store (``AuditStore.add_listener``). When a run ends
+(``request.answered``, or the ``error`` event with ``where: run`` that a run which raised ends
+with) it reads the run back as a tree and replays it as spans with their recorded start and end
+times, so the trace is exactly the audit record's shape and a failing collector can never slow or
+break a round (the SDK's batch processor exports in its own thread; errors are logged, not raised).
+A failed run's workflow span has status ERROR and ``error.type`` (the exception's class name;
+never its message). The audit store stays the record of truth; OTel is a copy for dashboards.
 
 The extra is imported only when the endpoint is set: without it, startup fails with
 ``TelemetryUnavailable`` naming the missing package.
@@ -25,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from core.audit import AuditEvent, AuditStore, EventKind
+from core.audit import RUN_FAILED, AuditEvent, AuditStore, EventKind
 from core.domain import PatientRecord
 from core.errors import ConfigurationError
 from core.logging import get_logger
@@ -43,6 +44,13 @@ class TelemetryUnavailable(ConfigurationError):
     """OpenTelemetry export is configured but the ``otel`` extra is not installed."""
 
     title = "OpenTelemetry not installed"
+
+
+def _ends_run(event: AuditEvent) -> bool:
+    """``request.answered``, or the ``error`` a run that raised before answering ends with."""
+    if event.kind == EventKind.REQUEST_ANSWERED:
+        return True
+    return event.kind == EventKind.ERROR and event.payload.get("where") == RUN_FAILED
 
 
 def traces_url(endpoint: str) -> str:
@@ -85,7 +93,7 @@ class RunTraceExporter:
         self._tracer = provider.get_tracer("wardround")
 
     async def on_event(self, event: AuditEvent) -> None:
-        if event.kind != EventKind.REQUEST_ANSWERED or event.run_id is None:
+        if event.run_id is None or not _ends_run(event):
             return
         try:
             tree = await self.store.run(event.run_id)

@@ -220,7 +220,7 @@ def _as_event(parent: SpanSpec, node: RunNode) -> None:
             attrs[f"wardround.{key}"] = e.payload[key]
     parent.events.append((str(e.kind), e.ts, attrs))
     if e.kind == EventKind.ERROR:
-        parent.error = parent.error or "_OTHER"
+        parent.error = parent.error or _error_type(e.payload.get("error"))
 
 
 def _redact(value: Any, terms: list[str]) -> Any:

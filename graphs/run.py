@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from langgraph.types import Command
 
 from agents.approvals import ApprovalResume, check_approver, check_decisions
 from agents.synthesizer import ANSWER_DELTA, ANSWER_RESTART
-from core.audit import AuditStore, EventKind, Recorder
+from core.audit import RUN_FAILED, AuditStore, EventKind, Recorder
 from core.errors import InvalidInput
 from core.logging import get_logger, pseudonym
 from core.model.types import metered
@@ -118,13 +119,19 @@ async def run_turn(
             run_id=run_id, thread_id=thread_id, patient_id=patient_id, principal_id=principal_id
         )
         await recorder.emit(EventKind.REQUEST_RECEIVED, request)
-    with metered() as usage, recording(recorder):
-        async for mode, chunk in graph.astream(
-            graph_input, config, stream_mode=["updates", "custom"], durability="sync"
-        ):
-            if on_update is not None:
-                _pass_on(on_update, mode, chunk)
-        snapshot = await graph.aget_state(config)
+    try:
+        with metered() as usage, recording(recorder):
+            async for mode, chunk in graph.astream(
+                graph_input, config, stream_mode=["updates", "custom"], durability="sync"
+            ):
+                if on_update is not None:
+                    _pass_on(on_update, mode, chunk)
+            snapshot = await graph.aget_state(config)
+    except BaseException as exc:  # cancelled (client gone) included: the trail says how it ended
+        if recorder is not None:
+            await asyncio.shield(_audit_failure(recorder, exc))
+        log.warning("ward_round.failed", run_id=run_id, error=type(exc).__name__)
+        raise
     state = dict(snapshot.values)
     if snapshot.interrupts:
         state["__interrupt__"] = snapshot.interrupts
@@ -153,6 +160,18 @@ def _pass_on(on_update: OnUpdate, mode: str, chunk: Any) -> None:
         on_update(TOKEN, {"text": chunk["text"]})
     elif kind == ANSWER_RESTART:
         on_update(TOKEN, {"text": "", "restart": True})
+
+
+async def _audit_failure(recorder: Recorder, exc: BaseException) -> None:
+    """A run that ends without an answer ends with this ``error`` event (``where: run``): the
+    auditor sees how it ended instead of a run that seems to be still going."""
+    await recorder.emit(
+        EventKind.ERROR,
+        {
+            "where": RUN_FAILED,
+            "error": {"type": type(exc).__name__, "message": str(exc)[:500]},
+        },
+    )
 
 
 async def _audit_answer(recorder: Recorder, result: WardRoundResult) -> None:

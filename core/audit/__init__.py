@@ -20,7 +20,14 @@ from core.audit.errors import (
     AuditRunNotFound,
     InvalidAuditEvent,
 )
-from core.audit.events import GENESIS_HASH, AuditEvent, EventDraft, EventKind, canonical_json
+from core.audit.events import (
+    GENESIS_HASH,
+    RUN_FAILED,
+    AuditEvent,
+    EventDraft,
+    EventKind,
+    canonical_json,
+)
 from core.audit.recorder import Recorder, Step
 from core.audit.runs import RunNode, RunPage, RunSummary, RunTree
 from core.audit.signing import checkpoint_key
@@ -29,6 +36,7 @@ from core.audit.verify import ChainFault, VerifyReport
 
 __all__ = [
     "GENESIS_HASH",
+    "RUN_FAILED",
     "ArchiveMarker",
     "AuditChainBroken",
     "AuditError",

@@ -58,6 +58,11 @@ class EventKind(StrEnum):
     """Written by the store itself when a closed segment is moved to an archive file."""
 
 
+RUN_FAILED = "run"
+"""``payload["where"]`` of the ``error`` event that ends a run which raised before answering
+(written by ``graphs.run``; the OpenTelemetry exporter exports such a run too)."""
+
+
 def canonical_json(obj: Any) -> bytes:
     """The canonical byte form of a JSON value (see the module docstring)."""
     try:

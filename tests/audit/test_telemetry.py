@@ -19,6 +19,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.deps import WardRoundDeps
 from core.audit import AuditStore
+from core.errors import RecordNotFound
 from core.settings import REPO_ROOT, Settings
 from core.telemetry import RunTraceExporter, open_telemetry, traces_url
 from graphs.audit import audited_graph_store, record_model_call
@@ -196,6 +197,37 @@ async def test_a_round_is_exported_as_genai_spans(
     assert record.notes, "the scenario should have note text to look for"
     for secret in filter(None, secrets):
         assert secret.encode() not in sent, secret
+
+
+async def test_a_run_that_raises_is_exported_with_its_error(
+    tmp_path: Path, kg: GraphStore, scripted_model: Any, receiver: Receiver
+) -> None:
+    """No answer, no ``request.answered``: the run's closing ``error`` event exports it, the
+    workflow span in error with the exception's class (its message, which may name the patient,
+    stays in the audit store)."""
+    settings = Settings(data_dir=tmp_path, otel_endpoint=receiver.endpoint)
+    audit = AuditStore.from_settings(settings)
+    patients = DirectoryPatientSource()
+    telemetry = open_telemetry(settings, audit, records=patients.load)
+    assert isinstance(telemetry, RunTraceExporter)
+    _, model = scripted_model(guideline_model)
+    deps = WardRoundDeps(patients=patients, model=model, graph_store=audited_graph_store(kg))
+    missing = "patient-nowhere-77"
+    try:
+        graph = build_ward_round(deps, InMemorySaver())
+        with pytest.raises(RecordNotFound):
+            await ask(graph, patient_id=missing, question=QUESTION, audit=audit)
+        assert telemetry.flush()
+    finally:
+        telemetry.shutdown()
+        audit.close()
+    spans = receiver.spans()
+    [workflow] = [s for s in spans if s.name == "invoke_workflow ward_round"]
+    assert workflow.status.code == workflow.status.STATUS_CODE_ERROR
+    assert attrs(workflow)["error.type"] == "RecordNotFound"
+    [load] = [s for s in spans if s.name == "load_record"]
+    assert attrs(load)["error.type"] == "RecordNotFound"
+    assert missing.encode() not in b"".join(receiver.bodies)
 
 
 async def test_content_is_exported_only_on_opt_in_and_redacted(
