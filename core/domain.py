@@ -108,6 +108,16 @@ class Allergy(Frozen):
     unknown_code: bool = Field(default=False, description="no RxNorm/SNOMED coding: kept, flagged")
 
 
+class LabRange(Frozen):
+    """The reporting laboratory's own reference range for a result (FHIR
+    ``Observation.referenceRange`` of type normal, for this patient)."""
+
+    low: float | None = None
+    high: float | None = None
+    unit: str = Field(default="", description="UCUM code of low/high ('' = the result's unit)")
+    text: str = ""
+
+
 class Observation(Frozen):
     """A lab result or vital sign; ``loinc`` is the key into reference ranges and the KG."""
 
@@ -125,6 +135,13 @@ class Observation(Frozen):
         default="", description="LOINC of the parent panel when this is a component (BP 85354-9)"
     )
     status: str = ""
+    lab_range: LabRange | None = Field(
+        default=None, description="the laboratory's reference range; it wins over shipped ones"
+    )
+    lab_interpretation: str = Field(
+        default="",
+        description="the laboratory's flag (HL7 v3 ObservationInterpretation: H, L, HH, LL, N...)",
+    )
 
 
 class Note(Frozen):

@@ -169,6 +169,60 @@ def test_blood_pressure_components_share_the_citation_key() -> None:
     ]
 
 
+UCUM_SYSTEM = "http://unitsofmeasure.org"
+MEANING = "http://terminology.hl7.org/CodeSystem/referencerange-meaning"
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+
+
+def quantity(value: float, unit: str) -> dict[str, Any]:
+    return {"value": value, "unit": unit, "system": UCUM_SYSTEM, "code": unit}
+
+
+def test_the_laboratorys_reference_range_and_flag_are_kept() -> None:
+    k = obs("k1", "2823-3", 5.1, "mmol/L")
+    k["resource"]["referenceRange"] = [
+        {  # a therapeutic range and one for another population come first: not ours
+            "low": quantity(4.0, "mmol/L"),
+            "high": quantity(5.0, "mmol/L"),
+            "type": {"coding": [{"system": MEANING, "code": "therapeutic"}]},
+        },
+        {"high": quantity(5.5, "mmol/L"), "age": {"high": {"value": 1, "code": "a"}}},
+        {
+            "low": quantity(3.5, "mmol/L"),
+            "high": quantity(5.1, "mmol/L"),
+            "type": {"coding": [{"system": MEANING, "code": "normal"}]},
+            "text": "3.5-5.1 mmol/L (QMH chemistry)",
+        },
+    ]
+    k["resource"]["interpretation"] = [{"coding": [{"system": INTERPRETATION, "code": "N"}]}]
+    plain = obs("k2", "2823-3", 4.0, "mmol/L")
+    record = parse(k, plain)
+    first, second = record.observations
+    assert first.lab_range is not None
+    assert (first.lab_range.low, first.lab_range.high, first.lab_range.unit) == (
+        3.5,
+        5.1,
+        "mmol/L",
+    )
+    assert first.lab_range.text == "3.5-5.1 mmol/L (QMH chemistry)"
+    assert first.lab_interpretation == "N"
+    assert (second.lab_range, second.lab_interpretation) == (None, "")
+    assert record.data_issues == ()
+
+
+def test_a_contradictory_reference_range_is_an_issue_and_not_used() -> None:
+    k = obs("k1", "2823-3", 5.1, "mmol/L")
+    k["resource"]["referenceRange"] = [
+        {"low": quantity(5.1, "mmol/L"), "high": quantity(3.5, "mmol/L")}
+    ]
+    record = parse(k)
+    assert record.observations[0].lab_range is None
+    [issue] = record.data_issues
+    assert (issue.ref, issue.kind) == ("Observation/k1", "invalid_range")
+    assert issue.path == "Observation.referenceRange[0]"
+    assert "low 5.1 above high 3.5" in issue.message
+
+
 def test_document_reference_base64_traditional_chinese() -> None:
     text = "入院記錄: 78歲男性, AKI on CKD. 暫停 ibuprofen."
     note = res(

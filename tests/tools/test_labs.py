@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from core.domain import Observation, Patient, PatientRecord
+from core.domain import LabRange, Observation, Patient, PatientRecord
 from core.errors import DataFileError
 from tools.labs.findings import lab_findings
-from tools.labs.flags import flag_observation, lab_flags
+from tools.labs.flags import LAB_RANGE_SOURCE, flag_observation, lab_flags
 from tools.labs.ranges import load_ranges, range_for, reference_ranges
 from tools.labs.trends import lab_trends
 from tools.units import UnitMismatch, convert
@@ -284,3 +284,62 @@ def test_empty_trend() -> None:
     assert t.points == ()
     assert t.latest is None
     assert t.name == "Potassium"
+
+
+# --- the reporting laboratory's own range ---------------------------------------------------------
+
+
+def lab_range(low: float | None, high: float | None, unit: str = "", text: str = "") -> LabRange:
+    return LabRange(low=low, high=high, unit=unit, text=text)
+
+
+def test_the_laboratorys_range_wins_over_the_shipped_interval() -> None:
+    """K 5.1: high against the shipped 3.5-5.0 (Harrison's), normal for the laboratory that
+    measured it and reports 3.5-5.1; the critical limits stay the shipped, sourced ones."""
+    shipped = flag_observation(ob("Observation/k", "2823-3", 5.1, "mmol/L"), "male", 60)
+    assert shipped.flag == "H"
+    local = ob("Observation/k", "2823-3", 5.1, "mmol/L", lab_range=lab_range(3.5, 5.1, "mmol/L"))
+    f = flag_observation(local, "male", 60)
+    assert (f.flag, f.low, f.high) == ("N", 3.5, 5.1)
+    assert f.source == LAB_RANGE_SOURCE
+    critical = local.model_copy(update={"value": 6.4})
+    f = flag_observation(critical, "male", 60)
+    assert (f.flag, f.high, f.critical_high) == ("HH", 5.1, 6.2)
+    assert "Kost" in f.critical_source
+
+
+def test_a_laboratory_range_in_another_unit_is_converted() -> None:
+    # creatinine 1.3 mg/dL against the laboratory's 62-106 umol/L (0.70-1.20 mg/dL)
+    given = lab_range(62, 106, "umol/L", text="adult male, enzymatic method")
+    f = flag_observation(ob("Observation/c", "2160-0", 1.3, "mg/dL", lab_range=given), "male", 60)
+    assert f.flag == "H"
+    assert f.low == pytest.approx(62 / 88.4, abs=1e-3)
+    assert f.high == pytest.approx(106 / 88.4, abs=1e-3)
+    assert f.source == f"{LAB_RANGE_SOURCE}: adult male, enzymatic method"
+
+
+def test_a_laboratory_range_that_cannot_be_compared_is_named_not_used() -> None:
+    given = lab_range(14, 20, "mg/dL")  # potassium bounds in a unit we cannot convert to mmol/L
+    f = flag_observation(ob("Observation/k", "2823-3", 5.4, "mmol/L", lab_range=given), "male", 60)
+    assert (f.flag, f.high) == ("H", 5.0)  # the shipped interval
+    assert "Harrison" in f.source
+    assert "the laboratory's range is in mg/dL" in f.detail
+
+
+def test_an_analyte_without_a_shipped_range_is_flagged_by_the_laboratorys() -> None:
+    given = lab_range(None, 35, "U/L")
+    f = flag_observation(ob("Observation/x", "99999-9", 52, "U/L", lab_range=given), "male", 60)
+    assert (f.flag, f.high, f.critical_high) == ("H", 35, None)
+    assert f.source == LAB_RANGE_SOURCE
+    without = flag_observation(ob("Observation/x", "99999-9", 52, "U/L"), "male", 60)
+    assert without.flag == "no_range"
+
+
+def test_the_laboratorys_own_flag_is_kept_and_named_when_it_disagrees() -> None:
+    agree = ob("Observation/k", "2823-3", 5.4, "mmol/L", lab_interpretation="H")
+    f = flag_observation(agree, "male", 60)
+    assert (f.flag, f.lab_flag, f.detail) == ("H", "H", "")
+    disagree = agree.model_copy(update={"value": 6.4})  # critical by Kost; the lab said H
+    f = flag_observation(disagree, "male", 60)
+    assert (f.flag, f.lab_flag) == ("HH", "H")
+    assert f.detail == "the laboratory flagged it H"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.domain import ImagingStudy, Note, Observation
+from core.domain import ImagingStudy, LabRange, Note, Observation
 from tools.fhir.bundle import Entry
 from tools.fhir.codes import LOINC, UCUM, first_known
 from tools.fhir.context import ParseContext
@@ -27,10 +27,9 @@ _MAY_BE_NEGATIVE = frozenset({"11555-0", "1925-7", "1927-3"})
 
 def _value(holder: Any) -> tuple[float | None, str, str]:
     """(numeric value, UCUM unit, text value) of an Observation or component ``value[x]``."""
-    q = holder.valueQuantity
-    if q is not None:
-        unit = q.code if q.code and (q.system in (None, UCUM)) else (q.unit or q.code or "")
-        return to_float(q.value), str(unit), ""
+    if holder.valueQuantity is not None:
+        value, unit = _quantity(holder.valueQuantity)
+        return value, unit, ""
     if holder.valueInteger is not None:
         return float(holder.valueInteger), "", ""
     if holder.valueCodeableConcept is not None:
@@ -42,6 +41,36 @@ def _value(holder: Any) -> tuple[float | None, str, str]:
     if holder.dataAbsentReason is not None:
         return None, "", f"(absent: {concept_text(holder.dataAbsentReason)})"
     return None, "", ""
+
+
+def _quantity(q: Any) -> tuple[float | None, str]:
+    if q is None:
+        return None, ""
+    unit = q.code if q.code and (q.system in (None, UCUM)) else (q.unit or q.code or "")
+    return to_float(q.value), str(unit)
+
+
+def _lab_range(entry: Entry, ctx: ParseContext, holder: Any, path: str) -> LabRange | None:
+    """The laboratory's normal range for this result: the first ``referenceRange`` that is of
+    type normal (or untyped) and not restricted to a population (``appliesTo``, ``age``); one
+    whose bounds contradict each other is reported as an issue and not used."""
+    for i, given in enumerate(holder.referenceRange or ()):
+        meaning = first_code(given.type) if given.type is not None else ""
+        if meaning not in ("", "normal") or given.appliesTo or given.age is not None:
+            continue
+        low, low_unit = _quantity(given.low)
+        high, high_unit = _quantity(given.high)
+        where = f"{path}.referenceRange[{i}]"
+        if low is not None and high is not None and low_unit != high_unit:
+            ctx.issue(entry.ref, "invalid_range", f"bounds in {low_unit} and {high_unit}", where)
+            continue
+        if low is not None and high is not None and low > high:
+            ctx.issue(entry.ref, "invalid_range", f"low {low:g} above high {high:g}", where)
+            continue
+        if low is None and high is None and not given.text:
+            continue
+        return LabRange(low=low, high=high, unit=low_unit or high_unit, text=given.text or "")
+    return None
 
 
 def _one(
@@ -68,6 +97,8 @@ def _one(
         unit=unit,
         unknown_code=known is None,
         codings=codes,
+        lab_range=_lab_range(entry, ctx, holder, path),
+        lab_interpretation=next((first_code(c) for c in holder.interpretation or ()), ""),
         **base,
     )
 

@@ -1,5 +1,12 @@
 """Flag each result against its reference interval and critical limits: N, L, H, LL, HH.
 
+The interval is the reporting laboratory's own when the result carries one (FHIR
+``Observation.referenceRange``: each laboratory validates its intervals for its methods and
+population, so it wins over a textbook's), else the shipped interval for the patient's sex and
+age (``data/labs/reference_ranges.yaml``). Critical and plausibility limits are always the
+shipped, sourced ones: laboratories do not send them in ``referenceRange``. The laboratory's own
+flag (``Observation.interpretation``) is kept beside ours and named when they disagree.
+
 Limits are converted into the *result's* unit (the value is shown as measured, never rewritten).
 The interval is exclusive (a value equal to a bound is normal) and critical limits are inclusive
 ("at or beyond"), which is how both the NEWS2 bands and notification limits are written. Results
@@ -44,6 +51,8 @@ class LabFlag(BaseModel):
     source: str = ""
     critical_source: str = ""
     detail: str = ""
+    lab_flag: str = ""
+    """The laboratory's own flag (HL7 v3 ObservationInterpretation code), if it sent one."""
 
     @property
     def abnormal(self) -> bool:
@@ -68,7 +77,15 @@ def _classify(
     return "N"
 
 
+LAB_RANGE_SOURCE = "the reporting laboratory's reference range (FHIR Observation.referenceRange)"
+_COMPARABLE_FLAGS = frozenset({"N", "L", "H", "LL", "HH"})
+
+
 def _flag(obs: Observation, name: str, flag: FlagCode, **extra: Any) -> LabFlag:
+    detail = str(extra.pop("detail", ""))
+    lab = obs.lab_interpretation
+    if lab in _COMPARABLE_FLAGS and flag in _COMPARABLE_FLAGS and lab != flag:
+        detail = "; ".join(filter(None, [detail, f"the laboratory flagged it {lab}"]))
     return LabFlag(
         ref=obs.ref,
         loinc=obs.loinc,
@@ -77,8 +94,37 @@ def _flag(obs: Observation, name: str, flag: FlagCode, **extra: Any) -> LabFlag:
         unit=obs.unit,
         effective=obs.effective,
         flag=flag,
+        lab_flag=lab,
+        detail=detail,
         **extra,
     )
+
+
+class _Bounds(BaseModel):
+    """An interval in the result's unit, and where it comes from."""
+
+    low: float | None
+    high: float | None
+    source: str
+    note: str = ""
+
+
+def _laboratory_bounds(obs: Observation) -> tuple[_Bounds | None, str]:
+    """The laboratory's interval in the result's unit, or ``None`` and why it cannot be used."""
+    given = obs.lab_range
+    if given is None or (given.low is None and given.high is None):
+        return None, ""
+    unit = given.unit or obs.unit
+    try:
+        low, high = (
+            None if bound is None else round(convert(bound, unit, obs.unit, obs.loinc), 6)
+            for bound in (given.low, given.high)
+        )
+    except UnitMismatch:
+        why = f"the laboratory's range is in {unit}, which cannot be compared with {obs.unit}"
+        return None, why
+    source = f"{LAB_RANGE_SOURCE}{f': {given.text}' if given.text else ''}"
+    return _Bounds(low=low, high=high, source=source), ""
 
 
 def flag_observation(obs: Observation, sex: str, age: int | None) -> LabFlag:
@@ -87,17 +133,29 @@ def flag_observation(obs: Observation, sex: str, age: int | None) -> LabFlag:
     name = rr.name if rr else obs.display
     if obs.value is None:
         return _flag(obs, name, "non_numeric", detail=obs.value_text)
+    lab, lab_unusable = _laboratory_bounds(obs)
     if rr is None:
+        if lab is not None:  # no shipped range, but the laboratory gave one
+            flag = _classify(obs.value, lab.low, lab.high, None, None)
+            return _flag(obs, name, flag, low=lab.low, high=lab.high, source=lab.source)
         why = "unknown code" if obs.unknown_code else f"no reference range for LOINC {obs.loinc}"
-        return _flag(obs, name, "no_range", detail=why)
+        return _flag(obs, name, "no_range", detail="; ".join(filter(None, [why, lab_unusable])))
     try:
-        return _flag_with_range(obs, obs.value, rr, rr.interval_for(sex, age))
+        return _flag_with_range(
+            obs, obs.value, rr, rr.interval_for(sex, age), lab=lab, lab_unusable=lab_unusable
+        )
     except UnitMismatch as exc:
         return _flag(obs, name, "unit_mismatch", source=rr.source, detail=str(exc))
 
 
 def _flag_with_range(
-    obs: Observation, value: float, rr: ReferenceRange, interval: Interval | None
+    obs: Observation,
+    value: float,
+    rr: ReferenceRange,
+    interval: Interval | None,
+    *,
+    lab: _Bounds | None,
+    lab_unusable: str,
 ) -> LabFlag:
     unit = obs.unit
     plaus = rr.plausible
@@ -106,22 +164,30 @@ def _flag_with_range(
         if (plo is not None and value < plo) or (phi is not None and value > phi):
             detail = f"outside plausibility limits {plo}-{phi} {unit}: specimen or entry error"
             return _flag(obs, rr.name, "implausible", source=plaus.source, detail=detail)
-    lo = _in_unit(interval.low if interval else None, rr, unit)
-    hi = _in_unit(interval.high if interval else None, rr, unit)
+    if lab is not None:
+        bounds = lab
+    else:
+        shipped = rr.interval_source(interval) if interval else rr.source
+        bounds = _Bounds(
+            low=_in_unit(interval.low if interval else None, rr, unit),
+            high=_in_unit(interval.high if interval else None, rr, unit),
+            source=shipped,
+            note="" if interval else "no interval for this sex/age; critical limits only",
+        )
     crit = rr.critical
     clo = _in_unit(crit.low if crit else None, rr, unit)
     chi = _in_unit(crit.high if crit else None, rr, unit)
     return _flag(
         obs,
         rr.name,
-        _classify(value, lo, hi, clo, chi),
-        low=lo,
-        high=hi,
+        _classify(value, bounds.low, bounds.high, clo, chi),
+        low=bounds.low,
+        high=bounds.high,
         critical_low=clo,
         critical_high=chi,
-        source=rr.interval_source(interval) if interval else rr.source,
+        source=bounds.source,
         critical_source=crit.source if crit else "",
-        detail="" if interval else "no interval for this sex/age; critical limits only",
+        detail="; ".join(filter(None, [bounds.note, lab_unusable])),
     )
 
 
