@@ -9,7 +9,8 @@ itself is not copied into the audit store), see ``fhir_ref``.
 
 So that an auditor can tell whether the record still says what the run read, the run's
 ``load_record`` step writes a SHA-256 digest of every fact it loaded (``record_digests``, the
-canonical JSON of the parsed fact) into its ``node.finished`` event; following a FHIR citation
+canonical JSON of the parsed fact, fields at their defaults left out) into its ``node.finished``
+event; following a FHIR citation
 compares the fact as read now with that digest (``Evidence.since_run``). A fact derived relative to
 the time of reading (a date flagged as in the future) counts as a change: it is one.
 """
@@ -111,7 +112,9 @@ def evidence_in_events(ref: str, events: list[AuditEvent]) -> Evidence | None:
     return None
 
 
-def _record_facts(record: PatientRecord) -> Iterator[tuple[str, dict[str, Any]]]:
+def _record_facts(
+    record: PatientRecord, *, exclude_defaults: bool = False
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every fact of a parsed record as the viewer shows it, with its FHIR reference."""
     yield record.patient.ref, {"ref": record.patient.ref, "resourceType": "Patient"}
     groups: tuple[tuple[Any, ...], ...] = (
@@ -125,7 +128,7 @@ def _record_facts(record: PatientRecord) -> Iterator[tuple[str, dict[str, Any]]]
     )
     for group in groups:
         for item in group:
-            yield item.ref, item.model_dump(mode="json")
+            yield item.ref, item.model_dump(mode="json", exclude_defaults=exclude_defaults)
 
 
 def record_fact(ref: str, record: PatientRecord) -> dict[str, Any] | None:
@@ -135,15 +138,14 @@ def record_fact(ref: str, record: PatientRecord) -> dict[str, Any] | None:
     return next((fact for found, fact in _record_facts(record) if found == wanted), None)
 
 
-def fact_digest(fact: Mapping[str, Any]) -> str:
-    """SHA-256 of the fact's canonical JSON (hex)."""
-    return hashlib.sha256(canonical_json(dict(fact))).hexdigest()
-
-
 def record_digests(record: PatientRecord) -> dict[str, str]:
-    """The digest of every fact of the record, by reference: what a run read, written into its
-    audit trail without copying the record there."""
-    return {ref: fact_digest(fact) for ref, fact in _record_facts(record)}
+    """SHA-256 (hex) of every fact of the record, by reference: what a run read, written into its
+    audit trail without copying the record there. Fields at their defaults are left out, so a
+    field added to the domain model later does not make every earlier run's facts look changed."""
+    return {
+        ref: hashlib.sha256(canonical_json(fact)).hexdigest()
+        for ref, fact in _record_facts(record, exclude_defaults=True)
+    }
 
 
 def digests_at_run(events: list[AuditEvent]) -> dict[str, str]:
@@ -172,7 +174,7 @@ def evidence_in_record(
     elif at_run is None:
         since = "not_recorded"
     else:
-        since = "unchanged" if fact_digest(fact) == at_run else "changed"
+        since = "unchanged" if record_digests(record).get(wanted) == at_run else "changed"
     return Evidence(
         ref=ref,
         kind=citation_kind(ref),
