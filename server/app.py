@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
@@ -19,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.settings import Settings
 from server.auth import RateLimit, RateLimiter, TokenStore, tokens_path
-from server.deps import ServerState, ThreadStore
+from server.deps import ServerState
 from server.problems import BodySizeLimit, install_problem_handlers
 from server.routes import (
     approvals,
@@ -32,6 +31,7 @@ from server.routes import (
     threads,
 )
 from server.routes.metrics import Metrics, MetricsMiddleware
+from server.thread_store import ThreadStore
 from server.wiring import Runtime, open_runtime
 
 RuntimeFactory = Callable[[Settings], AbstractAsyncContextManager[Runtime]]
@@ -66,12 +66,12 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``runtime=None`` opens the configured runtime at start-up."""
     settings = settings or Settings()
-    data_dir = settings.ensure_data_dir()
+    settings.ensure_data_dir()
     state = ServerState(
         settings=settings,
         tokens=TokenStore(tokens_path(settings)),
         limiter=RateLimiter(rate_limit or RateLimit()),
-        threads=ThreadStore(Path(data_dir) / "server.sqlite"),
+        threads=ThreadStore.from_settings(settings),
         runtime=runtime if isinstance(runtime, Runtime) else None,
     )
     factory = None if isinstance(runtime, Runtime) else (runtime or _default_factory)

@@ -9,13 +9,7 @@ patient off the caller's wards, or a thread about one, is **404 as if it did not
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-import threading
-import uuid
-import weakref
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -27,6 +21,7 @@ from core.errors import Forbidden, NotAuthenticated, RecordNotFound, WardroundEr
 from core.settings import Settings
 from server.auth import TOKEN_PREFIX, Principal, RateLimiter, TokenStore
 from server.oidc import OidcVerifier, looks_like_jwt
+from server.thread_store import ThreadRow, ThreadStore
 from server.wiring import Runtime
 
 
@@ -38,61 +33,6 @@ class NotReady(WardroundError):
 class ThreadNotFound(WardroundError):
     http_status = 404
     title = "Thread not found"
-
-
-@dataclass(frozen=True)
-class ThreadRow:
-    id: str
-    patient_id: str
-    owner_id: str
-    created_at: str
-
-
-class ThreadStore:
-    """thread id → patient and owner, in SQLite under the data dir (the conversation itself lives
-    in the LangGraph checkpointer, keyed by the same thread id)."""
-
-    def __init__(self, path: Path | str) -> None:
-        if isinstance(path, Path):
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
-        self._lock = threading.Lock()
-        with self._lock, self._db:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS threads (id TEXT PRIMARY KEY, patient_id TEXT NOT NULL,"
-                " owner_id TEXT NOT NULL, created_at TEXT NOT NULL)"
-            )
-
-    def create(self, patient_id: str, owner_id: str) -> ThreadRow:
-        row = ThreadRow(
-            id=f"thread-{uuid.uuid4().hex[:16]}",
-            patient_id=patient_id,
-            owner_id=owner_id,
-            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        )
-        with self._lock, self._db:
-            self._db.execute(
-                "INSERT INTO threads VALUES (?, ?, ?, ?)",
-                (row.id, row.patient_id, row.owner_id, row.created_at),
-            )
-        return row
-
-    def get(self, thread_id: str) -> ThreadRow | None:
-        with self._lock:
-            found = self._db.execute(
-                "SELECT id, patient_id, owner_id, created_at FROM threads WHERE id = ?",
-                (thread_id,),
-            ).fetchone()
-        return ThreadRow(*found) if found else None
-
-    def ping(self) -> None:
-        with self._lock:
-            self._db.execute("SELECT 1").fetchone()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
 
 @dataclass
@@ -107,9 +47,6 @@ class ServerState:
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     oidc: OidcVerifier | None = field(init=False, default=None)
     """JWT bearer tokens from the configured OIDC provider (``WARDROUND_OIDC_*``), if any."""
-    _thread_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
-        default_factory=weakref.WeakValueDictionary
-    )
 
     def __post_init__(self) -> None:
         self.oidc = OidcVerifier.from_settings(self.settings)
@@ -118,16 +55,6 @@ class ServerState:
         if self.runtime is None:
             raise NotReady("the ward round is still starting")
         return self.runtime
-
-    def thread_lock(self, thread_id: str) -> asyncio.Lock:
-        """One writer per thread: questions on the same thread run one after another.
-
-        Held weakly: a lock lives while a request holds or waits on it, then goes.
-        """
-        lock = self._thread_locks.get(thread_id)
-        if lock is None:
-            lock = self._thread_locks[thread_id] = asyncio.Lock()
-        return lock
 
     def keep(self, task: asyncio.Task[Any]) -> None:
         self.background.add(task)
@@ -232,7 +159,7 @@ async def thread_in_scope(
     state: ServerState, user: Principal, thread_id: str, *, action: str = "read_thread"
 ) -> ThreadRow:
     """The thread if its patient is on ``user``'s wards (the ward team shares threads); else 404."""
-    row = state.threads.get(thread_id)
+    row = await state.threads.get(thread_id)
     if row is None:
         raise ThreadNotFound(f"no thread {thread_id!r}")
     try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,7 +139,8 @@ class Turn:
 async def run_round(runtime: Runtime, turn: Turn, emit: Emit | None = None) -> WardRoundResult:
     """One run on ``turn.thread_id``, audited, reporting progress through ``emit``.
 
-    Call it holding the thread's lock: the paused-or-not check below must not race another run.
+    Call it holding the thread (``ThreadStore.writer``): the paused-or-not check below must not
+    race another run.
     """
     progress = _Progress(emit or (lambda _event: None))
     config = RunnableConfig(configurable={"thread_id": turn.thread_id})
@@ -177,7 +179,7 @@ def answer_event(result: WardRoundResult) -> RoundEvent:
 
 def start_round_events(
     runtime: Runtime,
-    lock: asyncio.Lock,
+    writer: AbstractAsyncContextManager[Any],
     keep: Callable[[asyncio.Task[Any]], None],
     turn: Turn,
 ) -> asyncio.Queue[RoundEvent | None]:
@@ -187,7 +189,7 @@ def start_round_events(
     async def produce() -> None:
         run_id = ""
         try:
-            async with lock:
+            async with writer:
                 result = await run_round(runtime, turn, queue.put_nowait)
             run_id = result.run_id
             queue.put_nowait(answer_event(result))

@@ -29,9 +29,10 @@ from agents.approvals import ApprovalResume, Approver, Decision
 from core.errors import InvalidInput, WardroundError
 from graphs.result import WardRoundResult
 from server.auth import Principal
-from server.deps import Clinician, ServerDeps, ServerState, ThreadRow, thread_in_scope
+from server.deps import Clinician, ServerDeps, ServerState, thread_in_scope
 from server.routes.threads import ROUND_RESPONSES, ThreadId, pending_proposals, respond
 from server.sse import NothingToApprove, Turn
+from server.thread_store import ThreadRow
 
 router = APIRouter(prefix="/v1/threads", tags=["approvals"])
 

@@ -44,13 +44,17 @@ def _kg_check(state: ServerDeps) -> dict[str, Any]:
     return {"ok": True, "backend": type(runtime.deps.graph_store).__name__}
 
 
-def _db_check(state: ServerDeps) -> dict[str, Any]:
+def _ping_audit(audit: Any) -> None:
+    with audit.engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+
+
+async def _db_check(state: ServerDeps) -> dict[str, Any]:
     audit = getattr(state.runtime, "audit", None)
     try:
-        state.threads.ping()
+        await state.threads.ping()
         if audit is not None:
-            with audit.engine.connect() as conn:
-                conn.exec_driver_sql("SELECT 1")
+            await asyncio.to_thread(_ping_audit, audit)
     except Exception as err:  # any driver error means "not ready"
         return {"ok": False, "detail": type(err).__name__}
     return {"ok": True, "threads": True, "audit": audit is not None, "checkpointer": True}
@@ -75,7 +79,7 @@ async def readyz(state: ServerDeps, _user: CurrentUser) -> JSONResponse:
     checks = {
         "model": await _model_check(state),
         "kg": _kg_check(state),
-        "db": await asyncio.to_thread(_db_check, state),
+        "db": await _db_check(state),
         "graph": {"ok": state.runtime is not None},
         "oidc": await _oidc_check(state),
     }

@@ -151,7 +151,7 @@ async def _thread_for(
             "metadata.patient_id: name the patient (or send an X-Wardround-Patient header)"
         )
     await patient_in_scope(state, user, patient_id, action="ask")
-    return patient_id, state.threads.create(patient_id, user.id).id
+    return patient_id, (await state.threads.create(patient_id, user.id)).id
 
 
 def _chunk(
@@ -245,17 +245,17 @@ async def chat_completions(
             f"thread {thread_id} waits for a decision: POST /v1/threads/{thread_id}/approvals"
         )
     runtime = state.require_runtime()
-    lock = state.thread_lock(thread_id)
+    writer = state.threads.writer(thread_id)
     turn = Turn(patient_id=patient_id, thread_id=thread_id, principal_id=user.id, question=question)
     headers = {THREAD_HEADER: thread_id}
     if body.stream:
-        queue = start_round_events(runtime, lock, state.keep, turn)
+        queue = start_round_events(runtime, writer, state.keep, turn)
         return StreamingResponse(
             _stream(f"chatcmpl-{thread_id}", thread_id, queue),
             media_type="text/event-stream",
             headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    async with lock:
+    async with writer:
         result = await run_round(runtime, turn)
     return JSONResponse(_completion(result), headers=headers)
 

@@ -63,7 +63,7 @@ class Question(BaseModel):
 @router.post("", status_code=201)
 async def open_thread(body: NewThread, state: ServerDeps, user: Clinician) -> ThreadOut:
     await patient_in_scope(state, user, body.patient_id)
-    row = state.threads.create(body.patient_id, user.id)
+    row = await state.threads.create(body.patient_id, user.id)
     return ThreadOut(id=row.id, patient_id=row.patient_id, created_at=row.created_at)
 
 
@@ -96,11 +96,11 @@ def wants_json(accept: str | None) -> bool:
 async def respond(state: ServerState, turn: Turn, accept: str | None) -> Any:
     """Run ``turn`` (one writer per thread): SSE by default, the result as JSON when asked."""
     runtime = state.require_runtime()
-    lock = state.thread_lock(turn.thread_id)
+    writer = state.threads.writer(turn.thread_id)
     if wants_json(accept):
-        async with lock:
+        async with writer:
             return await run_round(runtime, turn)
-    queue = start_round_events(runtime, lock, state.keep, turn)
+    queue = start_round_events(runtime, writer, state.keep, turn)
     return StreamingResponse(
         sse_bytes(queue),
         media_type="text/event-stream",
