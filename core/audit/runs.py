@@ -1,18 +1,37 @@
-"""Reading runs back: paged run summaries and one run as a tree of steps."""
+"""Reading runs back: paged run summaries and one run as a tree of steps.
+
+A summary says how its run ended (``outcome``), worked out in the same aggregate query from the
+run's terminal events, so it can be filtered on before paging.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Connection, Select, case, func, select
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement, Connection, Select, case, func, select
 
 from core.audit.errors import AuditRunNotFound
-from core.audit.events import AuditEvent, EventKind, format_ts, parse_ts
+from core.audit.events import RUN_FAILED, AuditEvent, EventKind, canonical_json, format_ts, parse_ts
 from core.audit.rows import from_row
 from core.audit.schema import events
 
 MAX_PAGE = 500
+
+RunOutcome = Literal["answered", "paused_for_approval", "failed", "unfinished"]
+"""How a run ended, from its trail (these names are part of the API: keep them stable).
+
+* ``answered``: it wrote ``request.answered`` with the answer.
+* ``paused_for_approval``: it wrote ``request.answered`` with ``pending_approval: true``: the
+  round stopped to wait for a clinician's decision. The decision, when it comes, is a later run
+  on the same thread (``approval.decided``); this run's outcome stays what it was.
+* ``failed``: it raised before answering and ended with an ``error`` event whose ``where`` is
+  ``RUN_FAILED`` (the exception's class is in ``payload.error.type``).
+* ``unfinished``: neither: still under way, or the process died mid-run.
+
+Should a trail hold both an answer and a run failure (no writer does that), the later one wins.
+"""
 
 
 class RunSummary(BaseModel):
@@ -28,6 +47,7 @@ class RunSummary(BaseModel):
     last_seq: int
     events: int
     errors: int
+    outcome: RunOutcome = Field(description="how the run ended; see ``RunOutcome``")
 
 
 class RunPage(BaseModel):
@@ -52,6 +72,37 @@ class RunTree(BaseModel):
     roots: list[RunNode]
 
 
+def _payload_has(member: dict[str, object]) -> ColumnElement[bool]:
+    """True when the stored payload holds ``member`` (one key and its scalar value).
+
+    Payloads are stored as canonical JSON text (``core.audit.events``; the hashes are computed
+    over it, so its form cannot drift), so a member is matched on its exact bytes: no JSON
+    parsing, the same SQL on SQLite and PostgreSQL, and a payload edited into invalid JSON (which
+    ``verify`` reports) does not make the run list fail. A string value cannot fake a member:
+    quotes inside strings are escaped. Used only on the flat payloads ``graphs.run`` writes at a
+    run's end, where no nested object could hold the same member. (SQLite's LIKE ignores ASCII
+    case, PostgreSQL's does not; no writer varies the case of these keys and values.)
+    """
+    text = canonical_json(member).decode("utf-8")[1:-1]  # '"key":value' without the braces
+    return events.c.payload.contains(text, autoescape=True)
+
+
+def _outcome() -> ColumnElement[str]:
+    """``RunOutcome`` of each run, as an aggregate over its events (see ``RunOutcome``)."""
+    c = events.c
+    answered = c.kind == EventKind.REQUEST_ANSWERED.value
+    answered_seq = func.max(case((answered, c.seq)))
+    paused_seq = func.max(case((answered & _payload_has({"pending_approval": True}), c.seq)))
+    failed = (c.kind == EventKind.ERROR.value) & _payload_has({"where": RUN_FAILED})
+    failed_seq = func.max(case((failed, c.seq)))
+    return case(
+        (failed_seq > func.coalesce(answered_seq, 0), "failed"),
+        (paused_seq == answered_seq, "paused_for_approval"),
+        (answered_seq.is_not(None), "answered"),
+        else_="unfinished",
+    )
+
+
 def _summary_query() -> Select[tuple[object, ...]]:
     c = events.c
     return (
@@ -66,6 +117,7 @@ def _summary_query() -> Select[tuple[object, ...]]:
             func.max(c.seq).label("last_seq"),
             func.count().label("events"),
             func.sum(case((c.kind == EventKind.ERROR.value, 1), else_=0)).label("errors"),
+            _outcome().label("outcome"),
         )
         .where(c.run_id.is_not(None))
         .group_by(c.run_id)
@@ -79,6 +131,7 @@ def query_runs(
     principal: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    outcome: RunOutcome | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> RunPage:
@@ -92,6 +145,8 @@ def query_runs(
         stmt = stmt.having(func.min(c.ts) >= format_ts(since))
     if until is not None:
         stmt = stmt.having(func.min(c.ts) < format_ts(until))
+    if outcome is not None:
+        stmt = stmt.having(_outcome() == outcome)
     if cursor is not None:
         stmt = stmt.having(func.min(c.seq) < int(cursor))
     limit = max(1, min(limit, MAX_PAGE))

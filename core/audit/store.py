@@ -33,7 +33,7 @@ from core.audit.engine import audit_url, create_audit_engine, writer_engine, wri
 from core.audit.errors import AuditChainBroken, AuditError, AuditKeyMissing
 from core.audit.events import GENESIS_HASH, AuditEvent, EventDraft, EventKind, format_ts
 from core.audit.rows import db_locator, from_row, iter_rows, to_row
-from core.audit.runs import RunPage, RunTree, query_run, query_runs
+from core.audit.runs import RunOutcome, RunPage, RunTree, query_run, query_runs
 from core.audit.schema import archives, checkpoints, create_schema, events
 from core.audit.signing import sign_head
 from core.audit.store_verify import verify_store
@@ -212,12 +212,14 @@ class AuditStore:
         principal: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        outcome: RunOutcome | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> RunPage:
+        """Run summaries, newest first; ``outcome`` keeps the runs that ended that way."""
         filters = {"patient": patient, "principal": principal, "since": since, "until": until}
         return await asyncio.to_thread(
-            self._read, query_runs, **filters, limit=limit, cursor=cursor
+            self._read, query_runs, **filters, outcome=outcome, limit=limit, cursor=cursor
         )
 
     async def run(self, run_id: str) -> RunTree:

@@ -24,6 +24,7 @@ from core.audit.evidence import (
     evidence_in_record,
 )
 from core.audit.fhir_export import export_bundle
+from core.audit.runs import RunOutcome
 from server.deps import Auditor, NotReady, ServerDeps, ServerState, audit_access
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -43,6 +44,9 @@ class RunFilter(BaseModel):
     principal: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    outcome: RunOutcome | None = Field(
+        default=None, description="only runs that ended this way (answered, failed...)"
+    )
     limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = None
 

@@ -93,6 +93,7 @@ function runQuery() {
   if (principal) params.set("principal", principal);
   if ($("f-since").value) params.set("since", isoFromLocal($("f-since").value));
   if ($("f-until").value) params.set("until", isoFromLocal($("f-until").value));
+  if ($("f-outcome").value) params.set("outcome", $("f-outcome").value);
   params.set("limit", "50");
   return params;
 }
@@ -114,9 +115,15 @@ async function loadRuns(more) {
   $("more").hidden = !page.next_cursor;
 }
 
+// how a run ended (RunOutcome in core/audit/runs.py), in words: never colour alone
+const OUTCOME_LABEL = { answered: "answered", paused_for_approval: "paused for approval",
+                        failed: "failed", unfinished: "unfinished" };
+
 function runButton(run) {
-  const button = el("button", { className: "run", type: "button" },
+  const outcome = OUTCOME_LABEL[run.outcome] ? run.outcome : "unknown";
+  const button = el("button", { className: `run ${outcome}`, type: "button" },
     el("strong", { textContent: run.run_id }),
+    el("span", { className: `outcome ${outcome}`, textContent: OUTCOME_LABEL[outcome] || outcome }),
     el("small", { textContent: `patient ${run.patient_id ?? "—"} · by ${run.principal_id ?? "—"}` }),
     el("small", { textContent: `${run.started_at} · ${run.events} events` }));
   if (run.errors) button.append(el("small", { className: "errors", textContent: `${run.errors} errors` }));

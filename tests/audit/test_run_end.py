@@ -1,6 +1,7 @@
 """Every run's trail says how it ended: with its answer (``request.answered``) or, when it raised
 before answering (record not found, the client gone mid-round), with an ``error`` event
-(``where: run``) naming the exception. The run list counts it; the chain still verifies."""
+(``where: run``) naming the exception. The run list counts it and calls the run failed; the chain
+still verifies."""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ async def test_a_run_that_raises_ends_with_an_error_event(
     failed = [e for e in events if e.kind == EventKind.NODE_FINISHED and e.payload.get("error")]
     assert [e.payload["node"] for e in failed] == ["load_record"]
     [summary] = (await audit.runs()).runs
-    assert (summary.run_id, summary.errors) == (run_id, 1)
+    assert (summary.run_id, summary.errors, summary.outcome) == (run_id, 1, "failed")
     assert (await audit.verify()).ok
 
 
@@ -92,4 +93,5 @@ async def test_a_cancelled_run_ends_with_an_error_event(
     assert (last.kind, last.payload["where"]) == (EventKind.ERROR, RUN_FAILED)
     assert last.payload["error"]["type"] == "CancelledError"
     assert EventKind.REQUEST_ANSWERED not in [e.kind for e in events]
+    assert [r.outcome for r in (await audit.runs()).runs] == ["failed"]
     assert (await audit.verify()).ok

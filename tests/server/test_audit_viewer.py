@@ -219,6 +219,24 @@ async def test_fhir_evidence_says_whether_the_record_changed_since_the_run(
     assert set(finished[0]["payload"]["record_digests"]) == record.refs()
 
 
+async def test_runs_say_how_they_ended_and_filter_on_it(audited: AuditedServer) -> None:
+    """The round proposed an order, so it ended paused for a clinician's approval."""
+    auditor = audited.auth("auditor")
+    listed = await audited.client.get("/v1/audit/runs", headers=auditor)
+    assert listed.status_code == 200, listed.text
+    [run] = listed.json()["runs"]
+    assert (run["run_id"], run["outcome"]) == (audited.run_id, "paused_for_approval")
+    for outcome, expected in (("paused_for_approval", [audited.run_id]), ("answered", [])):
+        response = await audited.client.get(
+            "/v1/audit/runs", params={"outcome": outcome}, headers=auditor
+        )
+        assert response.status_code == 200, response.text
+        assert [r["run_id"] for r in response.json()["runs"]] == expected, outcome
+    bad = await audited.client.get("/v1/audit/runs", params={"outcome": "won"}, headers=auditor)
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
+
+
 async def test_the_viewer_is_static_read_only_and_never_builds_markup(
     audited: AuditedServer,
 ) -> None:
@@ -257,7 +275,7 @@ async def sign_in(page: Page, token: str) -> None:
 
 
 async def filter_runs(page: Page, **fields: str) -> None:
-    for name in ("patient", "principal", "since", "until"):
+    for name in ("patient", "principal", "since", "until", "outcome"):
         value = fields.get(name, "''")
         await page.js(f"document.getElementById('f-{name}').value = {value}")
     await page.js("document.getElementById('runs').replaceChildren()")
@@ -283,6 +301,13 @@ async def test_auditor_traces_a_round_in_the_viewer(audited: AuditedServer, tmp_
         )
         runs = await page.js("[...document.querySelectorAll('.run')].map(b => b.dataset.run)")
         assert runs == [audited.run_id]
+        # the round proposed an order: it paused for a clinician's approval, and says so
+        outcome = await page.js("document.querySelector('.run .outcome').textContent")
+        assert outcome == "paused for approval"
+        await filter_runs(page, patient=json.dumps(PATIENT), outcome="'failed'")
+        assert await page.js("document.querySelectorAll('.run').length") == 0
+        await filter_runs(page, patient=json.dumps(PATIENT), outcome="'paused_for_approval'")
+        assert await page.js("document.querySelectorAll('.run').length") == 1
 
         # open the run: timeline bars and the tree (nodes → model calls / KG queries)
         await page.js(f"document.querySelector('.run[data-run=\"{audited.run_id}\"]').click()")
