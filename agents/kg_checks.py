@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from agents.bleeding import has_bled_finding
 from core.domain import Citation, Finding, Medication, PatientRecord, Severity
 from core.errors import InvalidInput
+from kg.models import LabTest
 from tools.labs.flags import observation_time
 from tools.labs.ranges import same_analyte
 from tools.labs.units import convert
@@ -43,7 +45,11 @@ class PatientFacts:
     """KG drug id -> the MedicationRequest/Statement refs that resolved to it."""
     unresolved: list[str] = field(default_factory=list)
     labs: dict[str, float] = field(default_factory=dict)
+    """LOINC -> the latest result, in the unit of that code's KG LabTest."""
     lab_refs: dict[str, str] = field(default_factory=dict)
+    lab_tests: dict[str, LabTest] = field(default_factory=dict)
+    """LOINC -> its KG LabTest (analyte and unit of ``labs``)."""
+    lab_times: dict[str, datetime] = field(default_factory=dict)
     conditions: dict[str, str] = field(default_factory=dict)
     """ICD-10-CM code -> Condition ref."""
     allergies: dict[str, str] = field(default_factory=dict)
@@ -91,6 +97,7 @@ def _labs_in_kg_units(store: Any, record: PatientRecord, facts: PatientFacts) ->
         except InvalidInput:
             continue  # a unit we cannot convert is reported by the lab interpreter, not guessed
         facts.labs[loinc], facts.lab_refs[loinc] = value, obs.ref
+        facts.lab_tests[loinc], facts.lab_times[loinc] = test, observation_time(obs)
 
 
 def patient_facts(store: Any, record: PatientRecord) -> PatientFacts:
@@ -134,10 +141,13 @@ _ONE_STEP_UP = {
 def _interactions(store: Any, facts: PatientFacts) -> list[Finding]:
     """Interactions among the patient's drugs, each with its drugs' medication refs.
 
-    When both drugs of the pair are already past a lab threshold of their own on the same result
-    (thiazide and SSRI each flagged by a sodium of 119), the interaction's effect is likely under
-    way: the finding says so, cites the result and goes one severity step up. Run after
-    ``_contraindications``, which records those results in ``facts.implicated``.
+    An interaction whose effect the patient's results already show is "under way": the finding
+    says so, cites the result and goes one severity step up. Shown how: the KG's manifest of the
+    interaction (``interaction_manifests.yaml``: INR above range on warfarin + clarithromycin, a
+    potassium >= 5.5 on an ACE inhibitor + spironolactone...) met by the latest result of that
+    analyte; or, for interactions without one, both drugs already past a lab threshold of their
+    own on the same result (``facts.implicated``, filled by ``_contraindications``, which runs
+    first).
     """
     out = []
     for fx in store.interactions_among(list(facts.drug_refs)):
@@ -151,25 +161,54 @@ def _interactions(store: Any, facts: PatientFacts) -> list[Finding]:
         cites = _fhir([ref for d in ids for ref in facts.drug_refs.get(d, [])])
         text = f"Interaction {' + '.join(names)} ({fx.severity}): {fx.effect}. {fx.management}"
         finding = _finding("interaction", fx, fx.severity, text, cites=cites, drugs=names)
-        shared = sorted(
-            facts.implicated.get(fx.drug_a, set()) & facts.implicated.get(fx.drug_b, set())
-        )
-        if shared:
-            results = ", ".join(f"{loinc} = {facts.labs[loinc]:g}" for loinc in shared)
+        under_way = _manifest_shown(fx, facts) or _both_past_thresholds(fx, facts)
+        if under_way is not None:
+            why, loincs = under_way
             finding = finding.model_copy(
                 update={
                     "severity": _ONE_STEP_UP.get(finding.severity, finding.severity),
-                    "summary": f"{text} Effect likely under way: both drugs are already past "
-                    f"their thresholds on the patient's result ({results}).",
-                    "labs": tuple(shared),
+                    "summary": f"{text} Effect likely under way: {why}.",
+                    "labs": tuple(loincs),
                     "citations": (
                         *finding.citations,
-                        *_fhir([facts.lab_refs[loinc] for loinc in shared]),
+                        *_fhir([facts.lab_refs[loinc] for loinc in loincs]),
                     ),
                 }
             )
         out.append(finding)
     return out
+
+
+def _manifest_shown(fx: Any, facts: PatientFacts) -> tuple[str, list[str]] | None:
+    """The latest result of the interaction's manifest analyte, if it meets the manifest."""
+    manifest = fx.manifest
+    if manifest is None:
+        return None
+    threshold = manifest.threshold
+    results = [loinc for loinc, t in facts.lab_tests.items() if t.analyte == threshold.analyte]
+    if not results:
+        return None
+    latest = max(results, key=lambda loinc: facts.lab_times[loinc])
+    unit = facts.lab_tests[latest].unit
+    try:
+        value = facts.labs[latest]
+        value = value if unit == threshold.unit else convert(value, unit, threshold.unit, latest)
+    except InvalidInput:
+        return None  # a unit we cannot compare: the inference below may still apply
+    if not threshold.holds(value):
+        return None
+    shown = f"{threshold.analyte} {value:g} {threshold.unit}".strip()
+    why = f"{manifest.meaning}, {shown} ({threshold.describe()}; {manifest.source})"
+    return why, [latest]
+
+
+def _both_past_thresholds(fx: Any, facts: PatientFacts) -> tuple[str, list[str]] | None:
+    shared = sorted(facts.implicated.get(fx.drug_a, set()) & facts.implicated.get(fx.drug_b, set()))
+    if not shared:
+        return None
+    results = ", ".join(f"{loinc} = {facts.labs[loinc]:g}" for loinc in shared)
+    why = f"both drugs are already past their thresholds on the patient's result ({results})"
+    return why, shared
 
 
 def _contraindications(store: Any, facts: PatientFacts) -> list[Finding]:

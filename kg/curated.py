@@ -26,6 +26,7 @@ CURATED_FILES = (
     "drugs.csv",
     "lab_tests.yaml",
     "interactions.csv",
+    "interaction_manifests.yaml",
     "contraindications.yaml",
     "monitoring.yaml",
     "guidelines.yaml",
@@ -80,7 +81,9 @@ def load_curated(data_dir: Path, content: GraphContent) -> Catalogue:
     _add_drugs(data_dir / "drugs.csv", content, cat)
     _add_cross_reactivity(data_dir / "drug_classes.yaml", content, cat)
     _add_lab_tests(data_dir / "lab_tests.yaml", content, cat)
-    add_interactions(data_dir / "interactions.csv", content, cat)
+    add_interactions(
+        data_dir / "interactions.csv", content, cat, data_dir / "interaction_manifests.yaml"
+    )
     add_contraindications(data_dir / "contraindications.yaml", content, cat)
     add_monitoring(data_dir / "monitoring.yaml", content, cat)
     add_guidelines(data_dir / "guidelines.yaml", content, cat)

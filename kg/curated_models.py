@@ -79,6 +79,17 @@ class InteractionRecord(_Record):
     requires_any: list[str] = []
 
 
+class ManifestRecord(_Record):
+    """When an interaction's effect shows in a result (``interaction_manifests.yaml``)."""
+
+    a: str
+    b: str
+    lab: Bounds
+    unit: str = Field(min_length=1)
+    meaning: str = _NONEMPTY
+    source: str = _NONEMPTY
+
+
 class ContraRecord(_Record):
     drug: str | None = None
     drug_class: str | None = Field(default=None, alias="class")

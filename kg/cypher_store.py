@@ -29,9 +29,11 @@ from kg.models import (
     GraphStats,
     Interaction,
     LabTest,
+    Manifest,
     Monitoring,
     PhenotypeMatch,
     Recommendation,
+    Threshold,
 )
 from kg.recommend import recommendations, threshold_of
 from kg.schema import NODES, RELS
@@ -115,6 +117,7 @@ class CypherStore(ABC):
                     management=row["management"],
                     requires_any=[drug_kg_id(d) for d in required],
                     also_present=[drug_kg_id(d) for d in present],
+                    manifest=_manifest(row),
                 ),
             )
         return sorted(found.values(), key=_severity_order)
@@ -255,6 +258,23 @@ class CypherStore(ABC):
 
 
 _SEVERITY_RANK = {"contraindicated": 0, "major": 1, "moderate": 2, "minor": 3}
+
+
+def _manifest(row: Row) -> Manifest | None:
+    """An interaction row's manifest (``manifest_*`` columns), if the fact has one."""
+    if not row.get("manifest_analyte"):
+        return None
+    bounds = {k: row.get(f"manifest_{k}") for k in ("lt", "le", "gt", "ge")}
+    threshold = Threshold(
+        analyte=row["manifest_analyte"],
+        unit=row.get("manifest_unit") or "",
+        **{k: float(v) for k, v in bounds.items() if v is not None},
+    )
+    return Manifest(
+        threshold=threshold,
+        meaning=row.get("manifest_meaning") or "",
+        source=row.get("manifest_source") or "",
+    )
 
 
 def _severity_order(item: Interaction) -> tuple[int, str, str]:

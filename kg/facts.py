@@ -12,6 +12,7 @@ from kg.curated_models import (
     ContraRecord,
     GuidelineRecord,
     InteractionRecord,
+    ManifestRecord,
     MonitoringRecord,
     RecommendationRecord,
 )
@@ -57,11 +58,42 @@ def condition_node(content: GraphContent, code: str, path: Path, line: int) -> s
     return node_id
 
 
-def add_interactions(path: Path, content: GraphContent, cat: Catalogue) -> None:
+def _manifests(path: Path) -> dict[frozenset[str], tuple[int, ManifestRecord]]:
+    """The interaction manifests by their (unordered) pair of references."""
+    found: dict[frozenset[str], tuple[int, ManifestRecord]] = {}
+    for line, raw in yaml_records(path, read_yaml(path), "manifests"):
+        record = validate(ManifestRecord, raw, path, line)
+        key = frozenset((record.a.lower(), record.b.lower()))
+        if key in found:
+            raise DataFileError(f"{record.a} + {record.b} listed twice", file=path.name, line=line)
+        found[key] = (line, record)
+    return found
+
+
+def _manifest_props(record: ManifestRecord | None) -> dict[str, Any]:
+    """The manifest as interaction edge properties (all null when there is none)."""
+    lab = record.lab if record else None
+    return {
+        "manifest_analyte": lab.analyte if lab else None,
+        "manifest_lt": lab.lt if lab else None,
+        "manifest_le": lab.le if lab else None,
+        "manifest_gt": lab.gt if lab else None,
+        "manifest_ge": lab.ge if lab else None,
+        "manifest_unit": record.unit if record else None,
+        "manifest_meaning": record.meaning if record else None,
+        "manifest_source": record.source if record else None,
+    }
+
+
+def add_interactions(
+    path: Path, content: GraphContent, cat: Catalogue, manifests_path: Path
+) -> None:
     records: list[tuple[int, InteractionRecord]] = []
     for line, row in read_csv(path):
         raw = {**row, "requires_any": split_list(row.get("requires_any", ""))}
         records.append((line, validate(InteractionRecord, raw, path, line)))
+    manifests = _manifests(manifests_path)
+    unused = dict(manifests)
     # Drug-level facts first: a specific fact wins over a class-level one for the same pair.
     records.sort(key=lambda item: item[1].a.startswith("class:") + item[1].b.startswith("class:"))
     covered: set[frozenset[str]] = set()
@@ -69,7 +101,14 @@ def add_interactions(path: Path, content: GraphContent, cat: Catalogue) -> None:
         refs = [record.a, record.b, *record.requires_any]
         fact_id = cat.claim(f"kg:INTERACTS_WITH/{'|'.join(r.lower() for r in refs)}", path, line)
         required = [d for ref in record.requires_any for d in cat.drug_ids(ref, path, line)]
-        props = record.model_dump(exclude={"a", "b", "requires_any"})
+        pair = frozenset((record.a.lower(), record.b.lower()))
+        manifest = manifests.get(pair) if not record.requires_any else None
+        if manifest is not None:
+            unused.pop(pair, None)
+        props = {
+            **record.model_dump(exclude={"a", "b", "requires_any"}),
+            **_manifest_props(manifest[1] if manifest else None),
+        }
         pairs = {
             (a, b)
             for a in cat.drug_ids(record.a, path, line)
@@ -87,6 +126,12 @@ def add_interactions(path: Path, content: GraphContent, cat: Catalogue) -> None:
                 "Drug",
                 {"_from": a, "_to": b, "id": fact_id, "requires_any": required, **props},
             )
+    for line, orphan in unused.values():
+        raise DataFileError(
+            f"{orphan.a} + {orphan.b}: no such interaction in {path.name}",
+            file=manifests_path.name,
+            line=line,
+        )
 
 
 def _contra_target(

@@ -68,7 +68,11 @@ RETURN label(r) AS rel, label(t) AS target_label, d.id AS drug, d.name AS drug_n
        r.severity AS severity, r.mechanism AS mechanism, r.effect AS effect,
        r.management AS management, r.requires_any AS requires_any, r.source AS source,
        r.level AS level, r.kind AS kind, r.reason AS reason, r.code AS code,
-       r.analyte AS analyte, r.lt AS lt, r.le AS le, r.gt AS gt, r.ge AS ge, r.unit AS unit
+       r.analyte AS analyte, r.lt AS lt, r.le AS le, r.gt AS gt, r.ge AS ge, r.unit AS unit,
+       r.manifest_analyte AS manifest_analyte, r.manifest_lt AS manifest_lt,
+       r.manifest_le AS manifest_le, r.manifest_gt AS manifest_gt, r.manifest_ge AS manifest_ge,
+       r.manifest_unit AS manifest_unit, r.manifest_meaning AS manifest_meaning,
+       r.manifest_source AS manifest_source
 """
 FACTS_OF_DRUG = f"MATCH (d:Drug {{id: $id}})-{_FACT_EDGES}{_FACT_FIELDS}"
 FACTS_OF_DRUGS = f"MATCH (d:Drug)-{_FACT_EDGES}\nWHERE d.id IN $ids{_FACT_FIELDS}"
@@ -80,6 +84,8 @@ _CONTRA_KEYS = (
 )  # fmt: skip
 _INTERACTION_KEYS = (
     "id", "severity", "mechanism", "effect", "management", "requires_any", "source",
+    "manifest_analyte", "manifest_lt", "manifest_le", "manifest_gt", "manifest_ge",
+    "manifest_unit", "manifest_meaning", "manifest_source",
 )  # fmt: skip
 
 

@@ -43,26 +43,6 @@ class DrugResolution(BaseModel):
     unresolved: list[str] = Field(description="inputs that matched no drug: never dropped")
 
 
-class Interaction(_Fact):
-    """A clinically significant drug-drug interaction between two of the queried drugs."""
-
-    drug_a: str = Field(description="KG id of the first drug")
-    drug_b: str = Field(description="KG id of the second drug")
-    drug_a_name: str
-    drug_b_name: str
-    severity: Severity
-    mechanism: str
-    effect: str
-    management: str
-    requires_any: list[str] = Field(
-        default_factory=list,
-        description="a third drug that must also be present (e.g. the 'triple whammy' diuretic)",
-    )
-    also_present: list[str] = Field(
-        default_factory=list, description="KG ids of the queried drugs that met requires_any"
-    )
-
-
 class Threshold(BaseModel):
     """A lab threshold as data: the fact applies when every bound that is set holds."""
 
@@ -90,6 +70,40 @@ class Threshold(BaseModel):
             if bound is not None
         ]
         return f"{self.analyte} {' and '.join(parts)} {self.unit}".strip()
+
+
+class Manifest(BaseModel):
+    """When an interaction's effect shows in a result: a lab criterion, what it means, its source
+    (``data/kg/interaction_manifests.yaml``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    threshold: Threshold
+    meaning: str
+    source: str
+
+
+class Interaction(_Fact):
+    """A clinically significant drug-drug interaction between two of the queried drugs."""
+
+    drug_a: str = Field(description="KG id of the first drug")
+    drug_b: str = Field(description="KG id of the second drug")
+    drug_a_name: str
+    drug_b_name: str
+    severity: Severity
+    mechanism: str
+    effect: str
+    management: str
+    requires_any: list[str] = Field(
+        default_factory=list,
+        description="a third drug that must also be present (e.g. the 'triple whammy' diuretic)",
+    )
+    also_present: list[str] = Field(
+        default_factory=list, description="KG ids of the queried drugs that met requires_any"
+    )
+    manifest: Manifest | None = Field(
+        default=None, description="the result that shows the effect is under way, if known"
+    )
 
 
 class Contraindication(_Fact):

@@ -16,7 +16,11 @@ RETURN term, d.id AS id, d.rxcui AS rxcui, d.name AS name, d.atc AS atc,
 _INTERACTION_FIELDS = """
 RETURN i.id AS id, a.id AS a, a.name AS a_name, b.id AS b, b.name AS b_name,
        i.severity AS severity, i.mechanism AS mechanism, i.effect AS effect,
-       i.management AS management, i.requires_any AS requires_any, i.source AS source
+       i.management AS management, i.requires_any AS requires_any, i.source AS source,
+       i.manifest_analyte AS manifest_analyte, i.manifest_lt AS manifest_lt,
+       i.manifest_le AS manifest_le, i.manifest_gt AS manifest_gt, i.manifest_ge AS manifest_ge,
+       i.manifest_unit AS manifest_unit, i.manifest_meaning AS manifest_meaning,
+       i.manifest_source AS manifest_source
 """
 
 INTERACTIONS = f"""

@@ -143,21 +143,39 @@ async def test_an_interaction_whose_effect_is_under_way_goes_one_step_up(curated
     # moderate in the KG (Movig 2002); both drugs are past their sodium thresholds (Na 119)
     assert pair[0].severity.value == "high"
     assert pair[0].labs == ("2951-2",)
-    assert "Effect likely under way" in pair[0].summary
+    assert "Effect likely under way: moderate or profound hyponatraemia" in pair[0].summary
     sodium = {c.ref for c in pair[0].citations if c.ref.startswith("Observation/")}
     assert sodium  # the result that shows it
     latest = record.latest_results()["2951-2"]
     assert latest.ref in sodium
 
 
-async def test_an_interaction_without_its_effect_keeps_its_severity(curated_kg) -> None:
+async def test_an_interaction_whose_manifest_a_result_meets_goes_one_step_up(curated_kg) -> None:
+    """Warfarin + clarithromycin with an INR of 5.6: the KG's manifest of the interaction (INR
+    above the BSH 2.0-3.0 range) is met; with the INR still at 2.8 it is not."""
     from agents.kg_checks import kg_findings
 
     record = await DirectoryPatientSource().load("warfarin-clarithromycin")
+    inrs = sorted(
+        (o for o in record.observations if o.loinc == "6301-6"),
+        key=lambda o: o.effective or datetime.min.replace(tzinfo=UTC),
+    )
+    assert [o.value for o in inrs] == [2.4, 2.8, 4.1, 5.6]
     findings = await kg_findings(curated_kg, record)
-    pair = [f for f in findings if f.kind == "interaction" and "clarithromycin" in f.drugs]
-    assert pair
-    assert all("Effect likely under way" not in f.summary for f in pair)
+    [pair] = [f for f in findings if f.kind == "interaction" and "clarithromycin" in f.drugs]
+    assert pair.severity.value == "critical"  # major (high), one step up
+    assert "Effect likely under way: INR above the therapeutic range, inr 5.6" in pair.summary
+    assert "Keeling" in pair.summary
+    assert pair.labs == ("6301-6",)
+    assert inrs[-1].ref in {c.ref for c in pair.citations}
+
+    earlier = record.model_copy(
+        update={"observations": tuple(o for o in record.observations if o not in inrs[2:])}
+    )
+    findings = await kg_findings(curated_kg, earlier)
+    [pair] = [f for f in findings if f.kind == "interaction" and "clarithromycin" in f.drugs]
+    assert pair.severity.value == "high"
+    assert "Effect likely under way" not in pair.summary
 
 
 async def test_an_insulin_infusion_needs_potassium_monitoring(curated_kg) -> None:
@@ -198,3 +216,21 @@ async def test_monitoring_counts_a_result_under_another_code_of_the_same_analyte
     assert [f.kind for f in loop] == ["monitoring"]
     latest = max(creatinine, key=lambda o: o.effective or datetime.min.replace(tzinfo=UTC))
     assert latest.ref in {c.ref for c in loop[0].citations}
+
+
+async def test_under_way_by_manifest_or_by_both_drugs_thresholds(curated_kg) -> None:
+    """Potassium 6.4 on lisinopril + spironolactone + potassium chloride: the ACE inhibitor pair
+    has a manifest (UKKA: hyperkalaemia >= 5.5); spironolactone + potassium chloride has none,
+    but both drugs are past their own potassium thresholds (labels: > 5.0) on that result."""
+    from agents.kg_checks import kg_findings
+
+    record = await DirectoryPatientSource().load("hyperkalaemia-acei-spironolactone")
+    findings = {f.id: f for f in await kg_findings(curated_kg, record) if f.kind == "interaction"}
+    by_manifest = findings["interaction:kg:INTERACTS_WITH/class:ace-inhibitor|spironolactone"]
+    assert "Effect likely under way: hyperkalaemia, potassium 6.4 mmol/L" in by_manifest.summary
+    assert "UK Kidney Association" in by_manifest.summary
+    inferred = findings["interaction:kg:INTERACTS_WITH/spironolactone|potassium chloride"]
+    assert "both drugs are already past their thresholds" in inferred.summary
+    for finding in (by_manifest, inferred):
+        assert finding.severity.value == "critical"  # major (high), one step up
+        assert finding.labs == ("2823-3",)

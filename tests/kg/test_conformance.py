@@ -73,6 +73,17 @@ def test_warfarin_antibiotic_interactions(store: CypherStore) -> None:
         assert fact.severity == "major"
         assert "INR" in fact.effect
         assert fact.source
+    # when the effect shows: an INR above the BSH range (interaction_manifests.yaml)
+    manifest = found["kg:INTERACTS_WITH/warfarin|clarithromycin"].manifest
+    assert manifest is not None
+    assert (manifest.threshold.describe(), manifest.meaning) == (
+        "inr > 3 {INR}",
+        "INR above the therapeutic range",
+    )
+    assert manifest.threshold.holds(5.6)
+    assert not manifest.threshold.holds(2.8)
+    assert "Keeling" in manifest.source
+    assert found["kg:INTERACTS_WITH/warfarin|ciprofloxacin"].manifest is None
 
 
 def test_triple_whammy_needs_all_three(store: CypherStore) -> None:

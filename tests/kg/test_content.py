@@ -38,6 +38,10 @@ def curated() -> GraphContent:
 ALL_FACTS = [
     *(("drugs.csv", row) for row in csv_rows("drugs.csv")),
     *(("interactions.csv", row) for row in csv_rows("interactions.csv")),
+    *(
+        ("interaction_manifests.yaml", r)
+        for r in yaml_records("interaction_manifests.yaml", "manifests")
+    ),
     *(("drug_classes.yaml", r) for r in yaml_records("drug_classes.yaml", "classes")),
     *(("drug_classes.yaml", r) for r in yaml_records("drug_classes.yaml", "cross_reactivity")),
     *(
@@ -186,6 +190,36 @@ def test_loop_diuretics_monitor_potassium_and_creatinine_per_the_lasix_label() -
     assert {"2823-3", "2160-0"} <= set(loop)
     assert "Lasix" in loop["2160-0"]["source"]
     assert "Laboratory Tests" in loop["2160-0"]["source"]
+
+
+def test_interaction_manifests_match_their_published_thresholds() -> None:
+    # UKKA 2023: hyperkalaemia K >= 5.5; BSH 2011: INR range 2.0-3.0; Spasovski 2014: moderate
+    # hyponatraemia below 130; Drew 2010 (AHA/ACCF): QTc > 500 ms
+    found = {
+        frozenset((m["a"], m["b"])): (m["lab"], m["unit"], m["source"])
+        for m in yaml_records("interaction_manifests.yaml", "manifests")
+    }
+    potassium = ({"analyte": "potassium", "ge": 5.5}, "mmol/L", "UK Kidney Association")
+    expected = {
+        frozenset(("class:ace-inhibitor", "spironolactone")): potassium,
+        frozenset(("class:arb", "spironolactone")): potassium,
+        frozenset(("warfarin", "clarithromycin")): (
+            {"analyte": "inr", "gt": 3.0},
+            "{INR}",
+            "Keeling D",
+        ),
+        frozenset(("class:ssri", "class:thiazide")): (
+            {"analyte": "sodium", "lt": 130},
+            "mmol/L",
+            "Spasovski",
+        ),
+        frozenset(("class:qt-prolonging",)): ({"analyte": "qtc", "gt": 500}, "ms", "Drew BJ"),
+    }
+    assert set(found) == set(expected)
+    for pair, (lab, unit, cited) in expected.items():
+        got_lab, got_unit, source = found[pair]
+        assert ({k: v for k, v in got_lab.items() if k != "__line__"}, got_unit) == (lab, unit)
+        assert cited in source
 
 
 def test_warfarin_clarithromycin_is_major_with_fda_source() -> None:

@@ -97,6 +97,18 @@ def test_malformed_csv_names_file_and_line_and_keeps_previous_graph(
             r"^drug_classes\.yaml:7: invalid YAML",
         ),
         ("monitoring.yaml", "loinc: 6301-6", "loinc: 9999-9", r"^monitoring\.yaml:3: LOINC 9999-9"),
+        (  # a manifest must name an interaction that exists
+            "interaction_manifests.yaml",
+            "{a: warfarin, b: clarithromycin,",
+            "{a: warfarin, b: furosemide,",
+            r"^interaction_manifests\.yaml:10: warfarin \+ furosemide: no such interaction",
+        ),
+        (  # and say what the criterion is on
+            "interaction_manifests.yaml",
+            "lab: {analyte: qtc, gt: 500}",
+            "lab: {analyte: qtc}",
+            r"^interaction_manifests\.yaml:12: lab",
+        ),
     ],
 )
 def test_malformed_yaml_names_file_and_line(
