@@ -13,6 +13,7 @@ import os
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -119,6 +120,15 @@ def export(
     out.print(f"wrote {len(bundle.entry or [])} resources to {out_file}")
 
 
+class Outcome(StrEnum):
+    """``core.audit.runs.RunOutcome`` as choices typer can offer (a test keeps them equal)."""
+
+    answered = "answered"
+    paused_for_approval = "paused_for_approval"
+    failed = "failed"
+    unfinished = "unfinished"
+
+
 @app.command()
 def runs(  # keyword-only: typer reads them as options
     *,
@@ -128,8 +138,10 @@ def runs(  # keyword-only: typer reads them as options
     until: Annotated[datetime | None, typer.Option(help="started before (UTC)")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
     cursor: Annotated[str | None, typer.Option(help="next page, as printed")] = None,
+    outcome: Annotated[Outcome | None, typer.Option(help="only runs that ended this way")] = None,
 ) -> None:
-    """List runs, newest first."""
+    """List runs, newest first, with how each ended (answered, paused for approval, failed,
+    unfinished)."""
     with _store() as store:
         page = _run(
             store.runs(
@@ -137,11 +149,12 @@ def runs(  # keyword-only: typer reads them as options
                 principal=principal,
                 since=_utc(since),
                 until=_utc(until),
+                outcome=outcome.value if outcome else None,
                 limit=limit,
                 cursor=cursor,
             )
         )
-    table = Table("run", "started (UTC)", "principal", "patient", "events", "errors")
+    table = Table("run", "started (UTC)", "principal", "patient", "outcome", "events", "errors")
     for r in page.runs:
         started = r.started_at.strftime("%Y-%m-%d %H:%M:%S")
         table.add_row(
@@ -149,6 +162,7 @@ def runs(  # keyword-only: typer reads them as options
             started,
             r.principal_id or "",
             r.patient_id or "",
+            r.outcome,
             str(r.events),
             str(r.errors),
         )

@@ -7,12 +7,14 @@ import json
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from typer.testing import CliRunner
 
-from core.audit import AuditStore, EventKind
-from core.audit.cli import app
+from core.audit import RUN_FAILED, AuditStore, EventKind
+from core.audit.cli import Outcome, app
+from core.audit.runs import RunOutcome
 
 KEY = "a-test-key-that-is-long-enough-for-hmac-sha256"
 
@@ -70,6 +72,34 @@ def test_checkpoint_then_runs_then_export(data_dir: Path, tmp_path: Path) -> Non
     bundle = json.loads(bundle_path.read_text(encoding="utf-8"))
     types = [e["resource"]["resourceType"] for e in bundle["entry"]]
     assert types == ["AuditEvent", "AuditEvent", "Provenance"]
+
+
+def test_runs_say_how_they_ended_and_filter_on_it(data_dir: Path) -> None:
+    store = AuditStore.open(f"sqlite:///{data_dir / 'audit.sqlite'}")
+
+    async def fail() -> None:
+        rec = store.recorder(run_id="run-c", patient_id="pat-1", principal_id="dr-a")
+        await rec.emit(EventKind.REQUEST_RECEIVED, {"question": "?"})
+        await rec.emit(EventKind.ERROR, {"where": RUN_FAILED, "error": {"type": "Boom"}})
+
+    asyncio.run(fail())
+    store.close()
+    listed = runner.invoke(app, ["runs"], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0, listed.output
+    rows = {line.split()[1]: line for line in listed.output.splitlines() if "run-" in line}
+    assert "answered" in rows["run-a"]
+    assert "failed" in rows["run-c"]
+    only = runner.invoke(app, ["runs", "--outcome", "failed"], env={"COLUMNS": "200"})
+    assert only.exit_code == 0, only.output
+    assert "run-c" in only.output
+    assert "run-a" not in only.output
+    wrong = runner.invoke(app, ["runs", "--outcome", "exploded"])
+    assert wrong.exit_code == 2
+    assert "exploded" in wrong.output
+
+
+def test_the_cli_offers_every_run_outcome() -> None:
+    assert {o.value for o in Outcome} == set(get_args(RunOutcome))
 
 
 def test_export_needs_exactly_one_selector(data_dir: Path, tmp_path: Path) -> None:
