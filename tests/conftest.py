@@ -19,6 +19,7 @@ from core.model.transcript_server import Script, TranscriptServer
 from core.model.types import ModelCapabilities, ModelConfig
 from core.settings import Settings
 from kg.load import load_ladybug
+from kg.open_data import Scope
 from kg.store import GraphStore, open_store
 
 _LOOPBACK_NAMES = {"localhost", "transcript.invalid", "testserver", "fhir.invalid"}
@@ -110,12 +111,17 @@ async def scripted_model(no_sleep: NoSleep) -> AsyncIterator[ModelFactory]:
         await http.aclose()
 
 
-@pytest.fixture(scope="session")
-def curated_kg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
-    """The real embedded KG with the curated facts only (no HPO/ICD open data), loaded once."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("kg"))
+def loaded_kg(tmp_path_factory: pytest.TempPathFactory, scope: Scope) -> Iterator[GraphStore]:
+    """A real embedded KG loaded with ``scope`` into a fresh directory, open read-only."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp(f"kg-{scope}"))
     settings.kg_path.parent.mkdir(parents=True)
-    load_ladybug(settings.kg_path, scope="none", show_progress=False)
+    load_ladybug(settings.kg_path, scope=scope, show_progress=False)
     graph_store = open_store(settings, read_only=True)
     yield graph_store
     graph_store.close()
+
+
+@pytest.fixture(scope="session")
+def curated_kg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
+    """The real embedded KG with the curated facts only (no HPO/ICD open data), loaded once."""
+    yield from loaded_kg(tmp_path_factory, "none")

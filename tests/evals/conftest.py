@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 
 from core.model.client import ModelClient
-from core.settings import Settings
 from evals.record import RoundSpec, record_round
 from evals.scripted import scripted_ward_model
-from kg.load import load_ladybug
-from kg.store import GraphStore, open_store
+from kg.store import GraphStore
+from tests.conftest import loaded_kg
 from tools.fhir.sources import DirectoryPatientSource
 
 PATIENT = "aki-on-ckd"
@@ -25,12 +24,7 @@ def golden_kg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
     units, the HPO sample and the ICD-10-CM codes the facts name (``--scope sample``, ~4 s). For
     every query the goldens record (drugs, interactions, contraindications, allergies, monitoring,
     recommendations, lab tests) it answers as the full load the goldens were recorded on does."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("golden-kg"))
-    settings.kg_path.parent.mkdir(parents=True)
-    load_ladybug(settings.kg_path, scope="sample", show_progress=False)
-    store = open_store(settings, read_only=True)
-    yield store
-    store.close()
+    yield from loaded_kg(tmp_path_factory, "sample")
 
 
 @pytest.fixture
