@@ -14,8 +14,9 @@ The table is the one earlier versions kept in ``server.sqlite``: existing thread
 **One writer per thread** (``writer``): questions and approvals on a thread run one after another.
 Within a process an ``asyncio.Lock`` queues them; on PostgreSQL a session advisory lock keyed by
 the thread id also queues them across replicas. It is taken by polling ``pg_try_advisory_lock``
-(never a blocking wait in a worker thread), so a request cancelled while it waits leaves no lock
-behind, and the lock's connection is released with the turn.
+(never a blocking wait in a worker thread) on a connection of the turn's own, and released with
+``pg_advisory_unlock_all`` when the turn ends however it ends, so a request cancelled while it
+waits (or just as the lock was granted) leaves no lock behind.
 """
 
 from __future__ import annotations
@@ -151,12 +152,11 @@ class ThreadStore:
                 # the holder may be another replica: no in-process event to wait on, so poll
                 while not await asyncio.to_thread(self._try_lock, conn, key):  # noqa: ASYNC110
                     await asyncio.sleep(LOCK_POLL_S)
-                try:
-                    yield
-                finally:
-                    await asyncio.shield(asyncio.to_thread(self._unlock, conn, key))
+                yield
             finally:
-                await asyncio.shield(asyncio.to_thread(conn.close))
+                # unlock_all, not unlock(key): a lock the worker thread took just as this task was
+                # cancelled is released too (the connection is this turn's alone)
+                await asyncio.shield(asyncio.to_thread(self._release, conn))
 
     @staticmethod
     def _try_lock(conn: Any, key: int) -> bool:
@@ -165,9 +165,12 @@ class ThreadStore:
         return bool(taken)
 
     @staticmethod
-    def _unlock(conn: Any, key: int) -> None:
-        conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-        conn.commit()
+    def _release(conn: Any) -> None:
+        try:
+            conn.execute(text("SELECT pg_advisory_unlock_all()"))
+            conn.commit()
+        finally:
+            conn.close()
 
     def close(self) -> None:
         self._engine.dispose()
