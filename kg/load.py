@@ -12,9 +12,10 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ from core.logging import get_logger
 from core.settings import SHIPPED_DATA
 from kg.content import GraphContent, content_version
 from kg.curated import CURATED_FILES, load_curated
+from kg.open_data import Progress as StageProgress
 from kg.open_data import Scope, add_hpo, add_icd10cm, add_labunits
 
 if TYPE_CHECKING:
@@ -32,6 +34,9 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 CURATED_DIR = SHIPPED_DATA / "kg"
+
+# A backend's writer: the content, the meta entries (the version last) and a progress callback.
+GraphWriter = Callable[[GraphContent, Mapping[str, str], StageProgress], None]
 
 
 @dataclass(frozen=True)
@@ -123,38 +128,33 @@ def load_ladybug(
     force: bool = False,
     show_progress: bool = True,
 ) -> LoadResult:
-    from kg.ladybug_writer import write_ladybug
-
     started = time.perf_counter()
     version = version_of(data_dir, scope)
     with _exclusive(path.with_name(path.name + ".lock")):
         if not force and _ladybug_version(path) == version:
-            log.info("kg_load_skipped", backend="ladybug", version=version)
-            return LoadResult("ladybug", version, True, time.perf_counter() - started)
-        with LoadProgress(show_progress) as progress:
-            content = build_content(data_dir, scope, progress)
-            meta = {"content_version": version}
-            progress.start_writing(content.node_count() + content.edge_count() + len(meta))
-            building = path.with_name(f".{path.name}.building-{os.getpid()}")
-            _remove_db_files(building)
-            try:
-                write_ladybug(building, content, meta, progress.writing)
-                wal = path.with_name(path.name + ".wal")
-                if wal.is_file():  # a stale log of the old file must not replay onto the new one
-                    wal.unlink()
-                os.replace(building, path)
-            finally:
-                _remove_db_files(building)
-    result = LoadResult(
-        "ladybug",
-        version,
-        False,
-        time.perf_counter() - started,
-        content.node_count(),
-        content.edge_count(),
-    )
-    log.info("kg_loaded", backend="ladybug", version=version, seconds=round(result.seconds, 2))
-    return result
+            return _skipped("ladybug", version, started)
+        content = _build_and_write(
+            data_dir, scope, version, show_progress, partial(_swap_in_ladybug, path)
+        )
+    return _loaded("ladybug", version, started, content)
+
+
+def _swap_in_ladybug(
+    path: Path, content: GraphContent, meta: Mapping[str, str], progress: StageProgress
+) -> None:
+    """Write a fresh file beside ``path`` and rename it over the live one."""
+    from kg.ladybug_writer import write_ladybug
+
+    building = path.with_name(f".{path.name}.building-{os.getpid()}")
+    _remove_db_files(building)
+    try:
+        write_ladybug(building, content, meta, progress)
+        wal = path.with_name(path.name + ".wal")
+        if wal.is_file():  # a stale log of the old file must not replay onto the new one
+            wal.unlink()
+        os.replace(building, path)
+    finally:
+        _remove_db_files(building)
 
 
 def _remove_db_files(path: Path) -> None:
@@ -177,20 +177,36 @@ def load_neo4j(
     started = time.perf_counter()
     version = version_of(data_dir, scope)
     if not force and store.content_version() == version:
-        log.info("kg_load_skipped", backend=store.dialect, version=version)
-        return LoadResult(store.dialect, version, True, time.perf_counter() - started)
+        return _skipped(store.dialect, version, started)
+    content = _build_and_write(data_dir, scope, version, show_progress, partial(write_neo4j, store))
+    return _loaded(store.dialect, version, started, content)
+
+
+def _build_and_write(
+    data_dir: Path, scope: Scope, version: str, show_progress: bool, write: GraphWriter
+) -> GraphContent:
+    """Read every source, then hand the content and its version entry to the backend's writer."""
     with LoadProgress(show_progress) as progress:
         content = build_content(data_dir, scope, progress)
         meta = {"content_version": version}
         progress.start_writing(content.node_count() + content.edge_count() + len(meta))
-        write_neo4j(store, content, meta, progress.writing)
+        write(content, meta, progress.writing)
+    return content
+
+
+def _skipped(backend: str, version: str, started: float) -> LoadResult:
+    log.info("kg_load_skipped", backend=backend, version=version)
+    return LoadResult(backend, version, True, time.perf_counter() - started)
+
+
+def _loaded(backend: str, version: str, started: float, content: GraphContent) -> LoadResult:
     result = LoadResult(
-        store.dialect,
+        backend,
         version,
         False,
         time.perf_counter() - started,
         content.node_count(),
         content.edge_count(),
     )
-    log.info("kg_loaded", backend=store.dialect, version=version, seconds=round(result.seconds, 2))
+    log.info("kg_loaded", backend=backend, version=version, seconds=round(result.seconds, 2))
     return result
