@@ -144,22 +144,8 @@ class Recorder:
         """Time a step and append ONE event of ``kind`` when it ends (model/tool call, KG query)."""
         parent = parent_id if parent_id is not None else self.current_parent()
         step = Step(event_id=str(uuid.uuid4()), payload=dict(payload or {}))
-        started = time.perf_counter()
-        token = _open_step.set((self.run_id, step.event_id))
-        try:
+        async with self._open(step, kind, parent_id=parent, event_id=step.event_id):
             yield step
-        except BaseException as exc:
-            step.record(error={"type": type(exc).__name__, "message": str(exc)})
-            raise
-        finally:
-            _open_step.reset(token)
-            await self.emit(
-                kind,
-                step.payload,
-                parent_id=parent,
-                duration_ms=_ms_since(started),
-                event_id=step.event_id,
-            )
 
     @asynccontextmanager
     async def node(
@@ -168,20 +154,35 @@ class Recorder:
         """A graph node: ``node.started`` on entry, ``node.finished`` (its child) on exit."""
         started_id = await self.emit(EventKind.NODE_STARTED, {"node": name, **(payload or {})})
         step = Step(event_id=started_id, payload={"node": name})
-        started = time.perf_counter()
-        token = _open_step.set((self.run_id, started_id))
-        try:
+        async with self._open(step, EventKind.NODE_FINISHED, parent_id=started_id):
             yield step
+
+    @asynccontextmanager
+    async def _open(
+        self,
+        step: Step,
+        closing_kind: EventKind | str,
+        *,
+        parent_id: str | None,
+        event_id: str | None = None,
+    ) -> AsyncIterator[None]:
+        """Hold ``step`` open as the parent of what happens inside, then append ``closing_kind``
+        with its payload, its duration and (if the body raised) the exception's type and message."""
+        started = time.perf_counter()
+        token = _open_step.set((self.run_id, step.event_id))
+        try:
+            yield
         except BaseException as exc:
             step.record(error={"type": type(exc).__name__, "message": str(exc)})
             raise
         finally:
             _open_step.reset(token)
             await self.emit(
-                EventKind.NODE_FINISHED,
+                closing_kind,
                 step.payload,
-                parent_id=started_id,
+                parent_id=parent_id,
                 duration_ms=_ms_since(started),
+                event_id=event_id,
             )
 
 
