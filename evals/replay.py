@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +22,7 @@ from starlette.responses import Response
 from core.domain import PatientRecord
 from core.errors import DataFileError, WardroundError
 from core.model.client import ModelClient
-from core.model.transcript import RecordedCall, read_transcript
+from core.model.transcript import RecordedCall, read_transcript, transcript_lines
 from core.model.transcript_server import TranscriptServer
 from core.model.types import ModelCall, ModelCapabilities, ModelConfig
 from evals.canonical import canonical_result, result_diff
@@ -87,20 +86,13 @@ def read_run(path: Path) -> tuple[dict[str, Any], PatientRecord, list[dict[str, 
     header: dict[str, Any] = {}
     record: PatientRecord | None = None
     kg_queries: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as fh:
-        for number, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                line = json.loads(raw)
-            except json.JSONDecodeError as err:
-                raise DataFileError(f"not JSON: {err.msg}", file=str(path), line=number) from err
-            if line.get("type") == "header":
-                header = line
-            elif line.get("type") == "fhir_record":
-                record = PatientRecord.model_validate(line["record"])
-            elif line.get("type") == "kg_query":
-                kg_queries.append(line)
+    for _number, line in transcript_lines(path):
+        if line.get("type") == "header":
+            header = line
+        elif line.get("type") == "fhir_record":
+            record = PatientRecord.model_validate(line["record"])
+        elif line.get("type") == "kg_query":
+            kg_queries.append(line)
     if not header or record is None:
         raise DataFileError(
             "not a ward-round transcript (no header or fhir_record)", file=str(path)

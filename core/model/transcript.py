@@ -20,6 +20,7 @@ import difflib
 import hashlib
 import json
 from collections import defaultdict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,28 @@ def read_transcript(path: Path) -> tuple[dict[str, Any], list[RecordedCall]]:
     """The header (``{}`` if none) and the model calls of a transcript file."""
     header: dict[str, Any] = {}
     calls: list[RecordedCall] = []
+    for number, line in transcript_lines(path):
+        kind = line.get("type", "model_call")
+        if kind == "header":
+            header = line
+        elif kind == "model_call":
+            if not isinstance(line.get("request"), dict):
+                raise DataFileError("model_call without a request", file=str(path), line=number)
+            calls.append(
+                RecordedCall(
+                    request=line["request"],
+                    response=line.get("response"),
+                    chunks=line.get("chunks") or [],
+                    status=int(line.get("status", 200)),
+                    error=line.get("error"),
+                    line=number,
+                )
+            )
+    return header, calls
+
+
+def transcript_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """Each non-blank line of a transcript file, parsed, with its line number."""
     with path.open(encoding="utf-8") as fh:
         for number, raw in enumerate(fh, start=1):
             if not raw.strip():
@@ -84,23 +107,7 @@ def read_transcript(path: Path) -> tuple[dict[str, Any], list[RecordedCall]]:
                 line = json.loads(raw)
             except json.JSONDecodeError as err:
                 raise DataFileError(f"not JSON: {err.msg}", file=str(path), line=number) from err
-            kind = line.get("type", "model_call")
-            if kind == "header":
-                header = line
-            elif kind == "model_call":
-                if not isinstance(line.get("request"), dict):
-                    raise DataFileError("model_call without a request", file=str(path), line=number)
-                calls.append(
-                    RecordedCall(
-                        request=line["request"],
-                        response=line.get("response"),
-                        chunks=line.get("chunks") or [],
-                        status=int(line.get("status", 200)),
-                        error=line.get("error"),
-                        line=number,
-                    )
-                )
-    return header, calls
+            yield number, line
 
 
 class TranscriptIndex:
