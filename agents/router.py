@@ -8,11 +8,13 @@ guideline) always run: their deterministic findings must reach every answer.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from agents.consult import consult_structured
+from agents.conversation import earlier_turns
 from agents.deps import WardRoundDeps
 
 SpecialistName = Literal["history", "labs", "imaging", "guideline"]
@@ -58,13 +60,21 @@ ROUTER_PROMPT = (
 
 
 async def route(
-    deps: WardRoundDeps, context: str, question: str, has_imaging: bool, deadline_at: float
+    deps: WardRoundDeps,
+    context: str,
+    question: str,
+    has_imaging: bool,
+    deadline_at: float,
+    *,
+    earlier: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[list[SpecialistName], str]:
-    """The specialists to run, and whether the 'model' or the 'rule' chose them."""
+    """The specialists to run, and whether the 'model' or the 'rule' chose them. ``earlier``:
+    the thread's previous turns (``agents.conversation``), so a follow-up can be routed."""
+    history = earlier_turns(earlier)
     messages = [
         {"role": "system", "content": context},
         {"role": "system", "content": ROUTER_PROMPT},
-        {"role": "user", "content": question},
+        {"role": "user", "content": f"{history}Question: {question}" if history else question},
     ]
     decision = await consult_structured(
         deps, messages, RouteDecision, name="router", deadline_at=deadline_at, max_tokens=60

@@ -13,7 +13,7 @@ the node's ``answer`` (validated, with the rule findings appended) is the answer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from langgraph.config import get_stream_writer
@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from agents.common import DIGEST_CHARS, claims_of, findings_digest
 from agents.consult import LANGUAGE_NAMES, consult_structured
+from agents.conversation import earlier_turns
 from agents.deps import WardRoundDeps
 from agents.report import KeyPoint, ModelNote, SpecialistReport
 from core.domain import Claim, Finding, PatientRecord
@@ -124,6 +125,8 @@ def synthesis_messages(
     language: str,
     reports: list[SpecialistReport],
     findings: list[Finding],
+    *,
+    earlier: Sequence[Mapping[str, Any]] = (),
 ) -> list[dict[str, str]]:
     notes = [f"- {r.specialist}: {r.summary[:DIGEST_CHARS]}" for r in reports]
     lang = LANGUAGE_NAMES.get(language, "English")
@@ -140,7 +143,9 @@ def synthesis_messages(
             + findings_digest(findings, limit=SYNTHESIS_FINDINGS)
             + "\nSpecialist notes:\n"
             + "\n".join(notes)
-            + f"\n\nQuestion: {question}",
+            + "\n\n"
+            + earlier_turns(earlier)
+            + f"Question: {question}",
         },
     ]
 
@@ -155,10 +160,12 @@ async def synthesize(
     reports: list[SpecialistReport],
     findings: list[Finding],
     deadline_at: float,
+    earlier: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[str, list[Claim], int, str | None]:
-    """(answer, verified claims, rejected citation count, degraded reason or None)."""
+    """(answer, verified claims, rejected citation count, degraded reason or None); ``earlier``
+    is the thread's previous turns (``agents.conversation``)."""
     order = ranked(findings)
-    messages = synthesis_messages(context, question, language, reports, order)
+    messages = synthesis_messages(context, question, language, reports, order, earlier=earlier)
     result = await consult_structured(
         deps,
         messages,

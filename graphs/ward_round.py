@@ -79,7 +79,12 @@ class _Nodes:
         has_imaging = bool(state["record"].get("imaging"))
         async with audited_node("route") as step:
             chosen, origin = await route(
-                self.deps, state["context"], state["question"], has_imaging, state["deadline_at"]
+                self.deps,
+                state["context"],
+                state["question"],
+                has_imaging,
+                state["deadline_at"],
+                earlier=state.get("turns") or [],
             )
             if step is not None:
                 step.record(specialists=chosen, origin=origin)
@@ -114,6 +119,7 @@ class _Nodes:
                 reports=[SpecialistReport.model_validate(r) for r in state.get("reports", [])],
                 findings=[Finding.model_validate(f) for f in state.get("findings", [])],
                 deadline_at=state["deadline_at"],
+                earlier=state.get("turns") or [],
             )
             await _audit_claims(claims)
         run_id = (config.get("configurable") or {}).get("run_id", "")

@@ -153,6 +153,37 @@ async def test_a_thread_keeps_its_turns_and_resets_findings(patients, scripted_m
     assert len(second.findings) == len(first.findings)  # not doubled by the reducer
 
 
+async def test_a_follow_up_on_a_thread_carries_the_earlier_turn(patients, scripted_model) -> None:
+    """The router and the synthesizer see the thread's earlier question and answer (a follow-up
+    means little without them); the specialists see the new question only."""
+    seen: list[dict[str, Any]] = []
+
+    def recording(body: dict[str, Any]) -> Reply:
+        seen.append(body)
+        return ward_model(body)
+
+    _, client = scripted_model(recording)
+    graph = build_ward_round(deps_for(patients, client), InMemorySaver())
+    first = await ask(graph, patient_id="aki-demo", question="Why is the creatinine rising?")
+    first_prompts = {step_of(b): b["messages"] for b in seen}
+    seen.clear()
+    await ask(
+        graph, patient_id="aki-demo", question="And the potassium?", thread_id=first.thread_id
+    )
+    by_step = {step_of(b): b["messages"] for b in seen}
+    assert set(by_step) == {"router", "history", "labs", "synthesizer"}
+    for step in ("router", "synthesizer"):
+        user = by_step[step][-1]["content"]
+        assert "Q: Why is the creatinine rising?" in user, step
+        assert f"A: {first.answer.split()[0]}" in user, step
+        assert user.endswith("Question: And the potassium?"), step
+        assert by_step[step][0] == first_prompts[step][0]  # same shared context first
+    for step in ("history", "labs"):
+        assert "Why is the creatinine rising?" not in str(by_step[step]), step
+    # the first question's prompts carried no earlier block
+    assert all("Earlier in this thread" not in str(m) for m in first_prompts.values())
+
+
 def test_topology_snapshot() -> None:
     """Rewiring the graph must be a deliberate act: update ward_round.mermaid with it."""
     graph = build_ward_round(WardRoundDeps(patients=None, model=None))  # type: ignore[arg-type]

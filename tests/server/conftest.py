@@ -69,15 +69,17 @@ class ShippedPatients:
 
 
 def ward_model(body: dict[str, Any]) -> Reply:
-    """Router → history+labs; the synthesizer echoes the question's marker (Q-n) if any."""
+    """Router → history+labs; the synthesizer echoes the question's marker (Q-n) if any: the
+    last one in its messages, since earlier turns of the thread come before the question."""
     step = body["response_format"]["json_schema"]["name"]
     if step == "router":
         return Reply.json({"specialists": ["history", "labs"]})
     if step == "synthesizer":
-        marker = MARKER.search(json.dumps(body["messages"][1:], ensure_ascii=False))
+        # the question comes last (earlier turns of the thread, with their markers, before it)
+        markers = MARKER.findall(json.dumps(body["messages"][1:], ensure_ascii=False))
         return Reply.json(
             {
-                "answer": f"Answer for {marker.group(0) if marker else 'the question'}.",
+                "answer": f"Answer for {markers[-1] if markers else 'the question'}.",
                 "claims": [{"text": "The record was reviewed.", "citations": []}],
             }
         )

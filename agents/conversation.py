@@ -1,0 +1,34 @@
+"""What the router and the synthesizer know of a thread's earlier questions.
+
+A follow-up ("And the potassium?", "那鉀呢？") means little without what came before it. The last
+``MAX_TURNS`` turns of the thread (each question, and its answer cut to ``ANSWER_CHARS``) go into
+the router's and the synthesizer's user message: after the shared patient context, which stays
+first and byte-identical in every prompt for the server's prefix cache, and before the new
+question. The specialists get the new question only: their deterministic tools read the record,
+not the conversation, and their prompts stay short. A thread's first question gets exactly the
+prompt it got before threads had memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+MAX_TURNS = 3
+"""Earlier turns shown (the most recent ones)."""
+ANSWER_CHARS = 400
+"""Each earlier answer is cut to this many characters."""
+
+
+def earlier_turns(turns: Sequence[Mapping[str, Any]]) -> str:
+    """The block that precedes the new question ('' on a thread's first question)."""
+    recent = [t for t in turns if t.get("question")][-MAX_TURNS:]
+    if not recent:
+        return ""
+    lines = ["Earlier in this thread (oldest first):"]
+    for turn in recent:
+        answer = " ".join(str(turn.get("answer") or "").split())
+        if len(answer) > ANSWER_CHARS:
+            answer = answer[: ANSWER_CHARS - 1].rstrip() + "…"
+        lines += [f"Q: {turn['question']}", f"A: {answer or '(no answer)'}"]
+    return "\n".join(lines) + "\n\n"
