@@ -12,6 +12,11 @@ Payload conventions read here (recorders write them):
 * ``node.started``: ``{"node": "<agent name>"}``: each distinct node is a Provenance agent
 * ``approval.decided``: ``{"approver": "<principal id>", "decision": "approved"|"rejected"}``
   (``approver`` defaults to the event's ``principal_id``)
+* ``access``: ``{"action", "allowed": bool, ...}``: a refused access (``allowed: false``) is an
+  ``AuditEvent`` with outcome 4 (minor failure)
+* ``error`` with ``{"where": "run", "error": {"type", "message"}}``: the run raised before
+  answering; exported as an ``AuditEvent`` with outcome 8 (serious failure) and the exception's
+  type as ``outcomeDesc`` (FHIR R4 AuditEventOutcome: 0 success, 4 minor, 8 serious, 12 major)
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
 from core.audit.errors import AuditRunNotFound
-from core.audit.events import AuditEvent, EventKind, format_ts
+from core.audit.events import RUN_FAILED, AuditEvent, EventKind, format_ts
 from core.errors import InvalidFhir
 
 if TYPE_CHECKING:
@@ -55,7 +60,7 @@ async def export_bundle(
 
 def build_bundle(events: Sequence[AuditEvent]) -> Any:
     """A validated R4B ``Bundle`` (collection) for these events (one run, or one patient's)."""
-    entries = [_entry(audit_event(e)) for e in events if e.kind in ACCESS_KINDS]
+    entries = [_entry(audit_event(e)) for e in events if e.kind in ACCESS_KINDS or _run_failure(e)]
     by_run: dict[str | None, list[AuditEvent]] = {}
     for e in events:
         by_run.setdefault(e.run_id, []).append(e)
@@ -73,8 +78,23 @@ def _entry(resource: dict[str, Any]) -> dict[str, Any]:
     return {"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource}
 
 
+def _run_failure(event: AuditEvent) -> bool:
+    return event.kind is EventKind.ERROR and event.payload.get("where") == RUN_FAILED
+
+
+def _outcome(event: AuditEvent) -> tuple[str, str | None]:
+    """FHIR AuditEventOutcome code and description of an exported event."""
+    if _run_failure(event):
+        error = event.payload.get("error") or {}
+        return "8", f"run failed before answering: {error.get('type', 'error')}"
+    if event.kind is EventKind.ACCESS and event.payload.get("allowed") is False:
+        return "4", f"access refused: {event.payload.get('action', 'access')}"
+    return "0", None
+
+
 def audit_event(event: AuditEvent) -> dict[str, Any]:
-    """One access as a FHIR ``AuditEvent`` (DICOM 110110 "Patient Record", action Read)."""
+    """One access (or a run's failure) as a FHIR ``AuditEvent`` (DICOM 110110 "Patient Record",
+    action Read), its outcome saying whether it succeeded."""
     entities: list[dict[str, Any]] = [
         {
             "what": {"identifier": {"system": RUN_SYSTEM, "value": event.run_id or "none"}},
@@ -87,18 +107,22 @@ def audit_event(event: AuditEvent) -> dict[str, Any]:
     ]
     if event.patient_id:
         entities.insert(0, {"what": _patient(event.patient_id)})
-    return {
+    outcome, why = _outcome(event)
+    resource: dict[str, Any] = {
         "resourceType": "AuditEvent",
         "id": event.event_id,
         "type": {"system": DCM, "code": "110110", "display": "Patient Record"},
         "subtype": [{"system": KIND_SYSTEM, "code": event.kind.value}],
         "action": "R",
         "recorded": format_ts(event.ts),
-        "outcome": "0",
+        "outcome": outcome,
         "agent": [_requestor(event.principal_id)],
         "source": {"observer": {"display": "wardround"}},
         "entity": entities,
     }
+    if why:
+        resource["outcomeDesc"] = why
+    return resource
 
 
 def _patient(patient_id: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import json
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from core.audit import AuditRunNotFound, AuditStore, EventKind
+from core.audit import RUN_FAILED, AuditRunNotFound, AuditStore, EventKind
 from core.audit.fhir_export import export_bundle
 
 
@@ -78,3 +78,30 @@ async def test_export_by_patient_covers_all_their_runs(store: AuditStore) -> Non
 async def test_exporting_an_unknown_run_is_not_found(store: AuditStore) -> None:
     with pytest.raises(AuditRunNotFound):
         await export_bundle(store, run_id="nope")
+
+
+async def test_a_refused_access_and_a_failed_run_are_not_exported_as_successes(
+    store: AuditStore,
+) -> None:
+    refused = store.recorder(patient_id="pat-2", principal_id="dr-b")
+    await refused.emit(EventKind.ACCESS, {"action": "open_thread", "allowed": False})
+    allowed = store.recorder(patient_id="pat-2", principal_id="dr-a")
+    await allowed.emit(EventKind.ACCESS, {"action": "open_thread", "allowed": True})
+    failed = store.recorder(run_id="run-9", patient_id="pat-2", principal_id="dr-a")
+    await failed.emit(EventKind.REQUEST_RECEIVED, {"question": "?"})
+    await failed.emit(EventKind.ERROR, {"where": "step", "error": {"type": "Other"}})  # not a run's
+    await failed.emit(
+        EventKind.ERROR, {"where": RUN_FAILED, "error": {"type": "RecordNotFound", "message": "x"}}
+    )
+    bundle = await export_bundle(store, patient_id="pat-2")
+    reparsed = Bundle.model_validate_json(bundle.model_dump_json())
+    exported = [
+        (e.resource.subtype[0].code, e.resource.outcome, e.resource.outcomeDesc)
+        for e in reparsed.entry
+    ]
+    assert exported == [
+        ("access", "4", "access refused: open_thread"),
+        ("access", "0", None),
+        ("request.received", "0", None),
+        ("error", "8", "run failed before answering: RecordNotFound"),
+    ]
