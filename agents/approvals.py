@@ -9,8 +9,10 @@ proposals (with any edits) go to the outbox; a rejected proposal never takes eff
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -51,9 +53,13 @@ class ApprovalResume(BaseModel):
 
 
 class Outbox(Protocol):
-    """Where approved writes go (a FHIR server, an order-entry queue, a file)."""
+    """Where approved writes go (a FHIR server: ``tools.fhir.outbox``, a file, an order queue).
 
-    def write(self, item: dict[str, Any]) -> None: ...
+    ``write`` takes everything approved in one decision (each ``{"proposal", "decision",
+    "approver", "digest", "decided_at", ...}``) and records it together or raises: a write that
+    raises leaves the approval pending, to be decided again."""
+
+    async def write(self, items: Sequence[dict[str, Any]]) -> None: ...
 
 
 class JsonlOutbox:
@@ -62,10 +68,14 @@ class JsonlOutbox:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def write(self, item: dict[str, Any]) -> None:
+    async def write(self, items: Sequence[dict[str, Any]]) -> None:
+        await asyncio.to_thread(self._append, items)
+
+    def _append(self, items: Sequence[dict[str, Any]]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        lines = "".join(json.dumps(i, ensure_ascii=False, sort_keys=True) + "\n" for i in items)
         with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(item, ensure_ascii=False, sort_keys=True) + "\n")
+            fh.write(lines)
 
 
 def digest(proposal: dict[str, Any], edits: dict[str, Any] | None) -> str:

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     )
     patients_dir: Path = Field(default=SHIPPED_DATA / "patients", description="FHIR bundle store")
     fhir_url: str | None = Field(default=None, description="FHIR R4 server base URL (optional)")
+    outbox: Literal["file", "fhir"] = Field(
+        default="file",
+        description="where approved writes go: 'file' (<data dir>/outbox.jsonl) or 'fhir' "
+        "(a transaction on WARDROUND_FHIR_URL)",
+    )
     checkpoint_dsn: str | None = Field(
         default=None, description="postgresql://... for Postgres checkpoints; default SQLite"
     )

@@ -152,20 +152,28 @@ class _Nodes:
         check_approver(resume.approver, ward)
         check_decisions(resume, proposals)
         by_id = {p["id"]: p for p in proposals}
-        decisions = []
-        for d in resume.decisions:
-            decided = {
+        decisions = [
+            {
                 **d.model_dump(),
                 "approver": resume.approver.id,
                 "digest": digest(by_id[d.proposal_id], d.edits),
                 "decided_at": self.deps.clock().isoformat(),
             }
-            if d.decision == "approve" and self.deps.outbox is not None:
-                self.deps.outbox.write({"proposal": by_id[d.proposal_id], **decided})
+            for d in resume.decisions
+        ]
+        approved = [
+            {"proposal": by_id[d["proposal_id"]], **d}
+            for d in decisions
+            if d["decision"] == "approve"
+        ]
+        if approved and self.deps.outbox is not None:
+            # all or nothing: if the write raises, no decision is recorded and the thread stays
+            # paused, so the same proposals can be decided again
+            await self.deps.outbox.write(approved)
+        for decided in decisions:
             await emit(
                 EventKind.APPROVAL_DECIDED, {**decided, "approver_name": resume.approver.name}
             )
-            decisions.append(decided)
         return {"decisions": decisions}
 
 

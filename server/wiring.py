@@ -12,10 +12,10 @@ from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
-from agents.approvals import JsonlOutbox
+from agents.approvals import JsonlOutbox, Outbox
 from agents.deps import WardRoundDeps
 from core.audit import AuditStore, checkpoint_key
-from core.errors import WardroundError
+from core.errors import ConfigurationError, WardroundError
 from core.logging import get_logger
 from core.model.client import ModelClient
 from core.model.types import ModelConfig
@@ -70,6 +70,23 @@ def record_source(settings: Settings) -> Any:
     return DirectoryPatientSource(settings.patients_dir)
 
 
+@asynccontextmanager
+async def open_outbox(settings: Settings) -> AsyncIterator[Outbox]:
+    """Where approved writes go: ``<data dir>/outbox.jsonl``, or the FHIR server when
+    ``WARDROUND_OUTBOX=fhir`` (which needs ``WARDROUND_FHIR_URL``)."""
+    if settings.outbox == "file":
+        yield JsonlOutbox(settings.data_dir / "outbox.jsonl")
+        return
+    if not settings.fhir_url:
+        raise ConfigurationError("WARDROUND_OUTBOX=fhir needs WARDROUND_FHIR_URL")
+    import httpx
+
+    from tools.fhir.outbox import FhirOutbox
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        yield FhirOutbox(settings.fhir_url, http)
+
+
 async def model_info(model: ModelClient | None) -> ModelInfo:
     if model is None:
         return ModelInfo(base_url=None, name=None)
@@ -105,7 +122,7 @@ async def open_runtime(settings: Settings, *, use_model: bool = True) -> AsyncIt
             round_deadline_s=settings.round_deadline_s,
             max_output_tokens=settings.model_max_output_tokens,
             max_tool_steps=settings.max_tool_steps,
-            outbox=JsonlOutbox(settings.data_dir / "outbox.jsonl"),
+            outbox=await stack.enter_async_context(open_outbox(settings)),
             data_dir=SHIPPED_DATA,
         )
         telemetry = open_telemetry(settings, audit, records=deps.patients.load)

@@ -1,0 +1,258 @@
+"""Approved writes recorded on a FHIR R4 server: one transaction per decision, version-guarded
+updates, a Provenance for each write; nothing recorded when anything fails. The server is a real
+HTTP fake (an ASGI app over the shipped bundles) that enforces ``If-Match`` and applies a
+transaction whole or not at all; the ward-round test drives it through the graph's approval."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from agents.approvals import ApprovalResume, Approver, Decision, JsonlOutbox, digest
+from agents.deps import WardRoundDeps
+from core.errors import ConfigurationError
+from core.settings import SHIPPED_DATA, Settings
+from graphs.run import ask, resume
+from graphs.ward_round import build_ward_round
+from tests.graphs.test_ward_round import ward_model
+from tools.fhir.outbox import FhirOutbox, FhirWriteFailed
+from tools.fhir.sources import DirectoryPatientSource
+
+BASE = "http://fhir.invalid/fhir"
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+FHIR_JSON = "application/fhir+json"
+PAUSING = "penicillin-allergy-betalactam"  # ward 7A: a drafted co-amoxiclav order
+DRAFT = "MedicationRequest/penicillin-allergy-betalactam-medreq-1"
+ACTIVE = "MedicationRequest/aki-on-ckd-medreq-1"  # lisinopril
+
+
+def _outcome(status: int, code: str, diagnostics: str) -> JSONResponse:
+    issue = {"severity": "error", "code": code, "diagnostics": diagnostics}
+    body = {"resourceType": "OperationOutcome", "issue": [issue]}
+    return JSONResponse(body, status_code=status, media_type=FHIR_JSON)
+
+
+@dataclass
+class FakeFhirWrites:
+    """Resources by reference, each with ``meta.versionId``; every transaction received."""
+
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    created: list[dict[str, Any]] = field(default_factory=list)
+    transactions: list[dict[str, Any]] = field(default_factory=list)
+    refuse_with: int | None = None
+    stale_reads: bool = False
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    @classmethod
+    def over(cls, *patients: str) -> FakeFhirWrites:
+        fake = cls()
+        for pid in patients:
+            bundle = json.loads((SHIPPED_DATA / "patients" / f"{pid}.json").read_text("utf-8"))
+            for entry in bundle["entry"]:
+                r = entry["resource"]
+                fake.resources[f"{r['resourceType']}/{r['id']}"] = {**r, "meta": {"versionId": "3"}}
+        return fake
+
+    def app(self) -> Starlette:
+        async def read(request: Request) -> JSONResponse:
+            ref = f"{request.path_params['rtype']}/{request.path_params['rid']}"
+            if ref not in self.resources:
+                return _outcome(404, "not-found", ref)
+            found = self.resources[ref]
+            if self.stale_reads:  # another system wrote since: the client reads an old version
+                found = {**found, "meta": {"versionId": "2"}}
+            return JSONResponse(found, media_type=FHIR_JSON)
+
+        async def transaction(request: Request) -> JSONResponse:
+            bundle = await request.json()
+            self.transactions.append(bundle)
+            if self.refuse_with is not None:
+                return _outcome(self.refuse_with, "exception", "server busy")
+            if bundle.get("type") != "transaction":
+                return _outcome(400, "invalid", "expected a transaction")
+            for entry in bundle["entry"]:  # check everything before applying anything
+                req = entry["request"]
+                if req["method"] == "PUT":
+                    current = self.resources.get(req["url"])
+                    if current is None:
+                        return _outcome(404, "not-found", req["url"])
+                    expected = f'W/"{current["meta"]["versionId"]}"'
+                    if req.get("ifMatch") != expected:
+                        return _outcome(412, "conflict", f"{req['url']} is at {expected}")
+            responses = []
+            for entry in bundle["entry"]:
+                req = entry["request"]
+                if req["method"] == "PUT":
+                    version = str(int(self.resources[req["url"]]["meta"]["versionId"]) + 1)
+                    self.resources[req["url"]] = {
+                        **entry["resource"],
+                        "meta": {"versionId": version},
+                    }
+                    responses.append({"response": {"status": "200 OK"}})
+                else:
+                    created = {**entry["resource"], "id": f"new-{next(self._ids)}"}
+                    self.created.append(created)
+                    responses.append({"response": {"status": "201 Created"}})
+            body = {"resourceType": "Bundle", "type": "transaction-response", "entry": responses}
+            return JSONResponse(body, media_type=FHIR_JSON)
+
+        return Starlette(
+            routes=[
+                Route("/fhir/{rtype}/{rid}", read, methods=["GET"]),
+                Route("/fhir", transaction, methods=["POST"]),
+            ]
+        )
+
+
+@pytest.fixture
+async def fhir() -> AsyncIterator[tuple[FakeFhirWrites, FhirOutbox]]:
+    fake = FakeFhirWrites.over(PAUSING, "aki-on-ckd")
+    transport = httpx.ASGITransport(app=fake.app())
+    async with httpx.AsyncClient(transport=transport) as http:
+        yield fake, FhirOutbox(BASE, http)
+
+
+def approved(kind: str, target: str, **edits: object) -> dict[str, Any]:
+    proposal = {
+        "id": f"{kind}:{target}",
+        "kind": kind,
+        "summary": f"{kind} {target}",
+        "target": target,
+        "because": ["interaction:kg:INTERACTS_WITH/x|y"],
+    }
+    return {
+        "proposal": proposal,
+        "proposal_id": proposal["id"],
+        "decision": "approve",
+        "comment": "",
+        "edits": edits or None,
+        "approver": "dr-lin",
+        "digest": digest(proposal, edits or None),
+        "decided_at": NOW.isoformat(),
+    }
+
+
+async def test_a_hold_and_an_activation_are_one_transaction_with_provenance(
+    fhir: tuple[FakeFhirWrites, FhirOutbox],
+) -> None:
+    fake, outbox = fhir
+    assert fake.resources[DRAFT]["status"] == "draft"
+    assert fake.resources[ACTIVE]["status"] == "active"
+    items = [approved("activate_order", DRAFT), approved("hold_medication", ACTIVE)]
+    await outbox.write(items)
+    assert len(fake.transactions) == 1
+    assert fake.resources[DRAFT]["status"] == "active"
+    assert fake.resources[ACTIVE]["status"] == "on-hold"
+    assert fake.resources[ACTIVE]["meta"]["versionId"] == "4"
+    # everything else in the resource is as it was
+    assert fake.resources[ACTIVE]["medicationCodeableConcept"]
+    provenance = [r for r in fake.created if r["resourceType"] == "Provenance"]
+    assert [p["target"][0]["reference"] for p in provenance] == [DRAFT, ACTIVE]
+    for p, item in zip(provenance, items, strict=True):
+        assert p["agent"][0]["who"]["display"] == "dr-lin"
+        assert p["agent"][0]["type"]["coding"][0]["code"] == "author"
+        assert p["entity"][0]["what"]["identifier"]["value"] == item["digest"]
+        assert p["recorded"] == NOW.isoformat()
+
+
+async def test_a_dose_adjustment_is_a_task_not_a_rewritten_order(
+    fhir: tuple[FakeFhirWrites, FhirOutbox],
+) -> None:
+    fake, outbox = fhir
+    before = dict(fake.resources[ACTIVE])
+    await outbox.write([approved("adjust_dose", ACTIVE, dose="lisinopril 10 mg")])
+    assert fake.resources[ACTIVE] == before
+    [task, provenance] = fake.created
+    assert (task["resourceType"], task["intent"], task["status"]) == ("Task", "order", "requested")
+    assert task["focus"] == {"reference": ACTIVE}
+    assert "lisinopril 10 mg" in task["description"]
+    [entry, _] = fake.transactions[0]["entry"]
+    assert provenance["target"][0]["reference"] == entry["fullUrl"]  # the new Task
+
+
+async def test_a_record_changed_since_it_was_read_is_not_overwritten(
+    fhir: tuple[FakeFhirWrites, FhirOutbox],
+) -> None:
+    fake, outbox = fhir
+    fake.stale_reads = True
+    with pytest.raises(FhirWriteFailed, match=r"HTTP 412 .*is at"):
+        await outbox.write([approved("activate_order", DRAFT), approved("hold_medication", ACTIVE)])
+    assert fake.resources[DRAFT]["status"] == "draft"  # nothing applied, not even the first
+    assert fake.resources[ACTIVE]["status"] == "active"
+    assert fake.created == []
+
+
+async def test_an_order_in_a_final_state_is_refused_before_anything_is_sent(
+    fhir: tuple[FakeFhirWrites, FhirOutbox],
+) -> None:
+    fake, outbox = fhir
+    fake.resources[ACTIVE]["status"] = "stopped"
+    with pytest.raises(FhirWriteFailed, match="is stopped: not changed to on-hold"):
+        await outbox.write([approved("hold_medication", ACTIVE)])
+    assert fake.transactions == []
+
+
+async def test_an_unreachable_server_is_a_clear_error() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as http:
+        with pytest.raises(FhirWriteFailed, match="unreachable: ConnectError"):
+            await FhirOutbox(BASE, http).write([approved("hold_medication", ACTIVE)])
+
+
+async def test_an_approval_that_cannot_be_recorded_stays_pending_until_it_can(
+    fhir: tuple[FakeFhirWrites, FhirOutbox], scripted_model: Any
+) -> None:
+    fake, outbox = fhir
+    _, client = scripted_model(ward_model)
+    deps = WardRoundDeps(
+        patients=DirectoryPatientSource(SHIPPED_DATA / "patients", clock=lambda: NOW),
+        model=client,
+        clock=lambda: NOW,
+        outbox=outbox,
+    )
+    graph = build_ward_round(deps, InMemorySaver())
+    asked = await ask(graph, patient_id=PAUSING, question="Can we give the co-amoxiclav?")
+    [proposal] = asked.proposals
+    decision = ApprovalResume(
+        approver=Approver(id="dr-lin", name="Dr Lin", role="clinician", wards=["7A"]),
+        decisions=[Decision(proposal_id=proposal["id"], decision="approve")],
+    )
+    fake.refuse_with = 503
+    with pytest.raises(FhirWriteFailed, match="HTTP 503"):
+        await resume(graph, thread_id=asked.thread_id, decision=decision)
+    state = await graph.aget_state({"configurable": {"thread_id": asked.thread_id}})
+    assert state.interrupts  # still waiting for a decision that can be recorded
+    assert fake.resources[DRAFT]["status"] == "draft"
+    fake.refuse_with = None
+    done = await resume(graph, thread_id=asked.thread_id, decision=decision)
+    assert [d["decision"] for d in done.decisions] == ["approve"]
+    assert fake.resources[DRAFT]["status"] == "active"
+
+
+async def test_the_runtime_takes_its_outbox_from_the_settings(tmp_path: Path) -> None:
+    from server.wiring import open_outbox
+
+    async with open_outbox(Settings(data_dir=tmp_path)) as default:
+        assert isinstance(default, JsonlOutbox)
+        assert default.path == tmp_path / "outbox.jsonl"
+    with pytest.raises(ConfigurationError, match="WARDROUND_FHIR_URL"):
+        async with open_outbox(Settings(data_dir=tmp_path, outbox="fhir")):
+            pass
+    async with open_outbox(Settings(data_dir=tmp_path, outbox="fhir", fhir_url=BASE)) as fhir:
+        assert isinstance(fhir, FhirOutbox)
+        assert fhir.base_url == BASE

@@ -1,0 +1,169 @@
+"""Approved writes to a FHIR R4 server (``WARDROUND_OUTBOX=fhir`` with ``WARDROUND_FHIR_URL``).
+
+What a clinician approved in one decision is sent as **one transaction Bundle**, so it is recorded
+whole or not at all:
+
+- ``activate_order``: the drafted ``MedicationRequest`` is read and written back with status
+  ``active``; ``hold_medication``: the ``MedicationRequest``/``MedicationStatement`` with status
+  ``on-hold``. Each update is a ``PUT`` guarded by ``If-Match`` on the version read, so a record
+  that changed since (another clinician, another system) fails the whole transaction (HTTP 412)
+  instead of being overwritten. A resource already in a final state (stopped, completed,
+  cancelled, entered-in-error) is refused here, before anything is sent.
+- ``adjust_dose``: wardround does not rewrite dosage structures; it posts a ``Task`` (intent
+  ``order``) asking for the new dose, focused on the order, with the approver's edits.
+- every write carries a ``Provenance``: the approver as author, wardround as the assembling
+  device, the proposal's reasons, and the approval's digest (``agents.approvals.digest``).
+
+A failed write raises ``FhirWriteFailed`` and nothing is recorded: the approval stays pending and
+can be decided again. The caller owns the ``httpx.AsyncClient`` (auth headers, timeouts).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from core.errors import WardroundError
+from core.logging import get_logger
+
+log = get_logger(__name__)
+
+FINAL_STATES = frozenset({"stopped", "completed", "cancelled", "entered-in-error", "not-taken"})
+NEW_STATUS = {"activate_order": "active", "hold_medication": "on-hold"}
+WRITABLE_TYPES = frozenset({"MedicationRequest", "MedicationStatement"})
+DIGEST_SYSTEM = "urn:wardround:approval-digest"
+
+
+class FhirWriteFailed(WardroundError):
+    """The FHIR server did not record the approved writes (nothing was recorded)."""
+
+    http_status = 502
+    title = "FHIR write failed"
+
+
+class FhirOutbox:
+    """An ``agents.approvals.Outbox`` that records approved writes on a FHIR R4 server."""
+
+    def __init__(self, base_url: str, http_client: httpx.AsyncClient) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = http_client
+
+    async def write(self, items: Sequence[dict[str, Any]]) -> None:
+        entries: list[dict[str, Any]] = []
+        for item in items:
+            entries.extend(await self._entries(item))
+        if not entries:
+            return
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+        response = await self._send("POST", self.base_url, json=bundle)
+        if response.status_code not in (200, 201):
+            raise FhirWriteFailed(f"transaction refused: {_problem(response)}")
+        log.info("fhir.outbox.written", entries=len(entries))
+
+    async def _entries(self, item: dict[str, Any]) -> list[dict[str, Any]]:
+        proposal = item["proposal"]
+        target = str(proposal["target"])
+        kind = proposal["kind"]
+        if kind == "adjust_dose":
+            task = _task(target, proposal, item)
+            return [_post(task), _post(_provenance(task["id"], proposal, item, "Task"))]
+        if kind not in NEW_STATUS:
+            raise FhirWriteFailed(f"{proposal['id']}: no FHIR write for a {kind!r} proposal")
+        resource, version = await self._read(target)
+        status = str(resource.get("status", ""))
+        if status in FINAL_STATES:
+            raise FhirWriteFailed(f"{target} is {status}: not changed to {NEW_STATUS[kind]}")
+        request = {"method": "PUT", "url": target}
+        if version:
+            request["ifMatch"] = f'W/"{version}"'
+        put = {
+            "fullUrl": f"{self.base_url}/{target}",
+            "resource": {**resource, "status": NEW_STATUS[kind]},
+            "request": request,
+        }
+        rtype = target.partition("/")[0]
+        return [put, _post(_provenance(target, proposal, item, rtype))]
+
+    async def _read(self, target: str) -> tuple[dict[str, Any], str]:
+        rtype, _, rid = target.partition("/")
+        if rtype not in WRITABLE_TYPES or not rid:
+            raise FhirWriteFailed(f"{target}: wardround writes only {sorted(WRITABLE_TYPES)}")
+        response = await self._send("GET", f"{self.base_url}/{target}")
+        if response.status_code != 200:
+            raise FhirWriteFailed(f"cannot read {target}: {_problem(response)}")
+        resource: dict[str, Any] = response.json()
+        return resource, str((resource.get("meta") or {}).get("versionId") or "")
+
+    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return await self._http.request(
+                method, url, headers={"Accept": "application/fhir+json"}, **kwargs
+            )
+        except httpx.HTTPError as exc:
+            raise FhirWriteFailed(f"FHIR server unreachable: {type(exc).__name__}") from exc
+
+
+def _post(resource: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "fullUrl": f"urn:uuid:{resource['id']}",
+        "resource": {k: v for k, v in resource.items() if k != "id"},
+        "request": {"method": "POST", "url": resource["resourceType"]},
+    }
+
+
+def _task(target: str, proposal: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    edits = item.get("edits") or {}
+    note = f" Approver's edits: {edits}." if edits else ""
+    return {
+        "resourceType": "Task",
+        "id": str(uuid.uuid4()),
+        "status": "requested",
+        "intent": "order",
+        "focus": {"reference": target},
+        "description": f"{proposal['summary']}.{note}",
+        "authoredOn": item["decided_at"],
+        "requester": {"display": item["approver"]},
+    }
+
+
+def _provenance(
+    target: str, proposal: dict[str, Any], item: dict[str, Any], what: str
+) -> dict[str, Any]:
+    """Who approved the write and why; ``target`` is the changed resource or a new one's id."""
+    reference = target if "/" in target else f"urn:uuid:{target}"
+    return {
+        "resourceType": "Provenance",
+        "id": str(uuid.uuid4()),
+        "target": [{"reference": reference}],
+        "recorded": item["decided_at"],
+        "agent": [
+            {"type": _agent_type("author"), "who": {"display": item["approver"]}},
+            {"type": _agent_type("assembler"), "who": {"display": "wardround"}},
+        ],
+        "reason": [{"text": f"{proposal['summary']} ({what}); because {proposal['because']}"}],
+        "entity": [
+            {
+                "role": "source",
+                "what": {"identifier": {"system": DIGEST_SYSTEM, "value": item["digest"]}},
+            }
+        ],
+    }
+
+
+def _agent_type(code: str) -> dict[str, Any]:
+    system = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+    return {"coding": [{"system": system, "code": code}]}
+
+
+def _problem(response: httpx.Response) -> str:
+    """The status and the OperationOutcome's diagnostics, if any."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    issues = body.get("issue") if isinstance(body, dict) else None
+    said = "; ".join(str(i.get("diagnostics") or i.get("code")) for i in issues or [])
+    return f"HTTP {response.status_code}" + (f" ({said})" if said else "")
