@@ -57,9 +57,10 @@ class Outbox(Protocol):
 
     ``write`` takes everything approved in one decision (each ``{"proposal", "decision",
     "approver", "digest", "decided_at", ...}``) and records it together or raises: a write that
-    raises leaves the approval pending, to be decided again."""
+    raises leaves the approval pending, to be decided again. It returns, for each item, where it
+    was recorded (FHIR locations with their versions, or the file), for the audit trail."""
 
-    async def write(self, items: Sequence[dict[str, Any]]) -> None: ...
+    async def write(self, items: Sequence[dict[str, Any]]) -> list[list[str]]: ...
 
 
 class JsonlOutbox:
@@ -68,8 +69,9 @@ class JsonlOutbox:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    async def write(self, items: Sequence[dict[str, Any]]) -> None:
+    async def write(self, items: Sequence[dict[str, Any]]) -> list[list[str]]:
         await asyncio.to_thread(self._append, items)
+        return [[f"file:{self.path.name}"] for _ in items]
 
     def _append(self, items: Sequence[dict[str, Any]]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -161,15 +161,15 @@ class _Nodes:
             }
             for d in resume.decisions
         ]
-        approved = [
-            {"proposal": by_id[d["proposal_id"]], **d}
-            for d in decisions
-            if d["decision"] == "approve"
-        ]
+        approved = [d for d in decisions if d["decision"] == "approve"]
         if approved and self.deps.outbox is not None:
             # all or nothing: if the write raises, no decision is recorded and the thread stays
             # paused, so the same proposals can be decided again
-            await self.deps.outbox.write(approved)
+            receipts = await self.deps.outbox.write(
+                [{"proposal": by_id[d["proposal_id"]], **d} for d in approved]
+            )
+            for d, recorded_as in zip(approved, receipts, strict=True):
+                d["recorded_as"] = recorded_as
         for decided in decisions:
             await emit(
                 EventKind.APPROVAL_DECIDED, {**decided, "approver_name": resume.approver.name}

@@ -101,11 +101,13 @@ class FakeFhirWrites:
                         **entry["resource"],
                         "meta": {"versionId": version},
                     }
-                    responses.append({"response": {"status": "200 OK"}})
+                    location = f"{req['url']}/_history/{version}"
+                    responses.append({"response": {"status": "200 OK", "location": location}})
                 else:
                     created = {**entry["resource"], "id": f"new-{next(self._ids)}"}
                     self.created.append(created)
-                    responses.append({"response": {"status": "201 Created"}})
+                    location = f"{created['resourceType']}/{created['id']}/_history/1"
+                    responses.append({"response": {"status": "201 Created", "location": location}})
             body = {"resourceType": "Bundle", "type": "transaction-response", "entry": responses}
             return JSONResponse(body, media_type=FHIR_JSON)
 
@@ -152,8 +154,12 @@ async def test_a_hold_and_an_activation_are_one_transaction_with_provenance(
     assert fake.resources[DRAFT]["status"] == "draft"
     assert fake.resources[ACTIVE]["status"] == "active"
     items = [approved("activate_order", DRAFT), approved("hold_medication", ACTIVE)]
-    await outbox.write(items)
+    receipts = await outbox.write(items)
     assert len(fake.transactions) == 1
+    assert receipts == [
+        [f"{DRAFT}/_history/4", "Provenance/new-1/_history/1"],
+        [f"{ACTIVE}/_history/4", "Provenance/new-2/_history/1"],
+    ]
     assert fake.resources[DRAFT]["status"] == "active"
     assert fake.resources[ACTIVE]["status"] == "on-hold"
     assert fake.resources[ACTIVE]["meta"]["versionId"] == "4"
@@ -242,6 +248,11 @@ async def test_an_approval_that_cannot_be_recorded_stays_pending_until_it_can(
     done = await resume(graph, thread_id=asked.thread_id, decision=decision)
     assert [d["decision"] for d in done.decisions] == ["approve"]
     assert fake.resources[DRAFT]["status"] == "active"
+    # the decision says where it was recorded (audited with it)
+    assert done.decisions[0]["recorded_as"] == [
+        f"{DRAFT}/_history/4",
+        "Provenance/new-1/_history/1",
+    ]
 
 
 async def test_the_runtime_takes_its_outbox_from_the_settings(tmp_path: Path) -> None:

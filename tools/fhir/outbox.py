@@ -15,7 +15,9 @@ whole or not at all:
   device, the proposal's reasons, and the approval's digest (``agents.approvals.digest``).
 
 A failed write raises ``FhirWriteFailed`` and nothing is recorded: the approval stays pending and
-can be decided again. The caller owns the ``httpx.AsyncClient`` (auth headers, timeouts).
+can be decided again. A recorded one returns the locations the server gave each write (with their
+versions), which the approval's audit event keeps (``recorded_as``). The caller owns the
+``httpx.AsyncClient`` (auth headers, timeouts).
 """
 
 from __future__ import annotations
@@ -51,17 +53,31 @@ class FhirOutbox:
         self.base_url = base_url.rstrip("/")
         self._http = http_client
 
-    async def write(self, items: Sequence[dict[str, Any]]) -> None:
-        entries: list[dict[str, Any]] = []
-        for item in items:
-            entries.extend(await self._entries(item))
+    async def write(self, items: Sequence[dict[str, Any]]) -> list[list[str]]:
+        """Record ``items`` in one transaction; per item, the locations the server gave its
+        writes (``MedicationRequest/x/_history/4``, ``Provenance/p1/_history/1``)."""
+        per_item = [await self._entries(item) for item in items]
+        entries = [entry for group in per_item for entry in group]
         if not entries:
-            return
+            return [[] for _ in items]
         bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
         response = await self._send("POST", self.base_url, json=bundle)
         if response.status_code not in (200, 201):
             raise FhirWriteFailed(f"transaction refused: {_problem(response)}")
+        locations = [
+            str((e.get("response") or {}).get("location") or "")
+            for e in (response.json().get("entry") or [])
+        ]
+        if len(locations) != len(entries):
+            raise FhirWriteFailed(
+                f"transaction-response has {len(locations)} entries for {len(entries)} writes"
+            )
         log.info("fhir.outbox.written", entries=len(entries))
+        receipts, start = [], 0
+        for group in per_item:
+            receipts.append(locations[start : start + len(group)])
+            start += len(group)
+        return receipts
 
     async def _entries(self, item: dict[str, Any]) -> list[dict[str, Any]]:
         proposal = item["proposal"]
