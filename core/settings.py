@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     )
     patients_dir: Path = Field(default=SHIPPED_DATA / "patients", description="FHIR bundle store")
     fhir_url: str | None = Field(default=None, description="FHIR R4 server base URL (optional)")
+    fhir_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token sent to WARDROUND_FHIR_URL (reads and approved writes)",
+    )
     outbox: Literal["file", "fhir"] = Field(
         default="file",
         description="where approved writes go: 'file' (<data dir>/outbox.jsonl) or 'fhir' "

@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from langgraph.graph.state import CompiledStateGraph
 
 from agents.approvals import JsonlOutbox, Outbox
@@ -58,13 +59,19 @@ def open_graph_store(settings: Settings) -> Any | None:
         return None
 
 
+def fhir_http(settings: Settings) -> httpx.AsyncClient:
+    """The HTTP client for ``WARDROUND_FHIR_URL``: its bearer token (``WARDROUND_FHIR_TOKEN``,
+    never logged) on every request, 30 s timeouts."""
+    token = settings.fhir_token.get_secret_value() if settings.fhir_token else None
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(timeout=30, headers=headers)
+
+
 def record_source(settings: Settings) -> Any:
     if settings.fhir_url:
-        import httpx
-
         from tools.fhir import FhirServerSource
 
-        return FhirServerSource(settings.fhir_url, httpx.AsyncClient(timeout=30))
+        return FhirServerSource(settings.fhir_url, fhir_http(settings))
     from tools.fhir.sources import DirectoryPatientSource
 
     return DirectoryPatientSource(settings.patients_dir)
@@ -79,11 +86,9 @@ async def open_outbox(settings: Settings) -> AsyncIterator[Outbox]:
         return
     if not settings.fhir_url:
         raise ConfigurationError("WARDROUND_OUTBOX=fhir needs WARDROUND_FHIR_URL")
-    import httpx
-
     from tools.fhir.outbox import FhirOutbox
 
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with fhir_http(settings) as http:
         yield FhirOutbox(settings.fhir_url, http)
 
 

@@ -267,3 +267,16 @@ async def test_the_runtime_takes_its_outbox_from_the_settings(tmp_path: Path) ->
     async with open_outbox(Settings(data_dir=tmp_path, outbox="fhir", fhir_url=BASE)) as fhir:
         assert isinstance(fhir, FhirOutbox)
         assert fhir.base_url == BASE
+
+
+async def test_the_fhir_client_carries_the_token_and_never_shows_it(tmp_path: Path) -> None:
+    from server.wiring import fhir_http
+
+    settings = Settings(data_dir=tmp_path, fhir_url=BASE, fhir_token="s3cret-token")
+    async with fhir_http(settings) as http:
+        assert http.headers["Authorization"] == "Bearer s3cret-token"
+        assert http.timeout.read == 30
+    assert "s3cret-token" not in repr(settings)
+    assert "s3cret-token" not in settings.model_dump_json()
+    async with fhir_http(Settings(data_dir=tmp_path, fhir_url=BASE)) as anonymous:
+        assert "Authorization" not in anonymous.headers
