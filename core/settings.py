@@ -33,6 +33,23 @@ class Settings(BaseSettings):
         default=None,
         description="bearer token sent to WARDROUND_FHIR_URL (reads and approved writes)",
     )
+    fhir_client_id: str | None = Field(
+        default=None,
+        description="SMART Backend Services client id (with WARDROUND_FHIR_PRIVATE_KEY_FILE)",
+    )
+    fhir_private_key_file: Path | None = Field(
+        default=None, description="PEM private key registered for that client (RS384/ES384)"
+    )
+    fhir_key_algorithm: Literal["RS384", "ES384"] = "RS384"
+    fhir_key_id: str | None = Field(default=None, description="'kid' of the registered key")
+    fhir_token_url: str | None = Field(
+        default=None, description="token endpoint; default: the server's smart-configuration"
+    )
+    fhir_scopes: str = Field(
+        default="system/*.read system/MedicationRequest.write system/MedicationStatement.write "
+        "system/Task.write system/Provenance.write",
+        description="scopes asked for (reads, and the approved writes of WARDROUND_OUTBOX=fhir)",
+    )
     outbox: Literal["file", "fhir"] = Field(
         default="file",
         description="where approved writes go: 'file' (<data dir>/outbox.jsonl) or 'fhir' "

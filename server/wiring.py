@@ -60,11 +60,31 @@ def open_graph_store(settings: Settings) -> Any | None:
 
 
 def fhir_http(settings: Settings) -> httpx.AsyncClient:
-    """The HTTP client for ``WARDROUND_FHIR_URL``: its bearer token (``WARDROUND_FHIR_TOKEN``,
-    never logged) on every request, 30 s timeouts."""
+    """The HTTP client for ``WARDROUND_FHIR_URL``, 30 s timeouts, authorized by SMART Backend
+    Services (``WARDROUND_FHIR_CLIENT_ID`` + ``_PRIVATE_KEY_FILE``: ``tools.fhir.smart``) or a
+    static bearer token (``WARDROUND_FHIR_TOKEN``); neither key nor token is ever logged."""
     token = settings.fhir_token.get_secret_value() if settings.fhir_token else None
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.AsyncClient(timeout=30, headers=headers)
+    if settings.fhir_client_id is None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.AsyncClient(timeout=30, headers=headers)
+    if token is not None:
+        raise ConfigurationError("set WARDROUND_FHIR_TOKEN or WARDROUND_FHIR_CLIENT_ID, not both")
+    if settings.fhir_private_key_file is None or not settings.fhir_url:
+        raise ConfigurationError(
+            "WARDROUND_FHIR_CLIENT_ID needs WARDROUND_FHIR_URL and WARDROUND_FHIR_PRIVATE_KEY_FILE"
+        )
+    from tools.fhir.smart import SmartBackendAuth
+
+    auth = SmartBackendAuth.from_key_file(
+        settings.fhir_private_key_file,
+        fhir_url=settings.fhir_url,
+        client_id=settings.fhir_client_id,
+        scope=settings.fhir_scopes,
+        algorithm=settings.fhir_key_algorithm,
+        key_id=settings.fhir_key_id,
+        token_url=settings.fhir_token_url,
+    )
+    return httpx.AsyncClient(timeout=30, auth=auth)
 
 
 def record_source(settings: Settings) -> Any:
