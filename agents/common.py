@@ -34,6 +34,12 @@ def claims_of(note: ModelNote | None) -> list[Claim]:
 
 
 DIGEST_ITEMS = 10
+HEADINGS = {
+    "en": ("Findings computed by rules (not by the model):", "Degraded mode"),
+    "zh-TW": ("規則計算的發現（非模型生成）：", "降級模式"),
+}
+"""Per answer language: the heading of the rules' findings listed under every answer, and the
+word that opens a degraded answer."""
 DIGEST_CHARS = 200
 
 

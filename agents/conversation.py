@@ -1,7 +1,8 @@
 """What the router and the synthesizer know of a thread's earlier questions.
 
 A follow-up ("And the potassium?", "那鉀呢？") means little without what came before it. The last
-``MAX_TURNS`` turns of the thread (each question, and its answer cut to ``ANSWER_CHARS``) go into
+``MAX_TURNS`` turns of the thread (each question, and its answer's prose, without the findings
+listing, cut to ``ANSWER_CHARS``) go into
 the router's and the synthesizer's user message: after the shared patient context, which stays
 first and byte-identical in every prompt for the server's prefix cache, and before the new
 question. The specialists get the new question only: their deterministic tools read the record,
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from agents.common import HEADINGS
 
 MAX_TURNS = 3
 """Earlier turns shown (the most recent ones)."""
@@ -27,8 +30,17 @@ def earlier_turns(turns: Sequence[Mapping[str, Any]]) -> str:
         return ""
     lines = ["Earlier in this thread (oldest first):"]
     for turn in recent:
-        answer = " ".join(str(turn.get("answer") or "").split())
+        answer = " ".join(_prose(str(turn.get("answer") or "")).split())
         if len(answer) > ANSWER_CHARS:
             answer = answer[: ANSWER_CHARS - 1].rstrip() + "…"
         lines += [f"Q: {turn['question']}", f"A: {answer or '(no answer)'}"]
     return "\n".join(lines) + "\n\n"
+
+
+def _prose(answer: str) -> str:
+    """The answer without the rules' findings listed under it (the new round lists the findings
+    afresh); the whole answer when there is nothing before the listing."""
+    prose = answer
+    for rules_heading, _ in HEADINGS.values():
+        prose = prose.split(rules_heading, 1)[0]
+    return prose.strip() or answer

@@ -19,18 +19,13 @@ from typing import Any
 from langgraph.config import get_stream_writer
 from pydantic import BaseModel, Field
 
-from agents.common import DIGEST_CHARS, claims_of, findings_digest
+from agents.common import DIGEST_CHARS, HEADINGS, claims_of, findings_digest
 from agents.consult import LANGUAGE_NAMES, consult_structured
 from agents.conversation import earlier_turns
 from agents.deps import WardRoundDeps
 from agents.report import KeyPoint, ModelNote, SpecialistReport
 from core.domain import Claim, Finding, PatientRecord
 from core.model.structured import Preview
-
-HEADINGS = {
-    "en": ("Findings computed by rules (not by the model):", "Degraded mode"),
-    "zh-TW": ("規則計算的發現（非模型生成）：", "降級模式"),
-}
 
 
 class Synthesis(BaseModel):

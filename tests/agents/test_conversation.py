@@ -38,3 +38,13 @@ def test_the_block_sits_between_the_notes_and_the_question() -> None:
     user = messages[-1]["content"]
     assert user.index("Specialist notes:") < user.index("Q: question 1?")
     assert user.index("A: answer 1.") < user.index("Question: And the potassium?")
+
+
+def test_an_earlier_answer_is_its_prose_without_the_findings_listing() -> None:
+    listed = "Stop the ibuprofen.\n\nFindings computed by rules (not by the model):\n1. [HIGH] x"
+    assert "A: Stop the ibuprofen." in earlier_turns([turn(1, listed)])
+    assert "[HIGH]" not in earlier_turns([turn(1, listed)])
+    zh = "停用布洛芬。\n\n規則計算的發現（非模型生成）：\n1. [HIGH] x"
+    assert "A: 停用布洛芬。" in earlier_turns([turn(1, zh)])
+    only_listing = "Findings computed by rules (not by the model):\n1. [HIGH] x"
+    assert "A: Findings computed by rules" in earlier_turns([turn(1, only_listing)])
