@@ -298,6 +298,8 @@ def approve(
         raise typer.Exit(code=2) from error
     for d in result.decisions:
         out.print(f"{d['proposal_id']}: {d['decision']} by {d['approver']} ({d['digest']})")
+        if d.get("recorded_as"):
+            out.print(f"  recorded as {', '.join(d['recorded_as'])}")
 
 
 @app.command()

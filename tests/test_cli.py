@@ -43,3 +43,24 @@ def test_unknown_patient_is_a_clear_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "Record not found: no patient 'nobody'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_ask_then_approve_says_where_the_write_was_recorded(tmp_path: Path) -> None:
+    import json
+
+    asked = wardround(
+        tmp_path, "ask", "--patient", "penicillin-allergy-betalactam", "--no-model", "--json", "?"
+    )
+    assert asked.returncode == 0, asked.stderr
+    result = json.loads(asked.stdout)
+    [proposal] = result["proposals"]
+    approved = wardround(
+        tmp_path, "approve", "--thread", result["thread_id"], "--proposal", proposal["id"],
+        "--decision", "approve", "--approver", "dr-lin", "--ward", "7A",
+        "--comment", "allergy reviewed",
+    )  # fmt: skip
+    assert approved.returncode == 0, approved.stderr
+    assert f"{proposal['id']}: approve by dr-lin (sha256:" in approved.stdout
+    assert "recorded as file:outbox.jsonl" in approved.stdout
+    [written] = (tmp_path / "outbox.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(written)["proposal"]["id"] == proposal["id"]
