@@ -51,6 +51,8 @@ class FakeAuthServer:
 
     clock: Any = time.time
     """The server's time, which the test moves with wardround's."""
+    token_url: str = TOKEN_URL
+    """Where the server says its token endpoint is (and the audience it expects)."""
     public_keys: list[Any] = field(default_factory=lambda: [RSA_KEY.public_key()])
     expires_in: int = 300
     discovery: bool = True
@@ -64,7 +66,7 @@ class FakeAuthServer:
         async def configuration(_: Request) -> JSONResponse:
             if not self.discovery:
                 return JSONResponse({}, status_code=404)
-            return JSONResponse({"token_endpoint": TOKEN_URL, "grant_types_supported": []})
+            return JSONResponse({"token_endpoint": self.token_url, "grant_types_supported": []})
 
         async def token(request: Request) -> JSONResponse:
             form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
@@ -104,7 +106,7 @@ class FakeAuthServer:
                     assertion,
                     key,
                     algorithms=["RS384", "ES384"],
-                    audience=TOKEN_URL,
+                    audience=self.token_url,
                     issuer=CLIENT,
                     options={
                         "require": ["exp", "jti", "sub"],

@@ -60,7 +60,8 @@ class FakeFhir:
         if (page + 1) * PAGE < len(resources):
             params = dict(request.query_params) | {"_page": str(page + 1)}
             query = "&".join(f"{k}={v}" for k, v in params.items())
-            origin = "http://elsewhere.invalid/fhir" if self.evil_next else BASE
+            here = f"{str(request.base_url).rstrip('/')}/fhir"  # BASE, or the real server's
+            origin = "http://elsewhere.invalid/fhir" if self.evil_next else here
             links.append({"relation": "next", "url": f"{origin}{request.url.path[5:]}?{query}"})
         entries = [{"resource": r, "search": {"mode": "match"}} for r in chunk]
         if page == 0:
