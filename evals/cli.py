@@ -66,13 +66,16 @@ async def _runtime(
     url: str, name: str | None, use_kg: bool
 ) -> AsyncIterator[tuple[Any, Any, ModelClient]]:
     from evals.runner import open_model
-    from server.wiring import open_graph_store, record_source
+    from server.wiring import open_graph_store, open_record_source
 
     settings = Settings()
     store = open_graph_store(settings) if use_kg else None
     try:
-        async with open_model(url, name or settings.model_name, settings) as model:
-            yield record_source(settings), store, model
+        async with (
+            open_model(url, name or settings.model_name, settings) as model,
+            open_record_source(settings) as patients,
+        ):
+            yield patients, store, model
     finally:
         if store is not None:
             store.close()
@@ -215,7 +218,7 @@ def run(
     report.html and the PNG charts under --out."""
     from evals.publish import write_reports
     from evals.runner import run_suite
-    from server.wiring import open_graph_store, record_source
+    from server.wiring import open_graph_store, open_record_source
 
     mode = _phi(phi)
     settings = Settings()
@@ -224,9 +227,12 @@ def run(
         store = open_graph_store(settings) if kg else None
         try:
             slots = parallel or len(model_urls)
-            async with _model_pool(model_urls, model, slots, settings) as clients:
+            async with (
+                _model_pool(model_urls, model, slots, settings) as clients,
+                open_record_source(settings) as patients,
+            ):
                 return await run_suite(
-                    load_suite(suite), model=clients, patients=record_source(settings),
+                    load_suite(suite), model=clients, patients=patients,
                     out=out_dir, phi=mode, graph_store=store, verify_replay=verify_replay,
                     round_deadline_s=round_deadline,
                     progress=lambda line: err.print(line, highlight=False),

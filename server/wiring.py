@@ -87,7 +87,22 @@ def fhir_http(settings: Settings) -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=30, auth=auth)
 
 
+@asynccontextmanager
+async def open_record_source(settings: Settings) -> AsyncIterator[Any]:
+    """The configured record source for the life of the block: the FHIR server (its HTTP client
+    closed after) or the directory of bundles."""
+    if not settings.fhir_url:
+        yield record_source(settings)
+        return
+    from tools.fhir import FhirServerSource
+
+    async with fhir_http(settings) as http:
+        yield FhirServerSource(settings.fhir_url, http)
+
+
 def record_source(settings: Settings) -> Any:
+    """The configured record source, for a caller that keeps it for the life of the process
+    (LangGraph Studio); others use ``open_record_source``, which closes its client."""
     if settings.fhir_url:
         from tools.fhir import FhirServerSource
 
@@ -141,7 +156,7 @@ async def open_runtime(settings: Settings, *, use_model: bool = True) -> AsyncIt
         if store is not None:
             stack.callback(store.close)
         deps = WardRoundDeps(
-            patients=record_source(settings),
+            patients=await stack.enter_async_context(open_record_source(settings)),
             model=model,
             graph_store=audited_graph_store(store),  # every query a kg.query audit event
             round_deadline_s=settings.round_deadline_s,
