@@ -8,7 +8,7 @@ into domain models at the edges.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, NotRequired, TypedDict
 
 
 def per_question(left: list[Any] | None, right: list[Any] | None) -> list[Any]:
@@ -36,6 +36,9 @@ class WardRoundInput(TypedDict):
     """Patient id in the configured source, or a path to a FHIR bundle file."""
     question: str
     """The ward team's question, in English or Traditional Chinese."""
+    turns: NotRequired[list[dict[str, Any]]]
+    """Earlier turns held outside the thread (``{question, answer}``): an OpenAI-style client
+    that sends its conversation opens a new thread with them, so a follow-up keeps its context."""
 
 
 class SpecialistTask(TypedDict):

@@ -124,11 +124,15 @@ class Turn:
     question: str = ""
     resume: dict[str, Any] | None = None
     """A dumped ``agents.approvals.ApprovalResume``: the run continues the paused round."""
+    earlier: tuple[dict[str, str], ...] = ()
+    """Turns the caller held outside the thread (the OpenAI facade's message history), given to
+    a new thread so its first question is read in context."""
 
     def graph_input(self) -> Any:
         if self.resume is not None:
             return Command(resume=self.resume)
-        return {"patient_id": self.patient_id, "question": self.question}
+        started = {"patient_id": self.patient_id, "question": self.question}
+        return {**started, "turns": list(self.earlier)} if self.earlier else started
 
     def audit_request(self) -> dict[str, Any]:
         if self.resume is not None:

@@ -5,11 +5,13 @@ Any OpenAI client or chat UI can ask a ward round. The patient comes from
 ``/v1/models`` lists ``wardround/<patient id>`` for each patient on their wards, so a chat UI that
 only lets users pick a model (Open WebUI) picks the patient that way. The last user message is the
 question; ``metadata.thread_id`` (or the ``X-Wardround-Thread`` header) continues a thread,
-otherwise each call opens a new one; either way the reply names the thread in its
-``X-Wardround-Thread`` header and in ``wardround.thread_id``, so the next call can continue it. A
-thread waiting for an approval refuses new questions (409) until it is decided. The reply's text
-ends with its citations, and the extension field ``wardround`` carries the structured findings and
-claims. Same scope rules as ``/v1/threads``: a thread or patient off the caller's wards is 404.
+otherwise each call opens a new one, seeded with the conversation the client sent before its last
+question (user message, assistant reply), so a chat UI's follow-up is read in context; either way
+the reply names the thread in its ``X-Wardround-Thread`` header and in ``wardround.thread_id``, so
+the next call can continue it. A thread waiting for an approval refuses new questions (409)
+until it is decided. The reply's text ends with its citations, and the extension field
+``wardround`` carries the structured findings and claims. Same scope rules as ``/v1/threads``: a
+thread or patient off the caller's wards is 404.
 
 Streaming (``stream: true``): the answer's text arrives as the synthesizer writes it, one
 ``chat.completion.chunk`` per ``token`` event, then the rule findings and citations, then a last
@@ -108,6 +110,20 @@ def question_of(request: ChatRequest) -> str:
     raise InvalidInput("messages: no user message with text")
 
 
+def earlier_of(request: ChatRequest) -> tuple[dict[str, str], ...]:
+    """The conversation the client sent before its last question, as ``{question, answer}``
+    turns (a user message and the assistant reply after it; system messages are not turns)."""
+    said = [(m.role, _text_of(m).strip()) for m in request.messages if m.role != "system"]
+    last = max((i for i, (role, text) in enumerate(said) if role == "user" and text), default=-1)
+    turns: list[dict[str, str]] = []
+    for role, text in said[:last]:
+        if role == "user" and text:
+            turns.append({"question": text, "answer": ""})
+        elif role == "assistant" and turns and not turns[-1]["answer"]:
+            turns[-1]["answer"] = text
+    return tuple(turns)
+
+
 def answer_text(result: WardRoundResult) -> str:
     citations = result.citations_text()
     if not citations:
@@ -135,7 +151,8 @@ def _usage(result: WardRoundResult) -> dict[str, int]:
 
 async def _thread_for(
     state: ServerState, user: Any, request: ChatRequest, patient: str | None, thread: str | None
-) -> tuple[str, str]:
+) -> tuple[str, str, bool]:
+    """(patient, thread, whether the thread was opened by this request)."""
     meta = request.metadata or {}
     patient_id = meta.get("patient_id") or patient
     if meta.get("thread_id") and thread and meta["thread_id"] != thread:
@@ -145,13 +162,13 @@ async def _thread_for(
         row = await thread_in_scope(state, user, thread_id, action="ask")
         if patient_id and patient_id != row.patient_id:
             raise ThreadNotFound(f"no thread {thread_id!r} for that patient")
-        return row.patient_id, row.id
+        return row.patient_id, row.id, False
     if not patient_id:
         raise InvalidInput(
             "metadata.patient_id: name the patient (or send an X-Wardround-Patient header)"
         )
     await patient_in_scope(state, user, patient_id, action="ask")
-    return patient_id, (await state.threads.create(patient_id, user.id)).id
+    return patient_id, (await state.threads.create(patient_id, user.id)).id, True
 
 
 def _chunk(
@@ -237,7 +254,7 @@ async def chat_completions(
     if by_model and x_wardround_patient and x_wardround_patient != by_model:
         raise InvalidInput("model: names a different patient than X-Wardround-Patient")
     question = question_of(body)
-    patient_id, thread_id = await _thread_for(
+    patient_id, thread_id, opened = await _thread_for(
         state, user, body, x_wardround_patient or by_model, x_wardround_thread
     )
     if await pending_proposals(state, thread_id):
@@ -246,7 +263,13 @@ async def chat_completions(
         )
     runtime = state.require_runtime()
     writer = state.threads.writer(thread_id)
-    turn = Turn(patient_id=patient_id, thread_id=thread_id, principal_id=user.id, question=question)
+    turn = Turn(
+        patient_id=patient_id,
+        thread_id=thread_id,
+        principal_id=user.id,
+        question=question,
+        earlier=earlier_of(body) if opened else (),  # a continued thread has its own turns
+    )
     headers = {THREAD_HEADER: thread_id}
     if body.stream:
         queue = start_round_events(runtime, writer, state.keep, turn)

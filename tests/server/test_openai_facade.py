@@ -96,6 +96,51 @@ async def test_continue_a_thread(client: AsyncOpenAI) -> None:
     assert (second.model_extra or {})["wardround"]["thread_id"] == thread
 
 
+async def test_a_chat_uis_history_gives_a_new_thread_its_context(
+    client: AsyncOpenAI, server: Server
+) -> None:
+    """A chat UI sends the whole conversation and no thread id: the new thread starts with the
+    earlier question and answer, which the router and synthesizer then see; a continued thread
+    uses its own turns, not the history the client resends."""
+    history = [
+        {"role": "system", "content": "You are a ward assistant."},
+        {"role": "user", "content": "Why is the creatinine rising? Q-41"},
+        {"role": "assistant", "content": "Answer for Q-41. NSAID plus ACE inhibitor."},
+        {"role": "user", "content": "And the potassium? Q-42"},
+    ]
+    reply = await client.chat.completions.create(
+        model="wardround", messages=history, metadata={"patient_id": OWN}
+    )
+    assert (reply.choices[0].message.content or "").startswith("Answer for Q-42.")
+    bodies = server.model_server.requests
+    synthesizer = next(
+        b for b in reversed(bodies) if b["response_format"]["json_schema"]["name"] == "synthesizer"
+    )
+    prompt = synthesizer["messages"][-1]["content"]
+    assert "Q: Why is the creatinine rising? Q-41" in prompt
+    assert "A: Answer for Q-41. NSAID plus ACE inhibitor." in prompt
+    assert prompt.endswith("Question: And the potassium? Q-42")
+    assert "You are a ward assistant" not in prompt  # system messages are not turns
+    thread = (reply.model_extra or {})["wardround"]["thread_id"]
+    read = await server.client.get(f"/v1/threads/{thread}", headers=server.auth("clinician"))
+    asked = [m["content"] for m in read.json()["messages"] if m["role"] == "user"]
+    assert asked == ["Why is the creatinine rising? Q-41", "And the potassium? Q-42"]
+
+    again = await client.chat.completions.create(
+        model="wardround",
+        messages=[*history, {"role": "user", "content": "Anything else? Q-43"}],
+        metadata={"thread_id": thread},
+    )
+    assert (again.choices[0].message.content or "").startswith("Answer for Q-43.")
+    read = await server.client.get(f"/v1/threads/{thread}", headers=server.auth("clinician"))
+    asked = [m["content"] for m in read.json()["messages"] if m["role"] == "user"]
+    assert asked == [  # the resent history was not added twice
+        "Why is the creatinine rising? Q-41",
+        "And the potassium? Q-42",
+        "Anything else? Q-43",
+    ]
+
+
 async def test_errors_surface_as_openai_errors(client: AsyncOpenAI) -> None:
     with pytest.raises(openai.NotFoundError):
         await client.chat.completions.create(
