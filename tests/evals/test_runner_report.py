@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
-import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -53,11 +53,18 @@ async def test_diff_names_metric_deltas_and_changed_answers(tmp_path: Path, eval
 
 
 async def test_cases_run_concurrently_over_a_client_pool(tmp_path: Path, scripted_model) -> None:
+    """Each server's first request waits until the other server has been asked something: no
+    round loses its model only if two rounds were in flight at once (run one after the other,
+    the first request would time out and degrade its round)."""
     served: list[str] = []
+    asked = {"A": asyncio.Event(), "B": asyncio.Event()}
 
     def tagged(tag: str):
-        def script(body: dict[str, Any]) -> Reply:
+        async def script(body: dict[str, Any]) -> Reply:
             served.append(tag)
+            asked[tag].set()
+            other = "B" if tag == "A" else "A"
+            await asyncio.wait_for(asked[other].wait(), timeout=10)
             return scripted_ward_model(body)
 
         return script
@@ -68,10 +75,10 @@ async def test_cases_run_concurrently_over_a_client_pool(tmp_path: Path, scripte
     assert [c["case_id"] for c in results["cases"]] == [c.id for c in suite.cases]
     assert results["complete"] is True
     assert results["replays"] == {"checked": 3, "identical": 3}
-    # both servers served, and their requests interleave: two rounds were in flight at once
-    switches = sum(a != b for a, b in itertools.pairwise(served))
     assert set(served) == {"A", "B"}
-    assert switches > 2
+    # no round lost its model: the only degradation is the KG this test does not load
+    reasons = {r for c in results["cases"] for r in c["degraded_reasons"]}
+    assert reasons == {"guideline: no knowledge graph configured"}
     on_disk = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     assert on_disk["complete"] is True
     assert on_disk["summary"] == results["summary"]
