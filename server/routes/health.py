@@ -1,4 +1,5 @@
-"""Liveness (``/healthz``, no token) and readiness (``/readyz``: model, KG, databases, OIDC)."""
+"""Liveness (``/healthz``, no token) and readiness (``/readyz``: model, KG, databases, patient
+records, OIDC)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,19 @@ async def _db_check(state: ServerDeps) -> dict[str, Any]:
     return {"ok": True, "threads": True, "audit": audit is not None, "checkpointer": True}
 
 
+async def _records_check(state: ServerDeps) -> dict[str, Any]:
+    """The patient record source: the FHIR server's CapabilityStatement, or the bundles dir."""
+    patients = getattr(getattr(state.runtime, "deps", None), "patients", None)
+    status = getattr(patients, "status", None)
+    if status is None:
+        return {"ok": patients is not None, "detail": "no status to report"}
+    try:
+        report: dict[str, Any] = await asyncio.wait_for(status(), PROBE_TIMEOUT_S)
+    except (WardroundError, TimeoutError) as err:
+        return {"ok": False, "detail": type(err).__name__}
+    return report
+
+
 async def _oidc_check(state: ServerDeps) -> dict[str, Any]:
     if state.oidc is None:
         return {"ok": True, "detail": "not configured (tokens file only)"}
@@ -71,7 +85,8 @@ async def _oidc_check(state: ServerDeps) -> dict[str, Any]:
 
 @router.get("/readyz")
 async def readyz(state: ServerDeps, _user: CurrentUser) -> JSONResponse:
-    """Each dependency reported; 503 unless the round can run and the databases answer.
+    """Each dependency reported; 503 unless the round can run: the databases answer and the
+    patient records can be read.
 
     A missing model or KG does not make the server unready: the round runs degraded and says so.
     Nor does an unreachable identity provider: tokens-file users and cached keys still work.
@@ -80,10 +95,11 @@ async def readyz(state: ServerDeps, _user: CurrentUser) -> JSONResponse:
         "model": await _model_check(state),
         "kg": _kg_check(state),
         "db": await _db_check(state),
+        "records": await _records_check(state),
         "graph": {"ok": state.runtime is not None},
         "oidc": await _oidc_check(state),
     }
-    ready = checks["db"]["ok"] and checks["graph"]["ok"]
+    ready = checks["db"]["ok"] and checks["graph"]["ok"] and checks["records"]["ok"]
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks},
         status_code=200 if ready else 503,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -21,6 +22,8 @@ from starlette.responses import JSONResponse, Response
 from agents.approvals import ApprovalResume, Approver, Decision
 from core.settings import Settings
 from graphs.run import ask, resume
+from server.app import create_app
+from server.auth import Principal, TokenStore, tokens_path
 from server.wiring import open_runtime
 from tests.server.browser import running
 from tests.tools.test_fhir_outbox import DRAFT, PAUSING, FakeFhirWrites
@@ -83,6 +86,17 @@ async def test_read_from_and_record_on_the_fhir_server_with_smart_auth(
         outbox="fhir",
     )
     async with open_runtime(settings, use_model=False) as runtime:
+        # readiness sees the EHR: its CapabilityStatement, read with a SMART token
+        admin = TokenStore(tokens_path(settings)).add(
+            Principal(id="u-adm", name="Admin", role="admin")
+        )
+        app = create_app(runtime, settings)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://wardround") as http:
+            ready = await http.get("/readyz", headers={"Authorization": f"Bearer {admin}"})
+        app.state.wardround.threads.close()
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"]["records"] == {"ok": True, "fhir_version": "4.0.1"}
         asked = await ask(
             runtime.graph,
             patient_id=PAUSING,

@@ -16,6 +16,7 @@ async def test_healthz_and_readyz(server: Server) -> None:
     assert checks["model"]["structured"] == "json_schema"
     assert checks["kg"]["ok"] is False  # no KG in these tests: degraded, still ready
     assert checks["db"] == {"ok": True, "threads": True, "audit": True, "checkpointer": True}
+    assert checks["records"]["ok"] is True
     assert checks["oidc"] == {"ok": True, "detail": "not configured (tokens file only)"}
 
 

@@ -42,6 +42,7 @@ class FakeFhir:
 
     by_patient: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     everything: bool = True
+    capability: bool = True
     evil_next: bool = False
     requests: list[str] = field(default_factory=list)
 
@@ -121,10 +122,18 @@ class FakeFhir:
             ]
             return self.searchset(request, found)
 
+        async def metadata(request: Request) -> JSONResponse:
+            self.requests.append(request.url.path)
+            if not self.capability:
+                return not_found("metadata")
+            body = {"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1"}
+            return JSONResponse(body, media_type="application/fhir+json")
+
         return Starlette(
             routes=[
                 Route("/fhir/Patient/{pid}/$everything", everything),
                 Route("/fhir/Patient/{pid}", read_patient),
+                Route("/fhir/metadata", metadata),
                 Route("/fhir/{rtype}", search),
             ]
         )
@@ -239,6 +248,23 @@ async def test_list_patients_from_server(client: httpx.AsyncClient) -> None:
     assert summaries["dka"].ward == "ICU"
     assert summaries["dka"].age == 24
     assert summaries["sepsis-pneumonia"].headline_problem.startswith("Sepsis")
+
+
+async def test_readiness_reads_the_capability_statement(
+    client: httpx.AsyncClient, fake: FakeFhir
+) -> None:
+    source = FhirServerSource(BASE, client)
+    assert await source.status() == {"ok": True, "fhir_version": "4.0.1"}
+    fake.capability = False
+    assert await source.status() == {"ok": False, "detail": "metadata answered HTTP 404"}
+
+
+async def test_a_missing_bundle_directory_is_not_ready(tmp_path: Path) -> None:
+    assert (await DirectoryPatientSource(PATIENTS).status())["bundles"] >= 15
+    assert await DirectoryPatientSource(tmp_path / "nowhere").status() == {
+        "ok": False,
+        "detail": "the patients directory does not exist",
+    }
 
 
 async def test_server_down_is_a_typed_error() -> None:

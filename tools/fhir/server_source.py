@@ -142,6 +142,14 @@ class FhirServerSource:
             source=f"{self.base_url}Patient/{patient_id}",
         )
 
+    async def status(self) -> dict[str, Any]:
+        """Readiness: the server's CapabilityStatement (``GET metadata``) answers, authorized."""
+        response = await self._get(f"{self.base_url}metadata")
+        if response.status_code != 200:
+            return {"ok": False, "detail": f"metadata answered HTTP {response.status_code}"}
+        body = response.json()
+        return {"ok": True, "fhir_version": str(body.get("fhirVersion") or "")}
+
     async def list_patients(self) -> list[PatientSummary]:
         """Patients with their current (in-progress) encounter's ward and reason."""
         patients = await self._pages(

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from core.domain import PatientRecord, PatientSummary
 from core.errors import InvalidInput, RecordNotFound
@@ -95,6 +95,14 @@ class DirectoryPatientSource:
         if record.patient.id != patient_id:
             log.warning("fhir.patient_id_differs_from_file", file=file.name)
         return record
+
+    async def status(self) -> dict[str, Any]:
+        """Readiness: the directory (or bundle file) is there, and how many bundles it holds."""
+        if self.path.is_file():
+            return {"ok": True, "bundles": 1}
+        if not self.path.is_dir():
+            return {"ok": False, "detail": "the patients directory does not exist"}
+        return {"ok": True, "bundles": sum(1 for _ in self.path.glob("*.json"))}
 
     async def load(self, patient_id: str) -> PatientRecord:
         return await asyncio.to_thread(self._load, patient_id)
