@@ -218,19 +218,91 @@ async def test_monitoring_counts_a_result_under_another_code_of_the_same_analyte
     assert latest.ref in {c.ref for c in loop[0].citations}
 
 
-async def test_under_way_by_manifest_or_by_both_drugs_thresholds(curated_kg) -> None:
-    """Potassium 6.4 on lisinopril + spironolactone + potassium chloride: the ACE inhibitor pair
-    has a manifest (UKKA: hyperkalaemia >= 5.5); spironolactone + potassium chloride has none,
-    but both drugs are past their own potassium thresholds (labels: > 5.0) on that result."""
+async def test_every_hyperkalaemic_pair_is_under_way_at_a_potassium_of_6_4(curated_kg) -> None:
+    """Potassium 6.4 on lisinopril + spironolactone + potassium chloride: each pair's manifest
+    (UKKA: hyperkalaemia >= 5.5) is met, so each goes one step up and cites the result."""
     from agents.kg_checks import kg_findings
 
     record = await DirectoryPatientSource().load("hyperkalaemia-acei-spironolactone")
     findings = {f.id: f for f in await kg_findings(curated_kg, record) if f.kind == "interaction"}
-    by_manifest = findings["interaction:kg:INTERACTS_WITH/class:ace-inhibitor|spironolactone"]
-    assert "Effect likely under way: hyperkalaemia, potassium 6.4 mmol/L" in by_manifest.summary
-    assert "UK Kidney Association" in by_manifest.summary
-    inferred = findings["interaction:kg:INTERACTS_WITH/spironolactone|potassium chloride"]
-    assert "both drugs are already past their thresholds" in inferred.summary
-    for finding in (by_manifest, inferred):
+    pairs = [
+        "interaction:kg:INTERACTS_WITH/class:ace-inhibitor|spironolactone",
+        "interaction:kg:INTERACTS_WITH/class:ace-inhibitor|potassium chloride",
+        "interaction:kg:INTERACTS_WITH/spironolactone|potassium chloride",
+    ]
+    for pair in pairs:
+        finding = findings[pair]
+        assert "Effect likely under way: hyperkalaemia, potassium 6.4 mmol/L" in finding.summary
+        assert "UK Kidney Association" in finding.summary
         assert finding.severity.value == "critical"  # major (high), one step up
         assert finding.labs == ("2823-3",)
+
+
+def test_without_a_manifest_both_drugs_past_their_thresholds_still_count() -> None:
+    """An interaction with no manifest in the KG: both drugs past a lab threshold of their own on
+    the same result is the evidence the effect is under way (``facts.implicated``)."""
+    from agents.kg_checks import PatientFacts, _both_past_thresholds
+    from kg.models import Interaction
+
+    pair = Interaction(
+        id="kg:INTERACTS_WITH/a|b",
+        source="test fact",
+        drug_a="kg:Drug/a",
+        drug_b="kg:Drug/b",
+        drug_a_name="a",
+        drug_b_name="b",
+        severity="moderate",
+        mechanism="m",
+        effect="e",
+        management="x",
+    )
+    facts = PatientFacts(
+        labs={"2951-2": 119.0},
+        implicated={"kg:Drug/a": {"2951-2"}, "kg:Drug/b": {"2951-2", "2823-3"}},
+    )
+    assert pair.manifest is None
+    why, labs = _both_past_thresholds(pair, facts) or ("", [])
+    assert labs == ["2951-2"]
+    assert "2951-2 = 119" in why
+    facts.implicated["kg:Drug/a"] = {"2823-3x"}
+    assert _both_past_thresholds(pair, facts) is None
+
+
+async def test_a_lithium_level_above_range_on_a_thiazide_is_under_way(curated_kg) -> None:
+    """The hyponatraemia patient's thiazide, with lithium added and a level of 1.4 mmol/L: the
+    lithium + thiazide manifest (NICE CG185: at most 1.0) is met, citing the level; at 0.7 the
+    manifest is not met."""
+    from agents.kg_checks import kg_findings
+    from core.domain import Coding, Medication, Observation
+
+    record = await DirectoryPatientSource().load("hyponatraemia-thiazide-ssri")
+    rxnorm = Coding(system="http://www.nlm.nih.gov/research/umls/rxnorm", code="42351")
+    lithium = Medication(
+        ref="MedicationRequest/li-1", name="Lithium 400 MG", codings=(rxnorm,), status="active"
+    )
+    level = Observation(
+        ref="Observation/li-level",
+        loinc="14334-7",
+        display="Lithium",
+        value=1.4,
+        unit="mmol/L",
+        effective=max(o.effective for o in record.observations if o.effective),
+        status="final",
+    )
+    on_lithium = record.model_copy(
+        update={
+            "medications": (*record.medications, lithium),
+            "observations": (*record.observations, level),
+        }
+    )
+    findings = await kg_findings(curated_kg, on_lithium)
+    [pair] = [f for f in findings if f.kind == "interaction" and "lithium carbonate" in f.drugs]
+    assert "under way: lithium accumulating above the recommended range" in pair.summary
+    assert "lithium 1.4 mmol/L" in pair.summary
+    assert "Observation/li-level" in {c.ref for c in pair.citations}
+    in_range = on_lithium.model_copy(
+        update={"observations": (*record.observations, level.model_copy(update={"value": 0.7}))}
+    )
+    findings = await kg_findings(curated_kg, in_range)
+    [pair] = [f for f in findings if f.kind == "interaction" and "lithium carbonate" in f.drugs]
+    assert "lithium accumulating" not in pair.summary  # (her sodium of 119 still implicates both)

@@ -194,15 +194,38 @@ def test_loop_diuretics_monitor_potassium_and_creatinine_per_the_lasix_label() -
 
 def test_interaction_manifests_match_their_published_thresholds() -> None:
     # UKKA 2023: hyperkalaemia K >= 5.5; BSH 2011: INR range 2.0-3.0; Spasovski 2014: moderate
-    # hyponatraemia below 130; Drew 2010 (AHA/ACCF): QTc > 500 ms
+    # hyponatraemia below 130; Drew 2010 (AHA/ACCF): QTc > 500 ms; NICE CG185: lithium 0.6-0.8,
+    # at most 1.0 mmol/L
     found = {
         frozenset((m["a"], m["b"])): (m["lab"], m["unit"], m["source"])
         for m in yaml_records("interaction_manifests.yaml", "manifests")
     }
     potassium = ({"analyte": "potassium", "ge": 5.5}, "mmol/L", "UK Kidney Association")
+    lithium = ({"analyte": "lithium", "gt": 1.0}, "mmol/L", "NICE CG185")
+    hyperkalaemic = [
+        ("class:ace-inhibitor", "spironolactone"),
+        ("class:arb", "spironolactone"),
+        ("class:ace-inhibitor", "potassium chloride"),
+        ("class:arb", "potassium chloride"),
+        ("class:ace-inhibitor", "trimethoprim"),
+        ("class:arb", "trimethoprim"),
+        ("spironolactone", "trimethoprim"),
+        ("spironolactone", "potassium chloride"),
+        ("potassium chloride", "class:potassium-sparing"),
+    ]
+    lithium_raising = [
+        "class:nsaid",
+        "class:ace-inhibitor",
+        "class:arb",
+        "class:thiazide",
+        "class:loop-diuretic",
+    ]
     expected = {
-        frozenset(("class:ace-inhibitor", "spironolactone")): potassium,
-        frozenset(("class:arb", "spironolactone")): potassium,
+        **{frozenset(pair): potassium for pair in hyperkalaemic},
+        **{
+            frozenset(("lithium carbonate", b)): lithium
+            for b in [*lithium_raising, "class:loop-diuretic"]
+        },
         frozenset(("warfarin", "clarithromycin")): (
             {"analyte": "inr", "gt": 3.0},
             "{INR}",
