@@ -13,7 +13,6 @@ import os
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -24,6 +23,7 @@ from rich.table import Table
 
 from core.audit.archive import verify_segment
 from core.audit.fhir_export import export_bundle
+from core.audit.runs import RunOutcome
 from core.audit.signing import checkpoint_key
 from core.audit.store import AuditStore
 from core.audit.verify import VerifyReport
@@ -120,15 +120,6 @@ def export(
     out.print(f"wrote {len(bundle.entry or [])} resources to {out_file}")
 
 
-class Outcome(StrEnum):
-    """``core.audit.runs.RunOutcome`` as choices typer can offer (a test keeps them equal)."""
-
-    answered = "answered"
-    paused_for_approval = "paused_for_approval"
-    failed = "failed"
-    unfinished = "unfinished"
-
-
 @app.command()
 def runs(  # keyword-only: typer reads them as options
     *,
@@ -138,7 +129,9 @@ def runs(  # keyword-only: typer reads them as options
     until: Annotated[datetime | None, typer.Option(help="started before (UTC)")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
     cursor: Annotated[str | None, typer.Option(help="next page, as printed")] = None,
-    outcome: Annotated[Outcome | None, typer.Option(help="only runs that ended this way")] = None,
+    outcome: Annotated[
+        RunOutcome | None, typer.Option(help="only runs that ended this way")
+    ] = None,
 ) -> None:
     """List runs, newest first, with how each ended (answered, paused for approval, failed,
     unfinished)."""
@@ -149,7 +142,7 @@ def runs(  # keyword-only: typer reads them as options
                 principal=principal,
                 since=_utc(since),
                 until=_utc(until),
-                outcome=outcome.value if outcome else None,
+                outcome=outcome,
                 limit=limit,
                 cursor=cursor,
             )
