@@ -112,11 +112,9 @@ def evidence_in_events(ref: str, events: list[AuditEvent]) -> Evidence | None:
     return None
 
 
-def _record_facts(
-    record: PatientRecord, *, exclude_defaults: bool = False
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every fact of a parsed record as the viewer shows it, with its FHIR reference."""
-    yield record.patient.ref, {"ref": record.patient.ref, "resourceType": "Patient"}
+def _record_items(record: PatientRecord) -> Iterator[tuple[str, BaseModel | None]]:
+    """Every fact of a parsed record by FHIR reference; the Patient resource as ``None``."""
+    yield record.patient.ref, None
     groups: tuple[tuple[Any, ...], ...] = (
         record.encounters,
         record.problems,
@@ -128,24 +126,38 @@ def _record_facts(
     )
     for group in groups:
         for item in group:
-            yield item.ref, item.model_dump(mode="json", exclude_defaults=exclude_defaults)
+            yield item.ref, item
+
+
+def _fact(ref: str, item: BaseModel | None, *, exclude_defaults: bool = False) -> dict[str, Any]:
+    """A fact as the viewer shows it: the Patient is its reference only (no identity)."""
+    if item is None:
+        return {"ref": ref, "resourceType": "Patient"}
+    return item.model_dump(mode="json", exclude_defaults=exclude_defaults)
+
+
+def _digest(ref: str, item: BaseModel | None) -> str:
+    """SHA-256 (hex) of the fact's canonical JSON, fields at their defaults left out, so a field
+    added to the domain model later does not make every earlier run's facts look changed."""
+    return hashlib.sha256(canonical_json(_fact(ref, item, exclude_defaults=True))).hexdigest()
+
+
+def _find(ref: str, record: PatientRecord) -> tuple[str, BaseModel | None] | None:
+    wanted = fhir_ref(ref)
+    return next((found for found in _record_items(record) if found[0] == wanted), None)
 
 
 def record_fact(ref: str, record: PatientRecord) -> dict[str, Any] | None:
     """The fact of a parsed record with this FHIR reference (``None`` if it has none); the
     Patient resource is its reference only, so identity stays out of the viewer."""
-    wanted = fhir_ref(ref)
-    return next((fact for found, fact in _record_facts(record) if found == wanted), None)
+    found = _find(ref, record)
+    return _fact(*found) if found else None
 
 
 def record_digests(record: PatientRecord) -> dict[str, str]:
-    """SHA-256 (hex) of every fact of the record, by reference: what a run read, written into its
-    audit trail without copying the record there. Fields at their defaults are left out, so a
-    field added to the domain model later does not make every earlier run's facts look changed."""
-    return {
-        ref: hashlib.sha256(canonical_json(fact)).hexdigest()
-        for ref, fact in _record_facts(record, exclude_defaults=True)
-    }
+    """The digest of every fact of the record, by reference: what a run read, written into its
+    audit trail without copying the record there."""
+    return {ref: _digest(ref, item) for ref, item in _record_items(record)}
 
 
 def digests_at_run(events: list[AuditEvent]) -> dict[str, str]:
@@ -164,17 +176,19 @@ def evidence_in_record(
     """A FHIR resource or image as the record holds it now, compared with what the run read
     (``None`` if neither the record nor the run's digests know it)."""
     wanted = fhir_ref(ref)
-    fact = record_fact(ref, record)
+    found = _find(ref, record)
     at_run = digests.get(wanted)
     since: SinceRun
-    if fact is None:
+    if found is None:
         if at_run is None:
             return None
         fact, since = {"ref": wanted}, "removed"
-    elif at_run is None:
-        since = "not_recorded"
     else:
-        since = "unchanged" if record_digests(record).get(wanted) == at_run else "changed"
+        fact = _fact(*found)
+        if at_run is None:
+            since = "not_recorded"
+        else:
+            since = "unchanged" if _digest(*found) == at_run else "changed"
     return Evidence(
         ref=ref,
         kind=citation_kind(ref),
