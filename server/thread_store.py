@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import Column, MetaData, String, Table, create_engine, event, select, text
 from sqlalchemy.engine import URL, Engine, make_url
 
+from core.database import postgres_engine
 from core.errors import ConfigurationError
 from core.settings import Settings
 
@@ -81,9 +82,7 @@ def _engine(url: URL) -> Engine:
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
         return engine
-    if url.drivername == "postgresql":  # the checkpointer's libpq URL: the same psycopg 3 driver
-        url = url.set(drivername="postgresql+psycopg")
-    return create_engine(url, pool_pre_ping=True)
+    return postgres_engine(url)  # the checkpointer's libpq URL, on psycopg 3
 
 
 def lock_key(thread_id: str) -> int:

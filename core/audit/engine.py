@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 
+from core.database import postgres_engine
 from core.errors import ConfigurationError
 from core.settings import Settings
 
@@ -43,9 +44,7 @@ def create_audit_engine(url: str | URL) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(parsed)
     if backend == "postgresql":
-        if parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True)
+        return postgres_engine(parsed)
     raise ConfigurationError(f"audit store: unsupported database {backend!r} (sqlite, postgresql)")
 
 
