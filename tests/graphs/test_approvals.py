@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.approvals import ApprovalResume, Approver, Decision, JsonlOutbox, propose
+from agents.approvals import ApprovalResume, Approver, Decision, JsonlOutbox, Outbox, propose
 from agents.deps import WardRoundDeps
 from core.audit import AuditStore, EventKind
 from core.errors import Forbidden, InvalidInput
@@ -30,8 +31,9 @@ def outbox(tmp_path: Path) -> JsonlOutbox:
     return JsonlOutbox(tmp_path / "outbox.jsonl")
 
 
-@pytest.fixture
-def graph(scripted_model, outbox):
+def approval_graph(scripted_model: Any, outbox: Outbox) -> Any:
+    """The ward round over the shipped patients and the scripted ward model, writing approved
+    proposals to ``outbox``."""
     _, client = scripted_model(ward_model)
     deps = WardRoundDeps(
         patients=DirectoryPatientSource(SHIPPED_DATA / "patients", clock=lambda: NOW),
@@ -40,6 +42,11 @@ def graph(scripted_model, outbox):
         outbox=outbox,
     )
     return build_ward_round(deps, InMemorySaver())
+
+
+@pytest.fixture
+def graph(scripted_model, outbox):
+    return approval_graph(scripted_model, outbox)
 
 
 def decide(decision: str, approver: Approver = DR_LIN, **edits: object) -> ApprovalResume:

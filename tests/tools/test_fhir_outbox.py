@@ -15,21 +15,17 @@ from typing import Any
 
 import httpx
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from agents.approvals import ApprovalResume, Approver, Decision, JsonlOutbox, digest
-from agents.deps import WardRoundDeps
 from core.errors import ConfigurationError
 from core.settings import SHIPPED_DATA, Settings
 from graphs.run import ask, resume
-from graphs.ward_round import build_ward_round
-from tests.graphs.test_ward_round import ward_model
+from tests.graphs.test_approvals import approval_graph
 from tools.fhir.outbox import FhirOutbox, FhirWriteFailed
-from tools.fhir.sources import DirectoryPatientSource
 
 BASE = "http://fhir.invalid/fhir"
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -224,14 +220,7 @@ async def test_an_approval_that_cannot_be_recorded_stays_pending_until_it_can(
     fhir: tuple[FakeFhirWrites, FhirOutbox], scripted_model: Any
 ) -> None:
     fake, outbox = fhir
-    _, client = scripted_model(ward_model)
-    deps = WardRoundDeps(
-        patients=DirectoryPatientSource(SHIPPED_DATA / "patients", clock=lambda: NOW),
-        model=client,
-        clock=lambda: NOW,
-        outbox=outbox,
-    )
-    graph = build_ward_round(deps, InMemorySaver())
+    graph = approval_graph(scripted_model, outbox)
     asked = await ask(graph, patient_id=PAUSING, question="Can we give the co-amoxiclav?")
     [proposal] = asked.proposals
     decision = ApprovalResume(
