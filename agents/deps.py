@@ -1,20 +1,23 @@
 """Run-scoped dependencies of the ward round, as ONE frozen, typed object.
 
-Built by the entry point (CLI, server, tests) and handed to the graph factory; nothing here builds
-a live client at import time. ``model=None`` means no reasoning model is configured: the round
+Built by the composition root (``server.wiring.build_deps``, which the CLI, the server, LangGraph
+Studio, evals and tests all use) and handed to the graph factory; nothing here builds a live
+client at import time. ``model=None`` means no reasoning model is configured: the round
 still returns every deterministic finding, marked degraded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Protocol
 
 from agents.approvals import Outbox
 from core.domain import PatientRecord
 from core.model.client import ModelClient
+from kg.store import GraphStore
 
 
 class RecordSource(Protocol):
@@ -31,8 +34,8 @@ def utcnow() -> datetime:
 class WardRoundDeps:
     patients: RecordSource
     model: ModelClient | None
-    graph_store: Any | None = None
-    """A ``kg.GraphStore``; ``None`` skips KG-backed checks (reported as degraded)."""
+    graph_store: GraphStore | None = None
+    """The knowledge graph; ``None`` skips KG-backed checks (reported as degraded)."""
     vision: ModelClient | None = None
     """A vision-language model endpoint; ``None``: imaging says plainly it has no vision model."""
     clock: Callable[[], datetime] = utcnow
@@ -45,5 +48,5 @@ class WardRoundDeps:
     """Caps every agent's reply length (the embedded CPU model needs short replies)."""
     outbox: Outbox | None = None
     """Where approved writes go; ``None`` keeps them only in the thread and the audit store."""
-    data_dir: Any = field(default=None)
+    data_dir: Path | None = None
     """Where DICOM locators resolve (``core.settings.SHIPPED_DATA`` by default)."""

@@ -9,6 +9,7 @@ structured findings (region, laterality, severity, confidence); each cites its i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -102,7 +103,8 @@ async def read_studies(
             "content": [{"type": "text", "text": f"{metadata}\n\n{task['question']}"}, *parts],
         },
     ]
-    vision_deps = WardRoundDeps(patients=deps.patients, model=deps.vision, clock=deps.clock)
+    # the reply cap is for the small reasoning model; the VLM's findings are short by schema
+    vision_deps = dataclasses.replace(deps, model=deps.vision, max_output_tokens=None)
     read = await consult_structured(
         vision_deps, messages, ImagingRead, name=NAME, deadline_at=task["deadline_at"]
     )

@@ -68,7 +68,10 @@ class Settings(BaseSettings):
     model_name: str = Field(default="smollm2-135m-instruct", description="reasoning model")
     model_api_key: SecretStr = Field(default=SecretStr("not-needed"))
     vision_base_url: str | None = Field(default=None, description="VLM endpoint; default none")
-    vision_model_name: str | None = None
+    vision_model_name: str | None = Field(default=None, description="VLM name at that endpoint")
+    vision_api_key: SecretStr | None = Field(
+        default=None, description="the VLM endpoint's key; default WARDROUND_MODEL_API_KEY"
+    )
     model_connect_timeout_s: float = 5.0
     model_first_token_timeout_s: float = 60.0
     model_total_timeout_s: float = 180.0

@@ -66,19 +66,15 @@ async def _runtime(
     url: str, name: str | None, use_kg: bool
 ) -> AsyncIterator[tuple[Any, Any, ModelClient]]:
     from evals.runner import open_model
-    from server.wiring import open_graph_store, open_record_source
+    from server.wiring import build_deps
 
     settings = Settings()
-    store = open_graph_store(settings) if use_kg else None
-    try:
-        async with (
-            open_model(url, name or settings.model_name, settings) as model,
-            open_record_source(settings) as patients,
-        ):
-            yield patients, store, model
-    finally:
-        if store is not None:
-            store.close()
+    async with (
+        AsyncExitStack() as stack,
+        open_model(url, name or settings.model_name, settings) as model,
+    ):
+        deps = build_deps(settings, use_model=False, use_kg=use_kg, closing=stack)
+        yield deps.patients, deps.graph_store, model
 
 
 def _cases(case: str | None, suite: str | None) -> list[Case]:
@@ -218,28 +214,24 @@ def run(
     report.html and the PNG charts under --out."""
     from evals.publish import write_reports
     from evals.runner import run_suite
-    from server.wiring import open_graph_store, open_record_source
+    from server.wiring import build_deps
 
     mode = _phi(phi)
     settings = Settings()
 
     async def go() -> dict[str, Any]:
-        store = open_graph_store(settings) if kg else None
-        try:
-            slots = parallel or len(model_urls)
-            async with (
-                _model_pool(model_urls, model, slots, settings) as clients,
-                open_record_source(settings) as patients,
-            ):
-                return await run_suite(
-                    load_suite(suite), model=clients, patients=patients,
-                    out=out_dir, phi=mode, graph_store=store, verify_replay=verify_replay,
-                    round_deadline_s=round_deadline,
-                    progress=lambda line: err.print(line, highlight=False),
-                )  # fmt: skip
-        finally:
-            if store is not None:
-                store.close()
+        slots = parallel or len(model_urls)
+        async with (
+            AsyncExitStack() as stack,
+            _model_pool(model_urls, model, slots, settings) as clients,
+        ):
+            deps = build_deps(settings, use_model=False, use_kg=kg, closing=stack)
+            return await run_suite(
+                load_suite(suite), model=clients, patients=deps.patients,
+                out=out_dir, phi=mode, graph_store=deps.graph_store,
+                verify_replay=verify_replay, round_deadline_s=round_deadline,
+                progress=lambda line: err.print(line, highlight=False),
+            )  # fmt: skip
 
     try:
         results = asyncio.run(go())

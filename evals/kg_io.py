@@ -6,9 +6,10 @@ line. Values are stored as JSON: pydantic models as ``{"__type__": "kg.models.X"
 {...}}`` (revived into the same class on replay, only from ``kg.`` modules), sets as
 ``{"__set__": [...]}``.
 
-Replay answers from ``ReplayGraphStore``, matched on method and arguments (repeats get the last
-answer, as the model transcript does). A query the transcript does not hold raises
-``KgQueryNotRecorded`` and is remembered, so replay fails loudly even if the caller catches it.
+Replay answers from ``ReplayGraphStore``, matched on method and arguments bound to the protocol's
+parameters (repeats get the last answer, as the model transcript does). A query the transcript
+does not hold raises ``KgQueryNotRecorded`` and is remembered, so replay fails loudly even if the
+caller catches it.
 """
 
 from __future__ import annotations
@@ -69,7 +70,10 @@ def from_json(value: Any) -> Any:
 
 
 def query_key(method: str, args: Any, kwargs: Any) -> str:
-    return json.dumps([method, args, kwargs], sort_keys=True, ensure_ascii=False)
+    """The query by name and its arguments bound to the protocol's parameters (defaults filled
+    in), so a query matches however its caller (or a proxy in between) spelled the call."""
+    parameters = KgQuery(method, tuple(args), dict(kwargs), backend="").parameters
+    return json.dumps([method, to_json(parameters)], sort_keys=True, ensure_ascii=False)
 
 
 class QueryTranscript:

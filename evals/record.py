@@ -41,6 +41,7 @@ from core.model.client import ModelClient
 from core.model.probe import PROBE_MARKER
 from core.model.transcript import RecordedCall
 from core.model.types import ModelCall
+from core.settings import Settings
 from evals.canonical import canonical_result
 from evals.kg_io import QueryTranscript
 from evals.scrub import PhiMode, PhiRedactor, scrub_secrets
@@ -48,6 +49,8 @@ from graphs.result import ModelInfo, WardRoundResult
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
 from kg.observed import observe
+from kg.store import GraphStore
+from server.wiring import build_deps
 
 FORMAT = "wardround-transcript/1"
 DEFAULT_DEADLINE_S = 1800.0
@@ -177,19 +180,32 @@ def topology_sha256(graph: Any) -> str:
     return hashlib.sha256(graph.get_graph().draw_mermaid().encode()).hexdigest()
 
 
-def build_deps(
+def round_deps(
     record: PatientRecord,
-    model: ModelClient | None,
+    model: ModelClient,
     now: datetime,
-    graph_store: Any = None,
+    graph_store: GraphStore | None = None,
     round_deadline_s: float = DEFAULT_DEADLINE_S,
 ) -> WardRoundDeps:
-    return WardRoundDeps(
-        patients=StoredRecordSource(record),
-        model=model,
-        graph_store=graph_store,
-        clock=lambda: now,
+    """A recorded (or replayed) round's dependencies, from the composition root: the stored
+    record, the given model and KG (none: no KG), a fixed clock. Every setting that shapes a
+    request is fixed here rather than read from the environment, so a replay asks what the
+    recording asked: no reply cap, no model-requested tool steps, no vision model."""
+    settings = Settings(
         round_deadline_s=round_deadline_s,
+        max_tool_steps=0,
+        model_max_output_tokens=None,
+        vision_base_url=None,
+        vision_model_name=None,
+        outbox="file",
+    )
+    return build_deps(
+        settings,
+        model=model,
+        patients=StoredRecordSource(record),
+        graph_store=graph_store,
+        use_kg=graph_store is not None,
+        clock=lambda: now,
     )
 
 
@@ -198,7 +214,7 @@ async def record_round(
     *,
     model: ModelClient,
     patients: RecordSource,
-    graph_store: Any = None,
+    graph_store: GraphStore | None = None,
     phi: PhiMode = "keep",
 ) -> Recording:
     """Run one ward round against ``model`` and capture it as a transcript."""
@@ -210,7 +226,7 @@ async def record_round(
     transcript = QueryTranscript()
     kg = observe(graph_store, transcript) if graph_store is not None else None
     deadline = spec.round_deadline_s or DEFAULT_DEADLINE_S
-    graph = build_ward_round(build_deps(record, model, now, kg, deadline), InMemorySaver())
+    graph = build_ward_round(round_deps(record, model, now, kg, deadline), InMemorySaver())
     recorder = CallRecorder(redactor)
     model.observers.append(recorder)
     try:
@@ -251,11 +267,10 @@ async def record_round(
     )
 
 
-def _kg_version(store: Any) -> str | None:
-    version = getattr(store, "content_version", None)
-    if not callable(version):
+def _kg_version(store: GraphStore | None) -> str | None:
+    if store is None:
         return None
     try:
-        return str(version())
+        return store.stats().content_version
     except WardroundError:
         return None

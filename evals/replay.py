@@ -27,7 +27,7 @@ from core.model.transcript_server import TranscriptServer
 from core.model.types import ModelCall, ModelCapabilities, ModelConfig
 from evals.canonical import canonical_result, result_diff
 from evals.kg_io import ReplayGraphStore
-from evals.record import DEFAULT_DEADLINE_S, build_deps, code_version, topology_sha256
+from evals.record import DEFAULT_DEADLINE_S, code_version, round_deps, topology_sha256
 from evals.request_diff import nearest_diff
 from graphs.result import ModelInfo, WardRoundResult
 from graphs.run import ask
@@ -143,7 +143,7 @@ async def replay(path: Path) -> ReplayOutcome:
             model.observers.append(watch)
             now = datetime.fromisoformat(header["clock"])
             deadline = float(header.get("round_deadline_s") or DEFAULT_DEADLINE_S)
-            deps = build_deps(record, model, now, kg, deadline)
+            deps = round_deps(record, model, now, kg, deadline)
             graph = build_ward_round(deps, InMemorySaver())
             info = ModelInfo(
                 base_url=header["model"].get("base_url"),

@@ -30,6 +30,7 @@ from evals.metrics import CaseMetrics, case_metrics, suite_metrics
 from evals.record import RoundSpec, code_version, record_round
 from evals.scripted import scripted_ward_model
 from evals.scrub import PhiMode
+from kg.store import GraphStore
 
 RESULTS_FORMAT = "wardround-eval-results/1"
 SCRIPTED = "scripted"
@@ -61,7 +62,7 @@ async def run_case(
     patients: RecordSource,
     out: Path,
     phi: PhiMode,
-    graph_store: Any = None,
+    graph_store: GraphStore | None = None,
     verify_replay: bool = True,
     round_deadline_s: float = 0.0,
 ) -> dict[str, Any]:
@@ -121,7 +122,7 @@ async def run_suite(
     patients: RecordSource,
     out: Path,
     phi: PhiMode = "keep",
-    graph_store: Any = None,
+    graph_store: GraphStore | None = None,
     verify_replay: bool = True,
     round_deadline_s: float = 0.0,
     progress: Callable[[str], None] | None = None,

@@ -17,8 +17,8 @@ What lands in the run's tree (``GET /v1/audit/runs/{id}``, the ``/audit`` viewer
     approval.requested / approval.decided
     request.answered
 
-``audited_graph_store`` is applied once, where the runtime's dependencies are built
-(``server.wiring.open_runtime``, which the CLI's ``ask``/``approve`` and the server share).
+``record_model_call``, ``record_tool_call`` and ``audited_graph_store`` are attached once, where the
+round's dependencies are built (``server.wiring.build_deps``, which every entry point shares).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Any
 from core.audit import EventKind, Recorder, Step
 from core.model.types import ModelCall
 from kg.observed import KgQuery, ObservedGraphStore, observe
+from kg.store import GraphStore
 
 _recorder: ContextVar[Recorder | None] = ContextVar("wardround_run_recorder", default=None)
 
@@ -133,7 +134,7 @@ def record_kg_query(query: KgQuery) -> None:
     recorder.emit_sync(EventKind.KG_QUERY, payload, duration_ms=query.duration_ms)
 
 
-def audited_graph_store(store: Any | None) -> ObservedGraphStore | None:
+def audited_graph_store(store: GraphStore | None) -> ObservedGraphStore | None:
     """The runtime's graph store with ``record_kg_query`` listening, applied once where the
     dependencies are built (``None`` stays ``None``; applying it twice changes nothing)."""
     return None if store is None else observe(store, record_kg_query)

@@ -4,8 +4,9 @@
 wraps, then tells every observer what was asked and what came back (a ``KgQuery``), the way
 ``ModelClient.observers`` hears of model calls. The audit trail (``graphs.audit``: one
 ``kg.query`` event per query) and eval transcripts (``evals.kg_io``: one line per query) are two
-such observers. Everything else on the store (``stats``, ``close``, ``content_version``, a
-backend's own helpers) is the store's own and passes through unobserved.
+such observers. The proxy implements the protocol method by method (mypy checks it against
+``GraphStore``); ``stats`` and ``close`` pass through unobserved, and a backend's own helpers
+(``content_version``, ``cache_clear``) are reached through ``inner``.
 
 Observers run synchronously in the caller's thread and context, after the query returned or
 raised; an observer that raises fails the query (an audit that cannot be written must not be
@@ -19,23 +20,32 @@ import inspect
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from kg.models import (
+    AllergyReport,
+    Contraindication,
+    DrugResolution,
+    GraphStats,
+    Interaction,
+    LabTest,
+    Monitoring,
+    PhenotypeMatch,
+    Recommendation,
+)
 from kg.store import GraphStore
 
-QUERIES: frozenset[str] = frozenset(
-    {
-        "resolve_drugs",
-        "interactions_among",
-        "contraindications",
-        "allergy_conflicts",
-        "monitoring_for",
-        "recommendations_for",
-        "phenotype_differential",
-        "lab_test",
-        "existing_facts",
-        "query_readonly",
-    }
+T = TypeVar("T")
+
+UNOBSERVED = frozenset({"stats", "close"})
+"""Members of the protocol that are housekeeping, not clinical queries: passed on unheard."""
+QUERIES: frozenset[str] = (
+    frozenset(
+        name
+        for name, member in vars(GraphStore).items()
+        if inspect.isfunction(member) and not name.startswith("_")
+    )
+    - UNOBSERVED
 )
 """The named queries of the ``GraphStore`` protocol: what an observer hears of."""
 
@@ -71,35 +81,89 @@ QueryObserver = Callable[[KgQuery], object]
 class ObservedGraphStore:
     """A ``GraphStore`` whose named queries are reported to ``observers`` (see the module)."""
 
-    inner: Any
+    inner: GraphStore
     observers: tuple[QueryObserver, ...] = field(default=())
+    backend: str = field(init=False)
 
-    def __getattr__(self, name: str) -> Any:
-        if name in ("inner", "observers"):  # not yet set (copy, pickle): no recursion
-            raise AttributeError(name)
-        target = getattr(self.inner, name)
-        if name not in QUERIES:
-            return target
-        backend = str(getattr(self.inner, "backend", "unknown"))
+    def __post_init__(self) -> None:
+        self.backend = self.inner.backend
 
-        def query(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                result = target(*args, **kwargs)
-            except Exception as exc:
-                self._tell(KgQuery(name, args, kwargs, backend, None, exc, _ms_since(started)))
-                raise
-            self._tell(KgQuery(name, args, kwargs, backend, result, None, _ms_since(started)))
-            return result
+    def resolve_drugs(self, names_or_codes: Sequence[str]) -> DrugResolution:
+        return self._asked("resolve_drugs", self.inner.resolve_drugs, names_or_codes)
 
-        return query
+    def interactions_among(self, drug_ids: Sequence[str]) -> list[Interaction]:
+        return self._asked("interactions_among", self.inner.interactions_among, drug_ids)
+
+    def contraindications(
+        self,
+        drug_ids: Sequence[str],
+        *,
+        conditions: Sequence[str] = (),
+        labs: Mapping[str, float] | None = None,
+        allergies: Sequence[str] = (),
+        pregnant: bool = False,
+    ) -> list[Contraindication]:
+        return self._asked(
+            "contraindications",
+            self.inner.contraindications,
+            drug_ids,
+            conditions=conditions,
+            labs=labs,
+            allergies=allergies,
+            pregnant=pregnant,
+        )
+
+    def allergy_conflicts(self, drug_ids: Sequence[str], allergies: Sequence[str]) -> AllergyReport:
+        return self._asked("allergy_conflicts", self.inner.allergy_conflicts, drug_ids, allergies)
+
+    def monitoring_for(self, drug_ids: Sequence[str]) -> list[Monitoring]:
+        return self._asked("monitoring_for", self.inner.monitoring_for, drug_ids)
+
+    def recommendations_for(
+        self, conditions: Sequence[str] = (), labs: Mapping[str, float] | None = None
+    ) -> list[Recommendation]:
+        return self._asked("recommendations_for", self.inner.recommendations_for, conditions, labs)
+
+    def phenotype_differential(
+        self, hpo_ids: Sequence[str], limit: int = 10
+    ) -> list[PhenotypeMatch]:
+        return self._asked(
+            "phenotype_differential", self.inner.phenotype_differential, hpo_ids, limit
+        )
+
+    def lab_test(self, loinc: str) -> LabTest | None:
+        return self._asked("lab_test", self.inner.lab_test, loinc)
+
+    def existing_facts(self, fact_ids: Sequence[str]) -> set[str]:
+        return self._asked("existing_facts", self.inner.existing_facts, fact_ids)
+
+    def query_readonly(
+        self, cypher: str, params: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        return self._asked("query_readonly", self.inner.query_readonly, cypher, params)
+
+    def stats(self) -> GraphStats:
+        return self.inner.stats()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def _asked(self, name: str, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        started = time.perf_counter()
+        try:
+            result = query(*args, **kwargs)
+        except Exception as exc:
+            self._tell(KgQuery(name, args, kwargs, self.backend, None, exc, _ms_since(started)))
+            raise
+        self._tell(KgQuery(name, args, kwargs, self.backend, result, None, _ms_since(started)))
+        return result
 
     def _tell(self, query: KgQuery) -> None:
         for observer in self.observers:
             observer(query)
 
 
-def observe(store: Any, observer: QueryObserver) -> ObservedGraphStore:
+def observe(store: GraphStore, observer: QueryObserver) -> ObservedGraphStore:
     """``store``'s queries reported to ``observer`` as well as to any it already had: a new
     proxy over the same store (one layer however many listen; ``store`` itself is unchanged)."""
     if isinstance(store, ObservedGraphStore):

@@ -1,31 +1,27 @@
 """Entry point for LangGraph tooling (``langgraph.json``: ``langgraph dev``, LangGraph Studio).
 
-The platform supplies its own checkpointer; dependencies come from ``WARDROUND_*`` settings.
-Nothing is built at import time: the platform calls ``make_graph`` when it needs the graph.
+The platform calls ``make_graph`` whenever it needs the graph (each run, each schema read) and
+enters what it returns as an async context manager: the dependencies come from ``WARDROUND_*``
+settings through the composition root (``server.wiring.build_deps``), as for the server and
+the CLI, and are closed when the platform is done with the graph. The platform supplies its own
+checkpointer. Nothing is built at import time.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from agents.approvals import JsonlOutbox
-from agents.deps import WardRoundDeps
-from core.model.client import ModelClient
-from core.model.types import ModelConfig
-from core.settings import SHIPPED_DATA, Settings
+from langgraph.graph.state import CompiledStateGraph
+
+from core.settings import Settings
 from graphs.ward_round import build_ward_round
 
 
-def make_graph() -> Any:
-    from server.wiring import open_graph_store, record_source
+@asynccontextmanager
+async def make_graph() -> AsyncIterator[CompiledStateGraph[Any, Any, Any, Any]]:
+    from server.wiring import build_deps
 
-    settings = Settings()
-    deps = WardRoundDeps(
-        patients=record_source(settings),
-        model=ModelClient(ModelConfig.from_settings(settings)),
-        graph_store=open_graph_store(settings),
-        round_deadline_s=settings.round_deadline_s,
-        outbox=JsonlOutbox(settings.data_dir / "outbox.jsonl"),
-        data_dir=SHIPPED_DATA,
-    )
-    return build_ward_round(deps)
+    async with AsyncExitStack() as closing:
+        yield build_ward_round(build_deps(Settings(), closing=closing))

@@ -1,20 +1,27 @@
-"""The composition root: Settings → model client, graph store, record source, checkpointer, graph.
+"""The composition root: ``Settings`` → the ward round's dependencies, audit store, graph.
 
-The CLI and the HTTP server both build their ward round here, so they cannot drift apart.
+``build_deps`` is the one place that turns configuration into the round's dependencies (model,
+vision model, knowledge graph, record source, outbox, clock) and attaches the audit hooks;
+``open_runtime`` adds the audit store, telemetry, checkpointer and compiled graph. The server,
+the CLI, LangGraph Studio (``server.studio``), eval record/replay (``evals.record``) and the
+tests all build their ward round through them, so none can drift from another.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import dataclasses
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, TypedDict, Unpack
 
 import httpx
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
 from agents.approvals import JsonlOutbox, Outbox
-from agents.deps import WardRoundDeps
+from agents.deps import RecordSource, WardRoundDeps, utcnow
 from core.audit import AuditStore, checkpoint_key
 from core.errors import ConfigurationError, WardroundError
 from core.logging import get_logger
@@ -26,6 +33,8 @@ from graphs.audit import audited_graph_store, record_model_call, record_tool_cal
 from graphs.checkpoint import open_checkpointer
 from graphs.result import ModelInfo
 from graphs.ward_round import build_ward_round
+from kg.store import GraphStore
+from tools.fhir.sources import DirectoryPatientSource
 
 log = get_logger(__name__)
 
@@ -40,15 +49,13 @@ class Runtime:
 
 
 def open_audit_store(settings: Settings) -> AuditStore:
-    from core.audit.cli import configured_key
-
-    key = checkpoint_key(configured_key(settings))
+    key = checkpoint_key(settings.audit_key)
     # a signed checkpoint every 1000 events when a key is configured
     every = 1000 if key else None
     return AuditStore.from_settings(settings, checkpoint_key=key, checkpoint_every=every)
 
 
-def open_graph_store(settings: Settings) -> Any | None:
+def open_graph_store(settings: Settings) -> GraphStore | None:
     """The configured KG, read-only; ``None`` (and a warning) if it is not loaded yet."""
     try:
         from kg.store import open_store
@@ -87,46 +94,6 @@ def fhir_http(settings: Settings) -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=30, auth=auth)
 
 
-@asynccontextmanager
-async def open_record_source(settings: Settings) -> AsyncIterator[Any]:
-    """The configured record source for the life of the block: the FHIR server (its HTTP client
-    closed after) or the directory of bundles."""
-    if not settings.fhir_url:
-        yield record_source(settings)
-        return
-    from tools.fhir import FhirServerSource
-
-    async with fhir_http(settings) as http:
-        yield FhirServerSource(settings.fhir_url, http)
-
-
-def record_source(settings: Settings) -> Any:
-    """The configured record source, for a caller that keeps it for the life of the process
-    (LangGraph Studio); others use ``open_record_source``, which closes its client."""
-    if settings.fhir_url:
-        from tools.fhir import FhirServerSource
-
-        return FhirServerSource(settings.fhir_url, fhir_http(settings))
-    from tools.fhir.sources import DirectoryPatientSource
-
-    return DirectoryPatientSource(settings.patients_dir)
-
-
-@asynccontextmanager
-async def open_outbox(settings: Settings) -> AsyncIterator[Outbox]:
-    """Where approved writes go: ``<data dir>/outbox.jsonl``, or the FHIR server when
-    ``WARDROUND_OUTBOX=fhir`` (which needs ``WARDROUND_FHIR_URL``)."""
-    if settings.outbox == "file":
-        yield JsonlOutbox(settings.data_dir / "outbox.jsonl")
-        return
-    if not settings.fhir_url:
-        raise ConfigurationError("WARDROUND_OUTBOX=fhir needs WARDROUND_FHIR_URL")
-    from tools.fhir.outbox import FhirOutbox
-
-    async with fhir_http(settings) as http:
-        yield FhirOutbox(settings.fhir_url, http)
-
-
 async def model_info(model: ModelClient | None) -> ModelInfo:
     if model is None:
         return ModelInfo(base_url=None, name=None)
@@ -139,35 +106,145 @@ async def model_info(model: ModelClient | None) -> ModelInfo:
     return info.model_copy(update={"tools": caps.tools, "structured": caps.structured})
 
 
+class Given(TypedDict, total=False):
+    """What a caller hands ``build_deps`` ready-made; ``None`` or left out: built from settings."""
+
+    model: ModelClient | None
+    vision: ModelClient | None
+    graph_store: GraphStore | None
+    patients: RecordSource | None
+    outbox: Outbox | None
+    clock: Callable[[], datetime] | None
+
+
+def build_deps(
+    settings: Settings,
+    *,
+    use_model: bool = True,
+    use_kg: bool = True,
+    closing: AsyncExitStack | None = None,
+    **given: Unpack[Given],
+) -> WardRoundDeps:
+    """The ward round's dependencies: what ``given`` holds (a test's scripted model, an eval's
+    stored record, a fixed clock) as is, everything else built from ``settings``.
+
+    - the reasoning model (``WARDROUND_MODEL_*``) unless ``use_model`` is false (degraded mode);
+    - the vision model (``WARDROUND_VISION_BASE_URL`` + ``_MODEL_NAME``) when configured;
+    - the knowledge graph (read-only; ``None`` with a warning when not loaded) unless ``use_kg``
+      is false;
+    - the record source and the outbox (``WARDROUND_FHIR_URL``, ``WARDROUND_OUTBOX``).
+
+    The audit hooks are attached here, once, to whatever model and graph store the round gets
+    (given or built): every model call, tool call and KG query of a recorded run is audited.
+    What is built here is closed with ``closing``; without one it lives as long as the process
+    (LangGraph Studio). What is given stays the caller's to close.
+    """
+    closing = closing or AsyncExitStack()
+    model = given.get("model") or (_model(settings, closing) if use_model else None)
+    vision = given.get("vision") or (_vision(settings, closing) if use_model else None)
+    for client in (model, vision):
+        if client is not None:
+            _audit_calls(client)
+    store = given.get("graph_store") or (_graph_store(settings, closing) if use_kg else None)
+    return WardRoundDeps(
+        patients=given.get("patients") or _records(settings, closing),
+        model=model,
+        vision=vision,
+        graph_store=audited_graph_store(store),  # every query a kg.query audit event
+        clock=given.get("clock") or utcnow,
+        round_deadline_s=settings.round_deadline_s,
+        max_output_tokens=settings.model_max_output_tokens,
+        max_tool_steps=settings.max_tool_steps,
+        outbox=given.get("outbox") or _outbox(settings, closing),
+        data_dir=SHIPPED_DATA,
+    )
+
+
+def _model(settings: Settings, closing: AsyncExitStack) -> ModelClient:
+    model = ModelClient(ModelConfig.from_settings(settings))
+    closing.push_async_callback(model.aclose)
+    return model
+
+
+def _vision(settings: Settings, closing: AsyncExitStack) -> ModelClient | None:
+    """The vision-language model of ``WARDROUND_VISION_*``: the reasoning model's timeouts,
+    retries and limits, its own endpoint, name and (else the reasoning model's) API key."""
+    if not settings.vision_base_url and not settings.vision_model_name:
+        return None
+    if not settings.vision_base_url or not settings.vision_model_name:
+        raise ConfigurationError(
+            "a vision model needs both WARDROUND_VISION_BASE_URL and WARDROUND_VISION_MODEL_NAME"
+        )
+    key = settings.vision_api_key or settings.model_api_key
+    config = dataclasses.replace(
+        ModelConfig.from_settings(settings),
+        base_url=settings.vision_base_url,
+        model=settings.vision_model_name,
+        api_key=key.get_secret_value(),
+    )
+    vision = ModelClient(config)
+    closing.push_async_callback(vision.aclose)
+    return vision
+
+
+def _audit_calls(client: ModelClient) -> None:
+    if record_model_call not in client.observers:
+        client.observers.append(record_model_call)
+    if record_tool_call not in client.tool_observers:
+        client.tool_observers.append(record_tool_call)
+
+
+def _graph_store(settings: Settings, closing: AsyncExitStack) -> GraphStore | None:
+    store = open_graph_store(settings)
+    if store is not None:
+        closing.callback(store.close)
+    return store
+
+
+def _records(settings: Settings, closing: AsyncExitStack) -> RecordSource:
+    if not settings.fhir_url:
+        return DirectoryPatientSource(settings.patients_dir)
+    from tools.fhir import FhirServerSource
+
+    http = fhir_http(settings)
+    closing.push_async_callback(http.aclose)
+    return FhirServerSource(settings.fhir_url, http)
+
+
+def _outbox(settings: Settings, closing: AsyncExitStack) -> Outbox:
+    """Where approved writes go: ``<data dir>/outbox.jsonl``, or the FHIR server when
+    ``WARDROUND_OUTBOX=fhir`` (which needs ``WARDROUND_FHIR_URL``)."""
+    if settings.outbox == "file":
+        return JsonlOutbox(settings.data_dir / "outbox.jsonl")
+    if not settings.fhir_url:
+        raise ConfigurationError("WARDROUND_OUTBOX=fhir needs WARDROUND_FHIR_URL")
+    from tools.fhir.outbox import FhirOutbox
+
+    http = fhir_http(settings)
+    closing.push_async_callback(http.aclose)
+    return FhirOutbox(settings.fhir_url, http)
+
+
 @asynccontextmanager
-async def open_runtime(settings: Settings, *, use_model: bool = True) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings,
+    *,
+    use_model: bool = True,
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
+    **given: Unpack[Given],
+) -> AsyncIterator[Runtime]:
+    """Everything a ward round runs on, for the life of the block: the audit store, the
+    dependencies (``build_deps``; ``given`` as there), telemetry, the checkpointer (the
+    configured one unless given) and the compiled graph. The CLI, the server and its tests."""
     async with AsyncExitStack() as stack:
         settings.ensure_data_dir()
         audit = open_audit_store(settings)
         stack.callback(audit.close)
-        model = None
-        if use_model:
-            model = await stack.enter_async_context(
-                ModelClient(ModelConfig.from_settings(settings))
-            )
-            model.observers.append(record_model_call)
-            model.tool_observers.append(record_tool_call)
-        store = open_graph_store(settings)
-        if store is not None:
-            stack.callback(store.close)
-        deps = WardRoundDeps(
-            patients=await stack.enter_async_context(open_record_source(settings)),
-            model=model,
-            graph_store=audited_graph_store(store),  # every query a kg.query audit event
-            round_deadline_s=settings.round_deadline_s,
-            max_output_tokens=settings.model_max_output_tokens,
-            max_tool_steps=settings.max_tool_steps,
-            outbox=await stack.enter_async_context(open_outbox(settings)),
-            data_dir=SHIPPED_DATA,
-        )
+        deps = build_deps(settings, use_model=use_model, closing=stack, **given)
         telemetry = open_telemetry(settings, audit, records=deps.patients.load)
         if telemetry is not None:  # WARDROUND_OTEL_ENDPOINT: each run also goes out as OTel spans
             stack.callback(telemetry.shutdown)
-        checkpointer = await stack.enter_async_context(open_checkpointer(settings))
+        if checkpointer is None:
+            checkpointer = await stack.enter_async_context(open_checkpointer(settings))
         graph = build_ward_round(deps, checkpointer)
-        yield Runtime(settings, graph, deps, await model_info(model), audit)
+        yield Runtime(settings, graph, deps, await model_info(deps.model), audit)

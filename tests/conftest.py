@@ -1,5 +1,6 @@
-"""Shared fixtures: the network guard, scripted models over the real OpenAI protocol, and the
-real embedded knowledge graph with the curated facts.
+"""Shared fixtures: the network guard, scripted models over the real OpenAI protocol, the ward
+round's dependencies from the composition root, and the real embedded knowledge graph with the
+curated facts.
 
 The guard: any HTTP request from httpx to a non-loopback host fails the test (and is recorded),
 so no test can reach a live model or any other outside service by accident.
@@ -9,11 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol, Unpack
 
 import httpx
 import pytest
 
+from agents.deps import WardRoundDeps
 from core.model.client import ModelClient
 from core.model.transcript_server import Script, TranscriptServer
 from core.model.types import ModelCapabilities, ModelConfig
@@ -21,6 +24,7 @@ from core.settings import Settings
 from kg.load import load_ladybug
 from kg.open_data import Scope
 from kg.store import GraphStore, open_store
+from server.wiring import Given, build_deps
 
 _LOOPBACK_NAMES = {"localhost", "transcript.invalid", "testserver", "fhir.invalid"}
 
@@ -109,6 +113,29 @@ async def scripted_model(no_sleep: NoSleep) -> AsyncIterator[ModelFactory]:
         await client.aclose()
     for http in transports:
         await http.aclose()
+
+
+class DepsFactory(Protocol):
+    def __call__(
+        self, settings: Settings | None = None, **given: Unpack[Given]
+    ) -> WardRoundDeps: ...
+
+
+@pytest.fixture
+def round_deps(tmp_path: Path) -> DepsFactory:
+    """The ward round's dependencies from the composition root (``server.wiring.build_deps``) with
+    what the test gives: its scripted model (none: degraded, never a live one), records, KG
+    (none: no KG), clock, outbox; the rest from ``settings`` (default: a fresh data dir)."""
+
+    def make(settings: Settings | None = None, **given: Unpack[Given]) -> WardRoundDeps:
+        return build_deps(
+            settings or Settings(data_dir=tmp_path / "wardround"),
+            use_model=given.get("model") is not None,
+            use_kg=given.get("graph_store") is not None,
+            **given,
+        )
+
+    return make
 
 
 def loaded_kg(tmp_path_factory: pytest.TempPathFactory, scope: Scope) -> Iterator[GraphStore]:

@@ -1,15 +1,13 @@
 """``wardround audit``: verify the chain, export FHIR, list runs, sign and archive.
 
 Configuration comes from ``Settings()`` (``WARDROUND_AUDIT_DSN`` or the data dir's SQLite file).
-The checkpoint key is ``WARDROUND_AUDIT_KEY``: read from ``Settings.audit_key`` once that setting
-exists, and until then straight from the environment here, at the entry point (library code
-never reads the environment). Exit codes: 0 ok, 1 the chain failed verification, 2 an error.
+The checkpoint key is ``WARDROUND_AUDIT_KEY`` (``Settings.audit_key``). Exit codes: 0 ok, 1 the
+chain failed verification, 2 an error.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,7 +15,6 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
@@ -37,20 +34,12 @@ out = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
 
-KEY_ENV = "WARDROUND_AUDIT_KEY"
-
-
-def configured_key(settings: Settings) -> SecretStr | str | None:
-    """``Settings.audit_key`` when present, else ``WARDROUND_AUDIT_KEY`` from the environment."""
-    value: SecretStr | str | None = getattr(settings, "audit_key", None)
-    return value if value is not None else os.environ.get(KEY_ENV)
-
 
 @contextmanager
 def _store() -> Iterator[AuditStore]:
     settings = Settings()
     try:
-        key = checkpoint_key(configured_key(settings))
+        key = checkpoint_key(settings.audit_key)
         store = AuditStore.from_settings(settings, checkpoint_key=key)
     except WardroundError as exc:
         _fail(exc)

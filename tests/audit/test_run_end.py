@@ -13,15 +13,14 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.deps import WardRoundDeps
 from core.audit import RUN_FAILED, AuditStore, EventKind
 from core.errors import RecordNotFound
 from core.model.transcript_server import Fault
-from graphs.audit import audited_graph_store, record_model_call
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
 from kg.store import GraphStore
 from tests.audit.kg_round import PATIENT, QUESTION, guideline_model
+from tests.conftest import DepsFactory
 from tools.fhir.sources import DirectoryPatientSource
 
 
@@ -32,11 +31,8 @@ def audit(tmp_path: Path) -> Iterator[AuditStore]:
     store.close()
 
 
-def _graph(kg: GraphStore, model: Any) -> Any:
-    model.observers.append(record_model_call)
-    deps = WardRoundDeps(
-        patients=DirectoryPatientSource(), model=model, graph_store=audited_graph_store(kg)
-    )
+def _graph(round_deps: DepsFactory, kg: GraphStore, model: Any) -> Any:
+    deps = round_deps(patients=DirectoryPatientSource(), model=model, graph_store=kg)
     return build_ward_round(deps, InMemorySaver())
 
 
@@ -47,10 +43,10 @@ async def _only_run(audit: AuditStore) -> tuple[str, list[Any]]:
 
 
 async def test_a_run_that_raises_ends_with_an_error_event(
-    audit: AuditStore, curated_kg: GraphStore, scripted_model: Any
+    audit: AuditStore, curated_kg: GraphStore, scripted_model: Any, round_deps: DepsFactory
 ) -> None:
     _, model = scripted_model(guideline_model)
-    graph = _graph(curated_kg, model)
+    graph = _graph(round_deps, curated_kg, model)
     with pytest.raises(RecordNotFound):
         await ask(graph, patient_id="no-such-patient", question=QUESTION, audit=audit)
     run_id, events = await _only_run(audit)
@@ -71,12 +67,12 @@ async def test_a_run_that_raises_ends_with_an_error_event(
 
 
 async def test_a_cancelled_run_ends_with_an_error_event(
-    audit: AuditStore, curated_kg: GraphStore, scripted_model: Any
+    audit: AuditStore, curated_kg: GraphStore, scripted_model: Any, round_deps: DepsFactory
 ) -> None:
     """The client went away mid-round (the server cancels the task): the trail still ends."""
     server, model = scripted_model(guideline_model)
     server.inject(Fault("delay", delay_s=30.0))  # the router's call hangs
-    graph = _graph(curated_kg, model)
+    graph = _graph(round_deps, curated_kg, model)
     task = asyncio.create_task(ask(graph, patient_id=PATIENT, question=QUESTION, audit=audit))
     for _ in range(200):  # until the model call is under way
         await asyncio.sleep(0.02)

@@ -15,17 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.deps import WardRoundDeps
 from core.audit import AuditStore
 from core.errors import RecordNotFound
 from core.settings import REPO_ROOT, Settings
-from core.telemetry import RunTraceExporter, open_telemetry, traces_url
-from graphs.audit import audited_graph_store, record_model_call
+from core.telemetry import open_telemetry, traces_url
 from graphs.run import ask
-from graphs.ward_round import build_ward_round
 from kg.store import GraphStore
+from server.wiring import open_runtime
 from tests.audit.kg_round import PATIENT, curated_kg, guideline_model
 from tools.fhir.sources import DirectoryPatientSource
 
@@ -114,23 +111,21 @@ def kg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
 async def exported_round(
     tmp_path: Path, kg: GraphStore, scripted_model: Any, receiver: Receiver, *, content: bool
 ) -> list[Any]:
+    """One recorded round on the runtime the server builds, exporting to ``receiver``; leaving
+    the runtime shuts the exporter down, which flushes every span."""
     settings = Settings(
         data_dir=tmp_path, otel_endpoint=receiver.endpoint, otel_export_content=content
     )
-    audit = AuditStore.from_settings(settings)
-    patients = DirectoryPatientSource()
-    telemetry = open_telemetry(settings, audit, records=patients.load)
-    assert isinstance(telemetry, RunTraceExporter)
     _, model = scripted_model(guideline_model)
-    model.observers.append(record_model_call)
-    deps = WardRoundDeps(patients=patients, model=model, graph_store=audited_graph_store(kg))
-    try:
-        graph = build_ward_round(deps, InMemorySaver())
-        await ask(graph, patient_id=PATIENT, question=QUESTION, audit=audit, principal_id="u-a")
-        assert telemetry.flush()
-    finally:
-        telemetry.shutdown()
-        audit.close()
+    patients = DirectoryPatientSource()
+    async with open_runtime(settings, model=model, patients=patients, graph_store=kg) as runtime:
+        await ask(
+            runtime.graph,
+            patient_id=PATIENT,
+            question=QUESTION,
+            audit=runtime.audit,
+            principal_id="u-a",
+        )
     return receiver.spans()
 
 
@@ -206,21 +201,12 @@ async def test_a_run_that_raises_is_exported_with_its_error(
     workflow span in error with the exception's class (its message, which may name the patient,
     stays in the audit store)."""
     settings = Settings(data_dir=tmp_path, otel_endpoint=receiver.endpoint)
-    audit = AuditStore.from_settings(settings)
-    patients = DirectoryPatientSource()
-    telemetry = open_telemetry(settings, audit, records=patients.load)
-    assert isinstance(telemetry, RunTraceExporter)
     _, model = scripted_model(guideline_model)
-    deps = WardRoundDeps(patients=patients, model=model, graph_store=audited_graph_store(kg))
+    patients = DirectoryPatientSource()
     missing = "patient-nowhere-77"
-    try:
-        graph = build_ward_round(deps, InMemorySaver())
+    async with open_runtime(settings, model=model, patients=patients, graph_store=kg) as runtime:
         with pytest.raises(RecordNotFound):
-            await ask(graph, patient_id=missing, question=QUESTION, audit=audit)
-        assert telemetry.flush()
-    finally:
-        telemetry.shutdown()
-        audit.close()
+            await ask(runtime.graph, patient_id=missing, question=QUESTION, audit=runtime.audit)
     spans = receiver.spans()
     [workflow] = [s for s in spans if s.name == "invoke_workflow ward_round"]
     assert workflow.status.code == workflow.status.STATUS_CODE_ERROR
@@ -294,8 +280,6 @@ def test_endpoint_without_the_extra_fails_at_startup(tmp_path: Path) -> None:
 async def test_the_runtime_exports_when_an_endpoint_is_configured(
     tmp_path: Path, receiver: Receiver
 ) -> None:
-    from server.wiring import open_runtime
-
     settings = Settings(data_dir=tmp_path / "data", otel_endpoint=receiver.endpoint)
     curated_kg(settings.data_dir).close()
     async with open_runtime(settings, use_model=False) as runtime:

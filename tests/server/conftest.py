@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import re
 from collections.abc import AsyncIterator
@@ -15,19 +14,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.approvals import JsonlOutbox
-from agents.deps import WardRoundDeps
 from core.domain import PatientRecord, PatientSummary
 from core.errors import RecordNotFound
 from core.model.replies import Reply
 from core.settings import SHIPPED_DATA, Settings
-from graphs.result import ModelInfo
-from graphs.ward_round import build_ward_round
 from server.app import create_app
 from server.auth import Principal, RateLimit, TokenStore
-from server.wiring import Runtime
+from server.wiring import open_runtime
 from tools.fhir.parse import parse_bundle
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -114,37 +108,18 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 async def server(settings: Settings, scripted_model: Any) -> AsyncIterator[Server]:
     model_server, client = scripted_model(ward_model)
-    deps = WardRoundDeps(
-        patients=ShippedPatients([OWN, OWN_TOO, OTHER, PAUSING]),
-        model=client,
-        clock=lambda: NOW,
-        outbox=JsonlOutbox(settings.data_dir / "outbox.jsonl"),
-    )
-    graph = build_ward_round(deps, InMemorySaver())
-    extra: dict[str, Any] = {}
-    if "audit" in {f.name for f in dataclasses.fields(Runtime)}:
-        from core.audit import AuditStore
-
-        extra["audit"] = AuditStore.from_settings(settings.model_copy())
-    runtime = Runtime(
-        settings=settings,
-        graph=graph,
-        deps=deps,
-        model_info=ModelInfo(base_url=None, name="scripted"),
-        **extra,
-    )
+    patients = ShippedPatients([OWN, OWN_TOO, OTHER, PAUSING])
     store = TokenStore(settings.tokens_file)
     tokens = {who: store.add(p) for who, p in PRINCIPALS.items()}
-    app = create_app(runtime, settings, rate_limit=RateLimit(burst=1000, per_second=100))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as http,
-    ):
-        yield Server(app, http, tokens, model_server)
-    for store in extra.values():
-        store.close()
+    async with open_runtime(settings, model=client, patients=patients, clock=lambda: NOW) as rt:
+        app = create_app(rt, settings, rate_limit=RateLimit(burst=1000, per_second=100))
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+            ) as http,
+        ):
+            yield Server(app, http, tokens, model_server)
 
 
 def sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:

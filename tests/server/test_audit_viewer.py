@@ -16,19 +16,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fhir.resources.R4B.bundle import Bundle
-from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.deps import WardRoundDeps
-from core.audit import AuditStore
 from core.settings import Settings
-from graphs.audit import audited_graph_store, record_model_call
-from graphs.result import ModelInfo
-from graphs.ward_round import build_ward_round
 from kg.store import GraphStore
 from server.app import create_app
 from server.auth import RateLimit, TokenStore
 from server.routes.page import STATIC
-from server.wiring import Runtime
+from server.wiring import open_runtime
 from tests.audit.kg_round import PATIENT, curated_kg, guideline_model
 from tests.server.browser import Page, chromium, needs_chromium, running, save_screenshot
 from tests.server.conftest import NOW, OTHER, OWN, PRINCIPALS, ShippedPatients
@@ -62,41 +56,28 @@ async def audited(
 ) -> AsyncIterator[AuditedServer]:
     settings = Settings(data_dir=tmp_path / "data", tokens_file=tmp_path / "tokens.json")
     _, model = scripted_model(guideline_model)
-    model.observers.append(record_model_call)  # as server.wiring does
     patients = ShippedPatients([OWN, PATIENT, OTHER])
-    deps = WardRoundDeps(
-        patients=patients,
-        model=model,
-        graph_store=audited_graph_store(kg),
-        clock=lambda: NOW,
-    )
-    audit = AuditStore.from_settings(settings)
-    runtime = Runtime(
-        settings=settings,
-        graph=build_ward_round(deps, InMemorySaver()),
-        deps=deps,
-        model_info=ModelInfo(base_url=None, name="scripted"),
-        audit=audit,
-    )
     store = TokenStore(settings.tokens_file)
     tokens = {who: store.add(p) for who, p in PRINCIPALS.items()}
-    app = create_app(runtime, settings, rate_limit=RateLimit(burst=1000, per_second=100))
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
-    ):
-        clinician = {"Authorization": f"Bearer {tokens['clinician']}"}
-        opened = await http.post("/v1/threads", json={"patient_id": PATIENT}, headers=clinician)
-        assert opened.status_code in (200, 201), opened.text
-        asked = await http.post(
-            f"/v1/threads/{opened.json()['id']}/messages",
-            json={"content": QUESTION},
-            headers={**clinician, "Accept": "application/json"},
-        )
-        assert asked.status_code == 200, asked.text
-        yield AuditedServer(app, http, tokens, asked.json()["run_id"], patients)
-    audit.close()
+    async with open_runtime(
+        settings, model=model, patients=patients, graph_store=kg, clock=lambda: NOW
+    ) as runtime:
+        app = create_app(runtime, settings, rate_limit=RateLimit(burst=1000, per_second=100))
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+        ):
+            clinician = {"Authorization": f"Bearer {tokens['clinician']}"}
+            opened = await http.post("/v1/threads", json={"patient_id": PATIENT}, headers=clinician)
+            assert opened.status_code in (200, 201), opened.text
+            asked = await http.post(
+                f"/v1/threads/{opened.json()['id']}/messages",
+                json={"content": QUESTION},
+                headers={**clinician, "Accept": "application/json"},
+            )
+            assert asked.status_code == 200, asked.text
+            yield AuditedServer(app, http, tokens, asked.json()["run_id"], patients)
 
 
 async def _tree(server: AuditedServer) -> dict[str, Any]:

@@ -18,19 +18,13 @@ from typing import Any
 import httpx
 import pytest
 
-from agents.approvals import JsonlOutbox
-from agents.deps import WardRoundDeps
 from core.audit import AuditStore, EventKind
 from core.model.transcript_server import Fault
 from core.settings import Settings
-from graphs.audit import record_model_call
-from graphs.checkpoint import open_checkpointer
-from graphs.result import ModelInfo
-from graphs.ward_round import build_ward_round
 from server.app import create_app
 from server.auth import RateLimit, TokenStore
 from server.thread_store import ThreadStore
-from server.wiring import Runtime
+from server.wiring import open_runtime
 from tests.server.browser import running
 from tests.server.conftest import NOW, OWN, PAUSING, PRINCIPALS, ShippedPatients, ward_model
 
@@ -107,22 +101,13 @@ async def replicas(
                 audit_dsn=audit_dsn,
             )
             model_server, model = scripted_model(ward_model)
-            model.observers.append(record_model_call)
-            deps = WardRoundDeps(
-                patients=ShippedPatients([OWN, PAUSING]),
-                model=model,
-                clock=lambda: NOW,
-                outbox=JsonlOutbox(settings.ensure_data_dir() / "outbox.jsonl"),
-            )
-            checkpointer = await stack.enter_async_context(open_checkpointer(settings))
-            audit = AuditStore.from_settings(settings)
-            stack.callback(audit.close)
-            runtime = Runtime(
-                settings=settings,
-                graph=build_ward_round(deps, checkpointer),
-                deps=deps,
-                model_info=ModelInfo(base_url=None, name="scripted"),
-                audit=audit,
+            runtime = await stack.enter_async_context(
+                open_runtime(
+                    settings,
+                    model=model,
+                    patients=ShippedPatients([OWN, PAUSING]),
+                    clock=lambda: NOW,
+                )
             )
             app = create_app(runtime, settings, rate_limit=RateLimit(burst=1000, per_second=100))
             stack.callback(app.state.wardround.threads.close)

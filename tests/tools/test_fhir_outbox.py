@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -245,15 +246,18 @@ async def test_an_approval_that_cannot_be_recorded_stays_pending_until_it_can(
 
 
 async def test_the_runtime_takes_its_outbox_from_the_settings(tmp_path: Path) -> None:
-    from server.wiring import open_outbox
+    from server.wiring import build_deps
 
-    async with open_outbox(Settings(data_dir=tmp_path)) as default:
+    def outbox(settings: Settings, stack: AsyncExitStack) -> Any:
+        return build_deps(settings, use_model=False, use_kg=False, closing=stack).outbox
+
+    async with AsyncExitStack() as stack:
+        default = outbox(Settings(data_dir=tmp_path), stack)
         assert isinstance(default, JsonlOutbox)
         assert default.path == tmp_path / "outbox.jsonl"
-    with pytest.raises(ConfigurationError, match="WARDROUND_FHIR_URL"):
-        async with open_outbox(Settings(data_dir=tmp_path, outbox="fhir")):
-            pass
-    async with open_outbox(Settings(data_dir=tmp_path, outbox="fhir", fhir_url=BASE)) as fhir:
+        with pytest.raises(ConfigurationError, match="WARDROUND_FHIR_URL"):
+            outbox(Settings(data_dir=tmp_path, outbox="fhir"), stack)
+        fhir = outbox(Settings(data_dir=tmp_path, outbox="fhir", fhir_url=BASE), stack)
         assert isinstance(fhir, FhirOutbox)
         assert fhir.base_url == BASE
 
