@@ -13,10 +13,11 @@ auditor sees the KG queries under ``guideline`` and the model calls under ``labs
 from __future__ import annotations
 
 import time
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from typing_extensions import TypedDict  # typing's gives pydantic nothing on Python 3.11
 
 from agents.deps import WardRoundDeps
 from agents.report import SpecialistReport

@@ -8,7 +8,10 @@ into domain models at the edges.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, NotRequired, TypedDict
+from typing import Annotated, Any, NotRequired
+
+# typing's TypedDict gives pydantic (and so LangGraph Studio's input schema) nothing on 3.11
+from typing_extensions import TypedDict
 
 
 def per_question(left: list[Any] | None, right: list[Any] | None) -> list[Any]:
