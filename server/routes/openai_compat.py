@@ -1,4 +1,5 @@
-"""An OpenAI-compatible facade: ``GET /v1/models`` and ``POST /v1/chat/completions``.
+"""An OpenAI-compatible facade: ``GET /v1/models``, ``GET /v1/models/{id}`` and
+``POST /v1/chat/completions``.
 
 Any OpenAI client or chat UI can ask a ward round. The patient comes from
 ``metadata.patient_id``, the ``X-Wardround-Patient`` header, or the model name: a clinician's
@@ -13,21 +14,26 @@ until it is decided. The reply's text ends with its citations, and the extension
 ``wardround`` carries the structured findings and claims. Same scope rules as ``/v1/threads``: a
 thread or patient off the caller's wards is 404.
 
+No round runs for a chat client's own housekeeping (Open WebUI's ``### Task:`` title, tags and
+follow-up prompts: ``openai_housekeeping``) nor for a request that names no patient (it is told
+how to pick one). Request and reply shapes (ids, ``model`` echo, ``usage``, refused parameters)
+are in ``openai_shapes``.
+
 Streaming (``stream: true``): the answer's text arrives as the synthesizer writes it, one
-``chat.completion.chunk`` per ``token`` event, then the rule findings and citations, then a last
-chunk with ``finish_reason``, ``usage`` and the ``wardround`` extension.
+``chat.completion.chunk`` per ``token`` event, then the rule findings and citations, then a
+chunk with ``finish_reason`` and the ``wardround`` extension, then (with
+``stream_options.include_usage``) the usage chunk. Until the first token, a ``: ping`` comment
+goes out at least every 15 s, so proxies and clients do not give up on a long round.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 
 from core.domain import PatientSummary
 from core.errors import InvalidInput, WardroundError
@@ -41,8 +47,18 @@ from server.deps import (
     patient_in_scope,
     thread_in_scope,
 )
+from server.routes.openai_housekeeping import housekeeping_reply, is_housekeeping, pick_a_patient
+from server.routes.openai_shapes import (
+    NO_USAGE,
+    ChatMessage,
+    ChatRequest,
+    Chunks,
+    completion,
+    data,
+    model_entry,
+)
 from server.routes.threads import pending_proposals
-from server.sse import ApprovalPending, Turn, drain, run_round, start_round_events
+from server.sse import PING_EVERY_S, ApprovalPending, Turn, drain, run_round, start_round_events
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 MODEL_ID = "wardround"
@@ -54,36 +70,34 @@ class ModelNotFound(WardroundError):
     title = "Model not found"
 
 
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    role: str
-    content: str | list[dict[str, Any]] | None = None
+async def _patients_of(state: ServerState, user: Any) -> list[PatientSummary]:
+    """The patients on the caller's wards (a clinician's; nobody else's)."""
+    lister = getattr(state.require_runtime().deps.patients, "list_patients", None)
+    if user.role != "clinician" or lister is None:
+        return []
+    patients: list[PatientSummary] = await lister()
+    return [p for p in patients if user.covers_ward(p.ward)]
 
 
-class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")  # temperature, top_p...: accepted, not used
-    model: str
-    messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
-    metadata: dict[str, str] | None = None
-
-
-def _model(model_id: str, name: str) -> dict[str, Any]:
-    return {"id": model_id, "object": "model", "created": 0, "owned_by": "wardround", "name": name}
+def _models(patients: list[PatientSummary]) -> list[dict[str, Any]]:
+    return [model_entry(MODEL_ID, "wardround")] + [
+        model_entry(f"{MODEL_ID}/{p.id}", f"wardround: {p.name or p.id} ({p.ward})")
+        for p in patients
+    ]
 
 
 @router.get("/models")
 async def list_models(state: ServerDeps, user: CurrentUser) -> dict[str, Any]:
-    models = [_model(MODEL_ID, "wardround")]
-    lister = getattr(state.require_runtime().deps.patients, "list_patients", None)
-    if user.role == "clinician" and lister is not None:
-        patients: list[PatientSummary] = await lister()
-        models += [
-            _model(f"{MODEL_ID}/{p.id}", f"wardround: {p.name or p.id} ({p.ward})")
-            for p in patients
-            if user.covers_ward(p.ward)
-        ]
-    return {"object": "list", "data": models}
+    return {"object": "list", "data": _models(await _patients_of(state, user))}
+
+
+@router.get("/models/{model_id:path}")
+async def get_model(model_id: str, state: ServerDeps, user: CurrentUser) -> dict[str, Any]:
+    """One model, as ``GET /v1/models`` lists it for the caller; any other name is 404."""
+    for model in _models(await _patients_of(state, user)):
+        if model["id"] == model_id:
+            return model
+    raise ModelNotFound(f"model {model_id!r} does not exist; GET /v1/models lists yours")
 
 
 def patient_of_model(model: str) -> str | None:
@@ -153,7 +167,7 @@ async def _thread_for(
     state: ServerState, user: Any, request: ChatRequest, patient: str | None, thread: str | None
 ) -> tuple[str, str, bool]:
     """(patient, thread, whether the thread was opened by this request)."""
-    meta = request.metadata or {}
+    meta = request.wardround_metadata()
     patient_id = meta.get("patient_id") or patient
     if meta.get("thread_id") and thread and meta["thread_id"] != thread:
         raise InvalidInput("metadata.thread_id: names a different thread than X-Wardround-Thread")
@@ -163,28 +177,10 @@ async def _thread_for(
         if patient_id and patient_id != row.patient_id:
             raise ThreadNotFound(f"no thread {thread_id!r} for that patient")
         return row.patient_id, row.id, False
-    if not patient_id:
-        raise InvalidInput(
-            "metadata.patient_id: name the patient (or send an X-Wardround-Patient header)"
-        )
+    if not patient_id:  # answered before a thread is looked for (``_names_a_patient``)
+        raise InvalidInput("metadata.patient_id: name the patient")
     await patient_in_scope(state, user, patient_id, action="ask")
     return patient_id, (await state.threads.create(patient_id, user.id)).id, True
-
-
-def _chunk(
-    completion_id: str, delta: dict[str, Any], finish: Literal["stop"] | None = None
-) -> dict[str, Any]:
-    return {
-        "id": completion_id,
-        "object": "chat.completion.chunk",
-        "created": int(time.time()),
-        "model": MODEL_ID,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }
-
-
-def _data(obj: dict[str, Any]) -> bytes:
-    return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n".encode()
 
 
 class _AnswerChunks:
@@ -217,29 +213,55 @@ class _AnswerChunks:
         return f"\n\n{full}" if self.sent else full
 
 
-async def _stream(completion_id: str, thread_id: str, queue: Any) -> AsyncIterator[bytes]:
-    first = _chunk(completion_id, {"role": "assistant", "content": ""})
-    first["wardround"] = {"thread_id": thread_id}
-    yield _data(first)
+async def _stream(chunks: Chunks, thread_id: str, queue: Any) -> AsyncIterator[bytes]:
+    first = chunks.chunk({"role": "assistant", "content": ""}, wardround={"thread_id": thread_id})
+    yield data(first)
     text = _AnswerChunks()
-    async for event in drain(queue):
-        if event is None:
-            yield b": ping\n\n"
-        elif event.event == "token":
+    sent_at = time.monotonic()
+    # a short tick, so events the stream drops (status, findings) cannot hold back the ping
+    async for event in drain(queue, ping_every_s=1.0):
+        out = b""
+        if event is not None and event.event == "token":
             piece = text.token(event.data)
-            if piece:
-                yield _data(_chunk(completion_id, {"content": piece}))
-        elif event.event == "answer":
-            result = WardRoundResult.model_validate(event.data["result"])
-            rest = text.rest(answer_text(result))
-            if rest:
-                yield _data(_chunk(completion_id, {"content": rest}))
-            last = _chunk(completion_id, {}, "stop")
-            last.update(usage=_usage(result), wardround=extension(result))
-            yield _data(last)
-        elif event.event == "error":
-            yield _data({"error": {"message": event.data.get("detail", ""), **event.data}})
+            out = data(chunks.chunk({"content": piece})) if piece else b""
+        elif event is not None and event.event == "answer":
+            out = _ending(chunks, text, WardRoundResult.model_validate(event.data["result"]))
+        elif event is not None and event.event == "error":
+            out = data({"error": {"message": event.data.get("detail", ""), **event.data}})
+        if not out and time.monotonic() - sent_at >= PING_EVERY_S - 1.0:
+            out = b": ping\n\n"  # a comment: keeps proxies and clients from timing out
+        if out:
+            sent_at = time.monotonic()
+            yield out
     yield b"data: [DONE]\n\n"
+
+
+def _ending(chunks: Chunks, text: _AnswerChunks, result: WardRoundResult) -> bytes:
+    out = b""
+    rest = text.rest(answer_text(result))
+    if rest:
+        out += data(chunks.chunk({"content": rest}))
+    out += data(chunks.chunk({}, "stop", wardround=extension(result)))
+    usage = chunks.usage(_usage(result))
+    return out + (data(usage) if usage else b"")
+
+
+async def _without_round(request: ChatRequest, content: str) -> Any:
+    """A reply that is not a ward round (client housekeeping, no patient named)."""
+    if not request.stream:
+        return JSONResponse(completion(request, content, NO_USAGE))
+    chunks = Chunks(request)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield data(chunks.chunk({"role": "assistant", "content": ""}))
+        yield data(chunks.chunk({"content": content}))
+        yield data(chunks.chunk({}, "stop"))
+        usage = chunks.usage(NO_USAGE)
+        if usage:
+            yield data(usage)
+        yield b"data: [DONE]\n\n"
+
+    return StreamingResponse(body(), media_type="text/event-stream")
 
 
 @router.post("/chat/completions")
@@ -253,7 +275,13 @@ async def chat_completions(
     by_model = patient_of_model(body.model)
     if by_model and x_wardround_patient and x_wardround_patient != by_model:
         raise InvalidInput("model: names a different patient than X-Wardround-Patient")
+    body.refuse_unsupported()
     question = question_of(body)
+    if is_housekeeping(question):
+        return await _without_round(body, housekeeping_reply(question))
+    meta = body.wardround_metadata()
+    if not (by_model or x_wardround_patient or x_wardround_thread or meta):
+        return await _without_round(body, pick_a_patient(await _patients_of(state, user)))
     patient_id, thread_id, opened = await _thread_for(
         state, user, body, x_wardround_patient or by_model, x_wardround_thread
     )
@@ -274,28 +302,11 @@ async def chat_completions(
     if body.stream:
         queue = start_round_events(runtime, writer, state.keep, turn)
         return StreamingResponse(
-            _stream(f"chatcmpl-{thread_id}", thread_id, queue),
+            _stream(Chunks(body), thread_id, queue),
             media_type="text/event-stream",
             headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     async with writer:
         result = await run_round(runtime, turn)
-    return JSONResponse(_completion(result), headers=headers)
-
-
-def _completion(result: WardRoundResult) -> dict[str, Any]:
-    return {
-        "id": f"chatcmpl-{result.run_id}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": MODEL_ID,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": answer_text(result)},
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": _usage(result),
-        "wardround": extension(result),
-    }
+    reply = completion(body, answer_text(result), _usage(result), wardround=extension(result))
+    return JSONResponse(reply, headers=headers)
