@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Protocol
 
 from agents.bleeding import has_bled_finding
 from core.domain import Citation, Finding, Medication, PatientRecord, Severity
 from core.errors import InvalidInput
-from kg.models import LabTest
+from kg.models import Interaction, LabTest
+from kg.store import GraphStore
 from tools.labs.flags import observation_time
 from tools.labs.ranges import same_analyte
 from tools.labs.units import convert
@@ -58,8 +59,20 @@ class PatientFacts:
     """KG drug id -> (name, Anticholinergic Cognitive Burden score)."""
     classes: dict[str, frozenset[str]] = field(default_factory=dict)
     """KG drug id -> its KG classes (ids)."""
-    implicated: dict[str, set[str]] = field(default_factory=dict)
-    """KG drug id -> LOINC codes of the patient's results past one of its lab thresholds."""
+
+
+Implicated = dict[str, set[str]]
+"""KG drug id -> LOINC codes of the patient's results past one of its lab thresholds: what the
+contraindication check finds and the interaction check reads (``_all_findings``)."""
+
+
+class KgFact(Protocol):
+    """What a finding cites of a KG fact (an interaction, contraindication, monitoring...)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def source(self) -> str: ...
 
 
 def _med_inputs(med: Medication) -> list[str]:
@@ -67,7 +80,7 @@ def _med_inputs(med: Medication) -> list[str]:
     return [*codes, med.name]
 
 
-def _resolve(store: Any, meds: tuple[Medication, ...], facts: PatientFacts) -> None:
+def _resolve(store: GraphStore, meds: tuple[Medication, ...], facts: PatientFacts) -> None:
     inputs = [(m, text) for m in meds for text in _med_inputs(m)]
     resolution = store.resolve_drugs([text for _, text in inputs])
     by_input: dict[str, list[str]] = {}
@@ -83,7 +96,7 @@ def _resolve(store: Any, meds: tuple[Medication, ...], facts: PatientFacts) -> N
             facts.drug_refs.setdefault(drug_id, []).append(med.ref)
 
 
-def _labs_in_kg_units(store: Any, record: PatientRecord, facts: PatientFacts) -> None:
+def _labs_in_kg_units(store: GraphStore, record: PatientRecord, facts: PatientFacts) -> None:
     for loinc, obs in record.latest_results().items():
         test = store.lab_test(loinc) if obs.loinc else None
         if test is None or obs.value is None:
@@ -100,7 +113,7 @@ def _labs_in_kg_units(store: Any, record: PatientRecord, facts: PatientFacts) ->
         facts.lab_tests[loinc], facts.lab_times[loinc] = test, observation_time(obs)
 
 
-def patient_facts(store: Any, record: PatientRecord) -> PatientFacts:
+def patient_facts(store: GraphStore, record: PatientRecord) -> PatientFacts:
     facts = PatientFacts()
     _resolve(store, record.active_medications(), facts)
     _labs_in_kg_units(store, record, facts)
@@ -113,7 +126,7 @@ def patient_facts(store: Any, record: PatientRecord) -> PatientFacts:
 
 
 def _finding(
-    kind: str, fact: Any, level: str, summary: str, *, cites: list[Citation], drugs: list[str]
+    kind: str, fact: KgFact, level: str, summary: str, *, cites: list[Citation], drugs: list[str]
 ) -> Finding:
     return Finding(
         id=f"{kind}:{fact.id}",
@@ -138,7 +151,7 @@ _ONE_STEP_UP = {
 }
 
 
-def _interactions(store: Any, facts: PatientFacts) -> list[Finding]:
+def _interactions(store: GraphStore, facts: PatientFacts, implicated: Implicated) -> list[Finding]:
     """Interactions among the patient's drugs, each with its drugs' medication refs.
 
     An interaction whose effect the patient's results already show is "under way": the finding
@@ -146,8 +159,7 @@ def _interactions(store: Any, facts: PatientFacts) -> list[Finding]:
     interaction (``interaction_manifests.yaml``: INR above range on warfarin + clarithromycin, a
     potassium >= 5.5 on an ACE inhibitor + spironolactone...) met by the latest result of that
     analyte; or, for interactions without one, both drugs already past a lab threshold of their
-    own on the same result (``facts.implicated``, filled by ``_contraindications``, which runs
-    first).
+    own on the same result (``implicated``, what ``_contraindications`` found).
     """
     out = []
     for fx in store.interactions_among(list(facts.drug_refs)):
@@ -161,7 +173,7 @@ def _interactions(store: Any, facts: PatientFacts) -> list[Finding]:
         cites = _fhir([ref for d in ids for ref in facts.drug_refs.get(d, [])])
         text = f"Interaction {' + '.join(names)} ({fx.severity}): {fx.effect}. {fx.management}"
         finding = _finding("interaction", fx, fx.severity, text, cites=cites, drugs=names)
-        under_way = _manifest_shown(fx, facts) or _both_past_thresholds(fx, facts)
+        under_way = _manifest_shown(fx, facts) or _both_past_thresholds(fx, facts, implicated)
         if under_way is not None:
             why, loincs = under_way
             finding = finding.model_copy(
@@ -179,7 +191,7 @@ def _interactions(store: Any, facts: PatientFacts) -> list[Finding]:
     return out
 
 
-def _manifest_shown(fx: Any, facts: PatientFacts) -> tuple[str, list[str]] | None:
+def _manifest_shown(fx: Interaction, facts: PatientFacts) -> tuple[str, list[str]] | None:
     """The latest result of the interaction's manifest analyte, if it meets the manifest."""
     manifest = fx.manifest
     if manifest is None:
@@ -202,8 +214,10 @@ def _manifest_shown(fx: Any, facts: PatientFacts) -> tuple[str, list[str]] | Non
     return why, [latest]
 
 
-def _both_past_thresholds(fx: Any, facts: PatientFacts) -> tuple[str, list[str]] | None:
-    shared = sorted(facts.implicated.get(fx.drug_a, set()) & facts.implicated.get(fx.drug_b, set()))
+def _both_past_thresholds(
+    fx: Interaction, facts: PatientFacts, implicated: Implicated
+) -> tuple[str, list[str]] | None:
+    shared = sorted(implicated.get(fx.drug_a, set()) & implicated.get(fx.drug_b, set()))
     if not shared:
         return None
     results = ", ".join(f"{loinc} = {facts.labs[loinc]:g}" for loinc in shared)
@@ -211,8 +225,10 @@ def _both_past_thresholds(fx: Any, facts: PatientFacts) -> tuple[str, list[str]]
     return why, shared
 
 
-def _contraindications(store: Any, facts: PatientFacts) -> list[Finding]:
+def _contraindications(store: GraphStore, facts: PatientFacts) -> tuple[list[Finding], Implicated]:
+    """Contraindication findings, and which drugs the patient's results already implicate."""
     out = []
+    implicated: Implicated = {}
     found = store.contraindications(
         list(facts.drug_refs), conditions=list(facts.conditions), labs=facts.labs,
         allergies=list(facts.allergies),
@@ -223,7 +239,7 @@ def _contraindications(store: Any, facts: PatientFacts) -> list[Finding]:
         refs = facts.drug_refs.get(cx.drug, [])
         if cx.loinc and cx.loinc in facts.lab_refs:
             refs = [*refs, facts.lab_refs[cx.loinc]]
-            facts.implicated.setdefault(cx.drug, set()).add(cx.loinc)
+            implicated.setdefault(cx.drug, set()).add(cx.loinc)
         if cx.matched_condition and cx.matched_condition in facts.conditions:
             refs = [*refs, facts.conditions[cx.matched_condition]]
         observed = f" (patient: {cx.observed:g})" if cx.observed is not None else ""
@@ -236,10 +252,10 @@ def _contraindications(store: Any, facts: PatientFacts) -> list[Finding]:
         if cx.level == "dose-adjust":
             finding = finding.model_copy(update={"id": f"{DOSE_ADJUSTMENT}:{cx.id}"})
         out.append(finding)
-    return out
+    return out, implicated
 
 
-def _allergy_conflicts(store: Any, facts: PatientFacts) -> list[Finding]:
+def _allergy_conflicts(store: GraphStore, facts: PatientFacts) -> list[Finding]:
     out = []
     for ax in store.allergy_conflicts(list(facts.drug_refs), list(facts.allergies)).conflicts:
         refs = facts.drug_refs.get(ax.drug, []) + [
@@ -259,7 +275,7 @@ def _allergy_conflicts(store: Any, facts: PatientFacts) -> list[Finding]:
     return out
 
 
-def _monitoring(store: Any, record: PatientRecord, facts: PatientFacts) -> list[Finding]:
+def _monitoring(store: GraphStore, record: PatientRecord, facts: PatientFacts) -> list[Finding]:
     """Each monitoring requirement: 'missing_monitoring' when never measured (under the KG's code
     or any code of the same analyte: creatinine in umol/L is creatinine), else 'monitoring'."""
     latest = record.latest_results()
@@ -325,7 +341,7 @@ def _bleeding_risk(record: PatientRecord, facts: PatientFacts) -> list[Finding]:
     return [found.model_copy(update={"specialist": SPECIALIST})] if found else []
 
 
-def _recommendations(store: Any, facts: PatientFacts) -> list[Finding]:
+def _recommendations(store: GraphStore, facts: PatientFacts) -> list[Finding]:
     out = []
     for rec in store.recommendations_for(list(facts.conditions), facts.labs):
         refs = [facts.conditions[c] for c in rec.matched_conditions if c in facts.conditions]
@@ -355,11 +371,11 @@ def _unresolved(facts: PatientFacts, record: PatientRecord) -> list[Finding]:
     ]
 
 
-def _all_findings(store: Any, record: PatientRecord) -> list[Finding]:
+def _all_findings(store: GraphStore, record: PatientRecord) -> list[Finding]:
     facts = patient_facts(store, record)
-    contraindications = _contraindications(store, facts)  # before interactions: see there
+    contraindications, implicated = _contraindications(store, facts)
     return [
-        *_interactions(store, facts),
+        *_interactions(store, facts, implicated),
         *contraindications,
         *_allergy_conflicts(store, facts),
         *_anticholinergic_burden(facts),
@@ -370,5 +386,5 @@ def _all_findings(store: Any, record: PatientRecord) -> list[Finding]:
     ]
 
 
-async def kg_findings(store: Any, record: PatientRecord) -> list[Finding]:
+async def kg_findings(store: GraphStore, record: PatientRecord) -> list[Finding]:
     return await asyncio.to_thread(_all_findings, store, record)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import statistics
 from datetime import datetime
-from typing import Any
 
 from agents.kg_checks import kg_findings
 from agents.scores import curb65_finding, drawn_together, news2_finding, qsofa_finding
 from core.domain import Citation, Finding, Observation, PatientRecord, Severity
 from core.errors import InvalidInput
 from core.logging import get_logger
+from kg.store import GraphStore
 from tools.calculators.aki import AkiInput, CreatinineSample, aki_stage
 from tools.calculators.chemistry import ElectrolyteInput, anion_gap
 from tools.calculators.renal import EgfrInput, egfr_ckd_epi_2021
@@ -173,6 +173,6 @@ def lab_rule_findings(record: PatientRecord, now: datetime) -> list[Finding]:
     return found
 
 
-async def kg_rule_findings(store: Any, record: PatientRecord) -> list[Finding]:
+async def kg_rule_findings(store: GraphStore, record: PatientRecord) -> list[Finding]:
     """Interactions, contraindications, allergy conflicts, monitoring, recommendations (KG)."""
     return await kg_findings(store, record)

@@ -240,7 +240,8 @@ async def test_every_hyperkalaemic_pair_is_under_way_at_a_potassium_of_6_4(curat
 
 def test_without_a_manifest_both_drugs_past_their_thresholds_still_count() -> None:
     """An interaction with no manifest in the KG: both drugs past a lab threshold of their own on
-    the same result is the evidence the effect is under way (``facts.implicated``)."""
+    the same result is the evidence the effect is under way (what ``_contraindications`` found
+    implicated)."""
     from agents.kg_checks import PatientFacts, _both_past_thresholds
     from kg.models import Interaction
 
@@ -256,16 +257,14 @@ def test_without_a_manifest_both_drugs_past_their_thresholds_still_count() -> No
         effect="e",
         management="x",
     )
-    facts = PatientFacts(
-        labs={"2951-2": 119.0},
-        implicated={"kg:Drug/a": {"2951-2"}, "kg:Drug/b": {"2951-2", "2823-3"}},
-    )
+    facts = PatientFacts(labs={"2951-2": 119.0})
+    implicated = {"kg:Drug/a": {"2951-2"}, "kg:Drug/b": {"2951-2", "2823-3"}}
     assert pair.manifest is None
-    why, labs = _both_past_thresholds(pair, facts) or ("", [])
+    why, labs = _both_past_thresholds(pair, facts, implicated) or ("", [])
     assert labs == ["2951-2"]
     assert "2951-2 = 119" in why
-    facts.implicated["kg:Drug/a"] = {"2823-3x"}
-    assert _both_past_thresholds(pair, facts) is None
+    implicated["kg:Drug/a"] = {"2823-3x"}
+    assert _both_past_thresholds(pair, facts, implicated) is None
 
 
 async def test_a_lithium_level_above_range_on_a_thiazide_is_under_way(curated_kg) -> None:
