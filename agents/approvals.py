@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -20,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from agents.kg_checks import DOSE_ADJUSTMENT
 from core.domain import Finding, Medication, PatientRecord, Severity
-from core.errors import Forbidden, InvalidInput
+from core.errors import Forbidden, InvalidInput, WardroundError
 
 ProposalKind = Literal["activate_order", "hold_medication", "adjust_dose"]
 
@@ -52,19 +53,45 @@ class ApprovalResume(BaseModel):
     decisions: list[Decision]
 
 
+class DecisionNotRecorded(WardroundError):
+    """A decision was taken but could not be recorded (the outbox or the audit store refused it):
+    nothing was written, and the round waits for a decision again. The status and title are the
+    refusing part's (``FhirWriteFailed``: 502) where it said; 503 otherwise."""
+
+    http_status = 503
+    title = "Decision not recorded"
+
+    def __init__(self, message: str, *, http_status: int = 503, title: str = "") -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.title = title or type(self).title
+
+
+def decision_id(thread_id: str, proposal_id: str, attempt: int) -> str:
+    """One decision attempt on one proposal of one thread always has the same id, so the outbox
+    recognises a replay (the step ran again after a crash) and never writes it twice; a new
+    attempt (a new pause, or one after a failed decision) gets a new id."""
+    body = f"{thread_id}\n{proposal_id}\n{attempt}".encode()
+    return "dec-" + hashlib.sha256(body).hexdigest()[:24]
+
+
 class Outbox(Protocol):
     """Where approved writes go (a FHIR server: ``tools.fhir.outbox``, a file, an order queue).
 
     ``write`` takes everything approved in one decision (each ``{"proposal", "decision",
-    "approver", "digest", "decided_at", ...}``) and records it together or raises: a write that
-    raises leaves the approval pending, to be decided again. It returns, for each item, where it
-    was recorded (FHIR locations with their versions, or the file), for the audit trail."""
+    "approver", "digest", "decided_at", "decision_id", "thread_id", "run_id", ...}``) and records
+    it together or raises: a write that raises leaves the approval pending, to be decided again.
+    It is idempotent on ``decision_id``: an item already recorded under its id (the same decision
+    replayed after a crash) is not written again, and its receipt is returned. It returns, for
+    each item, where it was recorded (FHIR locations with their versions, or the file), for the
+    audit trail."""
 
     async def write(self, items: Sequence[dict[str, Any]]) -> list[list[str]]: ...
 
 
 class JsonlOutbox:
-    """Approved writes as JSON lines in a file: the embedded default."""
+    """Approved writes as JSON lines in a file: the embedded default. Each line carries its
+    ``decision_id``, ``thread_id`` and ``run_id``; a decision already in the file is skipped."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -73,11 +100,38 @@ class JsonlOutbox:
         await asyncio.to_thread(self._append, items)
         return [[f"file:{self.path.name}"] for _ in items]
 
+    def recorded(self) -> set[str]:
+        """The decision ids already in the file (a line cut short by a crash is not one)."""
+        if not self.path.exists():
+            return set()
+        ids: set[str] = set()
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                ids.add(str(json.loads(line).get("decision_id") or ""))
+            except (json.JSONDecodeError, AttributeError):
+                continue
+        return ids
+
     def _append(self, items: Sequence[dict[str, Any]]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        lines = "".join(json.dumps(i, ensure_ascii=False, sort_keys=True) + "\n" for i in items)
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(lines)
+        done = self.recorded()
+        new = [i for i in items if not i.get("decision_id") or i["decision_id"] not in done]
+        if not new:
+            return
+        lines = "".join(json.dumps(i, ensure_ascii=False, sort_keys=True) + "\n" for i in new)
+        with self.path.open("a+b") as fh:
+            if fh.tell() and _last_byte(fh) != b"\n":
+                lines = "\n" + lines  # a crash cut the last line short: start a fresh one
+            fh.write(lines.encode())
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def _last_byte(fh: Any) -> bytes:
+    fh.seek(-1, os.SEEK_END)
+    last: bytes = fh.read(1)
+    fh.seek(0, os.SEEK_END)
+    return last
 
 
 def digest(proposal: dict[str, Any], edits: dict[str, Any] | None) -> str:

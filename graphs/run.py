@@ -12,7 +12,12 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
-from agents.approvals import ApprovalResume, check_approver, check_decisions
+from agents.approvals import (
+    ApprovalResume,
+    DecisionNotRecorded,
+    check_approver,
+    check_decisions,
+)
 from agents.synthesizer import ANSWER_DELTA, ANSWER_RESTART
 from core.audit import RUN_FAILED, AuditStore, EventKind, Recorder
 from core.errors import InvalidInput
@@ -127,6 +132,7 @@ async def run_turn(
                 if on_update is not None:
                     _pass_on(on_update, mode, chunk)
             snapshot = await graph.aget_state(config)
+            _raise_if_not_recorded(snapshot.values, run_id)
     except BaseException as exc:  # cancelled (client gone) included: the trail says how it ended
         if recorder is not None:
             await asyncio.shield(_audit_failure(recorder, exc))
@@ -148,6 +154,19 @@ async def run_turn(
         await _audit_answer(recorder, result)
     log.info("ward_round.finished", run_id=run_id, degraded=result.degraded, total_ms=total_ms)
     return result
+
+
+def _raise_if_not_recorded(values: dict[str, Any], run_id: str) -> None:
+    """This run's decision was not recorded: the round went back to a fresh pause (nothing was
+    written, nothing of the decision remains); the caller hears why."""
+    failure = values.get("approval_failure")
+    if failure and failure.get("run_id") == run_id:
+        raise DecisionNotRecorded(
+            "the decision was not recorded and nothing was written; the proposals wait for a "
+            f"decision again ({failure['message']})",
+            http_status=int(failure["http_status"]),
+            title=str(failure["title"]),
+        )
 
 
 def _pass_on(on_update: OnUpdate, mode: str, chunk: Any) -> None:

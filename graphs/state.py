@@ -84,6 +84,15 @@ class WardRoundState(TypedDict, total=False):
     proposals: list[dict[str, Any]]
     """Writes this round proposes (``agents.approvals.Proposal``); they wait for approval."""
     decisions: list[dict[str, Any]]
-    """The approver's decisions, once the thread is resumed."""
+    """The approver's decisions, once recorded (outbox written, audited)."""
+    decided: list[dict[str, Any]] | None
+    """Decisions taken (``approve``) and not yet recorded (``record_decision``): durable in the
+    checkpoint before anything is written, so a crash in between completes them exactly once."""
+    approval_attempt: int
+    """Counts the thread's decision attempts (a new pause, a decision that failed): part of each
+    decision's id, so a replayed decision is recognised and a new one is not taken for it."""
+    approval_failure: dict[str, Any] | None
+    """Why the latest decision was not recorded (``run_id``, ``error``, ``message``,
+    ``http_status``, ``title``): the round went back to a fresh pause; that run reports it."""
     turns: Annotated[list[dict[str, Any]], operator.add]
     """The thread's conversation: one {question, answer, run_id} per completed round."""

@@ -51,6 +51,8 @@ class EventKind(StrEnum):
     CITATION_REJECTED = "citation.rejected"
     APPROVAL_REQUESTED = "approval.requested"
     APPROVAL_DECIDED = "approval.decided"
+    APPROVAL_RECORDED = "approval.recorded"
+    """Where an approved decision was written (``recorded_as``), after the outbox took it."""
     ERROR = "error"
     DEGRADED = "degraded"
     ACCESS = "access"

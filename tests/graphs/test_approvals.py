@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.approvals import ApprovalResume, Approver, Decision, JsonlOutbox, Outbox, propose
+from agents.approvals import (
+    ApprovalResume,
+    Approver,
+    Decision,
+    DecisionNotRecorded,
+    JsonlOutbox,
+    Outbox,
+    propose,
+)
 from agents.deps import WardRoundDeps
 from core.audit import AuditStore, EventKind
 from core.errors import Forbidden, InvalidInput
@@ -181,3 +190,78 @@ async def test_a_renal_dose_adjustment_proposes_a_new_dose_not_a_hold(
     assert proposals[enoxaparin].kind == "adjust_dose"
     assert proposals[enoxaparin].summary.startswith("Adjust the dose of enoxaparin sodium 40 MG")
     assert proposals[enoxaparin].id == f"adjust:{enoxaparin}"
+
+
+DR_CHEN = Approver(id="dr-chen", name="Dr Chen", role="clinician", wards=["7A"])
+
+
+def reject_by_dr_chen() -> ApprovalResume:
+    return ApprovalResume(
+        approver=DR_CHEN,
+        decisions=[Decision(proposal_id=f"activate:{ORDER}", decision="reject", comment="allergy")],
+    )
+
+
+async def test_a_decision_the_outbox_could_not_take_is_never_applied_later(graph, outbox) -> None:
+    """Issue 17 item 1: a failed approval's resume value stayed in the checkpoint and was
+    applied in place of the next clinician's decision."""
+    result = await ask(graph, patient_id=PATIENT, question="Can we give the co-amoxiclav?")
+    outbox.path.mkdir(parents=True)  # a directory where the outbox file goes: the write fails
+    with pytest.raises(DecisionNotRecorded, match="Is a directory"):
+        await resume(graph, thread_id=result.thread_id, decision=decide("approve"))
+    outbox.path.rmdir()
+    still = await graph.aget_state({"configurable": {"thread_id": result.thread_id}})
+    assert still.interrupts  # the proposal waits for a decision again
+    done = await resume(graph, thread_id=result.thread_id, decision=reject_by_dr_chen())
+    assert [(d["decision"], d["approver"], d["comment"]) for d in done.decisions] == [
+        ("reject", "dr-chen", "allergy")
+    ]
+    assert outbox_items(outbox) == []
+
+
+async def test_a_decision_the_audit_store_refused_is_never_applied_later(
+    tmp_path: Path, graph, outbox
+) -> None:
+    """The audit store refusing the decision (locked, full) leaves it undone, not pending."""
+    path = tmp_path / "audit.sqlite"
+    store = AuditStore.open(f"sqlite:///{path}")
+    result = await ask(graph, patient_id=PATIENT, question="Can we give it?", audit=store)
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TRIGGER refuse_decisions BEFORE INSERT ON audit_events "
+            "WHEN NEW.kind = 'approval.decided' BEGIN SELECT RAISE(ABORT, 'audit locked'); END"
+        )
+    with pytest.raises(DecisionNotRecorded, match="audit locked"):
+        await resume(graph, thread_id=result.thread_id, decision=decide("approve"), audit=store)
+    assert outbox_items(outbox) == []  # nothing was written without its audit event
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TRIGGER refuse_decisions")
+    done = await resume(
+        graph, thread_id=result.thread_id, decision=reject_by_dr_chen(), audit=store
+    )
+    assert [(d["decision"], d["approver"]) for d in done.decisions] == [("reject", "dr-chen")]
+    decided = [
+        e.payload["approver"]
+        for e in await store.events(patient_id=PATIENT)
+        if e.kind == EventKind.APPROVAL_DECIDED
+    ]
+    assert decided == ["dr-chen"]
+    assert outbox_items(outbox) == []
+    assert (await store.verify()).ok
+    store.close()
+
+
+async def test_the_file_outbox_writes_a_decision_once(outbox) -> None:
+    """Issue 17 item 2: a replayed decision (same id) is not written again; a line a crash cut
+    short is neither a decision nor glued to the next one."""
+    item = {"proposal_id": "p", "decision": "approve", "decision_id": "dec-1", "thread_id": "t"}
+    await outbox.write([item])
+    assert await outbox.write([item]) == [["file:outbox.jsonl"]]
+    assert [i["decision_id"] for i in outbox_items(outbox)] == ["dec-1"]
+    with outbox.path.open("a", encoding="utf-8") as fh:
+        fh.write('{"decision_id": "dec-2", "thr')  # killed mid-line
+    assert outbox.recorded() == {"dec-1"}
+    await outbox.write([{**item, "decision_id": "dec-2"}])
+    lines = outbox.path.read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[-1])["decision_id"] == "dec-2"
+    assert outbox.recorded() == {"dec-1", "dec-2"}

@@ -254,3 +254,29 @@ async def test_the_list_form_decides_a_single_proposal_too(server: Server) -> No
             headers=server.auth(who),
         )
         assert again.status_code == status
+
+
+async def test_a_decision_that_failed_is_not_applied_to_the_next_one(server: Server) -> None:
+    """Issue 17 item 1 over HTTP: approve all while the outbox cannot be written (an error, the
+    proposals wait again), then reject all: the rejection is what is recorded, and nothing is
+    written."""
+    thread, proposals = await two_proposals(server)
+    who = {**server.auth("clinician_7a"), **JSON}
+    url = f"/v1/threads/{thread}/approvals"
+    path = server.app.state.wardround.settings.data_dir / "outbox.jsonl"
+    path.mkdir(parents=True)  # a directory where the outbox file goes: the write fails
+    approve_all = [{"proposal_id": p, "decision": "approve", "comment": "ok"} for p in proposals]
+    failed = await server.client.post(url, json={"decisions": approve_all}, headers=who)
+    assert failed.status_code == 503, failed.text
+    assert failed.json()["title"] == "Decision not recorded"
+    read = await server.client.get(f"/v1/threads/{thread}", headers=who)
+    assert [p["id"] for p in read.json()["pending_approvals"]] == proposals
+    path.rmdir()
+    reject_all = [{"proposal_id": p, "decision": "reject", "comment": "no"} for p in proposals]
+    decided = await server.client.post(url, json={"decisions": reject_all}, headers=who)
+    assert decided.status_code == 200, decided.text
+    assert [(d["decision"], d["comment"]) for d in decided.json()["decisions"]] == [
+        ("reject", "no"),
+        ("reject", "no"),
+    ]
+    assert outbox(server) == []

@@ -21,7 +21,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from agents.approvals import ApprovalResume, Approver, Decision, JsonlOutbox, digest
+from agents.approvals import (
+    ApprovalResume,
+    Approver,
+    Decision,
+    DecisionNotRecorded,
+    JsonlOutbox,
+    digest,
+)
 from core.errors import ConfigurationError
 from core.settings import SHIPPED_DATA, Settings
 from graphs.run import ask, resume
@@ -229,8 +236,9 @@ async def test_an_approval_that_cannot_be_recorded_stays_pending_until_it_can(
         decisions=[Decision(proposal_id=proposal["id"], decision="approve")],
     )
     fake.refuse_with = 503
-    with pytest.raises(FhirWriteFailed, match="HTTP 503"):
+    with pytest.raises(DecisionNotRecorded, match="HTTP 503") as refused:
         await resume(graph, thread_id=asked.thread_id, decision=decision)
+    assert (refused.value.http_status, refused.value.title) == (502, "FHIR write failed")
     state = await graph.aget_state({"configurable": {"thread_id": asked.thread_id}})
     assert state.interrupts  # still waiting for a decision that can be recorded
     assert fake.resources[DRAFT]["status"] == "draft"
