@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     checkpoint_dsn: str | None = Field(
         default=None, description="postgresql://... for Postgres checkpoints; default SQLite"
     )
+    checkpoint_history: Literal["latest", "all"] = Field(
+        default="latest",
+        description="checkpoints a thread keeps after each turn: 'latest' (what it needs to go "
+        "on) or 'all' (every step, for time travel while debugging)",
+    )
     audit_dsn: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite")
     audit_key: SecretStr | None = Field(
         default=None, description="HMAC key for signed audit checkpoints, at least 32 bytes"

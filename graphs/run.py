@@ -24,6 +24,7 @@ from core.errors import InvalidInput
 from core.logging import get_logger, pseudonym
 from core.model.types import metered
 from graphs.audit import recording
+from graphs.checkpoint import prune_thread
 from graphs.result import ModelInfo, WardRoundResult, result_from_state
 
 log = get_logger(__name__)
@@ -138,6 +139,7 @@ async def run_turn(
             await asyncio.shield(_audit_failure(recorder, exc))
         log.warning("ward_round.failed", run_id=run_id, error=type(exc).__name__)
         raise
+    await _prune(graph, thread_id)
     state = dict(snapshot.values)
     if snapshot.interrupts:
         state["__interrupt__"] = snapshot.interrupts
@@ -167,6 +169,15 @@ def _raise_if_not_recorded(values: dict[str, Any], run_id: str) -> None:
             http_status=int(failure["http_status"]),
             title=str(failure["title"]),
         )
+
+
+async def _prune(graph: CompiledStateGraph[Any, Any, Any, Any], thread_id: str) -> None:
+    """The turn finished: keep only the checkpoints the thread needs to go on (a prune that
+    fails costs disk, never the answer)."""
+    try:
+        await prune_thread(graph.checkpointer, thread_id)
+    except Exception as err:  # logged; the next turn prunes again
+        log.warning("checkpoint.prune_failed", thread_id=thread_id, error=type(err).__name__)
 
 
 def _pass_on(on_update: OnUpdate, mode: str, chunk: Any) -> None:
