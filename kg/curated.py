@@ -140,6 +140,7 @@ def _add_drugs(path: Path, content: GraphContent, cat: Catalogue) -> None:
                 "atc": record.atc,
                 "classes": record.classes,
                 "terms": sorted(terms),
+                "brands": sorted({b.lower() for b in record.brands}),
                 "acb": record.acb,
                 "source": record.source,
             },

@@ -7,9 +7,10 @@ so both backends give the same answers.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from core.errors import InvalidInput
 from kg import queries as q
@@ -39,6 +40,17 @@ from kg.recommend import recommendations, threshold_of
 from kg.schema import NODES, RELS
 
 Row = dict[str, Any]
+_ATC = re.compile(r"[a-v][0-9]{2}[a-z]{2}[0-9]{2}")
+
+
+def _matched_as(row: Row, term: str) -> Literal["name", "synonym", "brand", "rxcui", "atc"]:
+    if term == str(row["name"]).lower():
+        return "name"
+    if term == row["rxcui"]:
+        return "rxcui"
+    if term in [a.lower() for a in row["atc"] or []]:
+        return "atc"
+    return "brand" if term in (row.get("brands") or []) else "synonym"
 
 
 class CypherStore(ABC):
@@ -76,7 +88,17 @@ class CypherStore(ABC):
             anticholinergic_burden=int(row["acb"] or 0),
             source=row["source"],
             matched=matched,
+            matched_as=_matched_as(row, normalize_term(matched)),
         )
+
+    def drug_terms(self) -> dict[str, list[str]]:
+        rows = self._rows(q.DRUG_TERMS, {})
+        out: dict[str, list[str]] = {}
+        for row in rows:
+            for term in row["terms"] or []:
+                if not term.isdigit() and not _ATC.fullmatch(term):
+                    out.setdefault(term, []).append(row["name"])
+        return {term: sorted(names) for term, names in sorted(out.items())}
 
     # --- the rows behind the drug look-ups: set-based here, per drug in kg.ladybug_store -------
     def _interaction_rows(self, ids: list[str]) -> list[Row]:

@@ -34,6 +34,9 @@ class DrugRef(_Fact):
     classes: list[str] = Field(default_factory=list, description="DrugClass ids (slugs)")
     anticholinergic_burden: int = Field(0, description="ACB scale score 0-3")
     matched: str = Field("", description="the input name or code that resolved to this drug")
+    matched_as: Literal["name", "synonym", "brand", "rxcui", "atc", ""] = Field(
+        "", description="what the input was to this drug: its name, a synonym, a brand, a code"
+    )
 
 
 class DrugResolution(BaseModel):

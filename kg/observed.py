@@ -91,6 +91,9 @@ class ObservedGraphStore:
     def resolve_drugs(self, names_or_codes: Sequence[str]) -> DrugResolution:
         return self._asked("resolve_drugs", self.inner.resolve_drugs, names_or_codes)
 
+    def drug_terms(self) -> dict[str, list[str]]:
+        return self._asked("drug_terms", self.inner.drug_terms)
+
     def interactions_among(self, drug_ids: Sequence[str]) -> list[Interaction]:
         return self._asked("interactions_among", self.inner.interactions_among, drug_ids)
 

@@ -10,7 +10,12 @@ RESOLVE_DRUGS = """
 UNWIND $terms AS term
 MATCH (d:Drug) WHERE term IN d.terms
 RETURN term, d.id AS id, d.rxcui AS rxcui, d.name AS name, d.atc AS atc,
-       d.classes AS classes, d.acb AS acb, d.source AS source
+       d.classes AS classes, d.acb AS acb, d.source AS source, d.brands AS brands
+"""
+
+DRUG_TERMS = """
+MATCH (d:Drug)
+RETURN d.name AS name, d.terms AS terms
 """
 
 _INTERACTION_FIELDS = """

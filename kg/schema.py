@@ -55,6 +55,7 @@ NODES: tuple[NodeTable, ...] = (
             ("atc", "STRING[]"),
             ("classes", "STRING[]"),
             ("terms", "STRING[]"),
+            ("brands", "STRING[]"),
             ("acb", "INT64"),
             ("source", "STRING"),
         ),

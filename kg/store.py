@@ -41,6 +41,11 @@ class GraphStore(Protocol):
         """
         ...
 
+    def drug_terms(self) -> dict[str, list[str]]:
+        """Every drug name, synonym and brand the graph resolves (lower case; no codes) -> the
+        drug(s) it names: the vocabulary a near-miss spelling is compared against."""
+        ...
+
     def interactions_among(self, drug_ids: Sequence[str]) -> list[Interaction]: ...
 
     def contraindications(
