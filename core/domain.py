@@ -7,7 +7,7 @@ record handed to parallel specialists cannot be mutated by one of them.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Literal
 
@@ -81,6 +81,14 @@ class Problem(Frozen):
     verification_status: str = ""
 
 
+class MedicationIngredient(Frozen):
+    """One ``Medication.ingredient`` of a referenced or contained Medication resource."""
+
+    text: str = ""
+    codings: tuple[Coding, ...] = ()
+    active: bool | None = Field(default=None, description="Medication.ingredient.isActive")
+
+
 class Medication(Frozen):
     """A MedicationRequest or MedicationStatement."""
 
@@ -95,6 +103,13 @@ class Medication(Frozen):
     proposed: bool = Field(default=False, description="intent 'proposal' or status 'draft'")
     unknown_code: bool = Field(default=False, description="no RxNorm coding: kept, flagged")
     kind: Literal["request", "statement"] = "request"
+    ingredients: tuple[MedicationIngredient, ...] = Field(
+        default=(),
+        description="the ingredients a Medication resource lists (Medication.ingredient)",
+    )
+    end: datetime | None = Field(
+        default=None, description="MedicationStatement.effectivePeriod.end"
+    )
 
 
 class Allergy(Frozen):
@@ -225,8 +240,18 @@ class PatientRecord(Frozen):
             items.extend(x.ref for x in group)
         return frozenset(items)
 
-    def active_medications(self) -> tuple[Medication, ...]:
-        return tuple(m for m in self.medications if m.status in ("active", "draft", "on-hold", ""))
+    def active_medications(self, now: datetime | None = None) -> tuple[Medication, ...]:
+        """What the patient is on now (or is proposed): an active, on-hold, draft, intended or
+        unknown-status order or statement, not an ``option`` and not one whose effective period
+        ended before ``now`` (default: the current time). Stopped, completed, cancelled, not
+        taken and entered-in-error ones are history (FHIR R4 MedicationRequest.status,
+        MedicationStatement.status value sets)."""
+        at = now or datetime.now(UTC)
+        return tuple(
+            m for m in self.medications
+            if m.status in _CURRENT_STATUSES and m.intent != "option"
+            and (m.end is None or m.end >= at)
+        )  # fmt: skip
 
     def latest_results(self, *, numeric: bool = True) -> dict[str, Observation]:
         """The latest result per test (its LOINC code, or its display text when uncoded).
@@ -243,6 +268,10 @@ class PatientRecord(Frozen):
             if current is None or _moment(obs.effective) >= _moment(current.effective):
                 latest[key] = obs
         return latest
+
+
+_CURRENT_STATUSES = frozenset({"active", "on-hold", "draft", "intended", "unknown", ""})
+"""'unknown' stays current: a drug whose status nobody recorded is still checked."""
 
 
 def _moment(when: datetime | None) -> float:

@@ -1,10 +1,10 @@
-"""Patient, Encounter, Condition, MedicationRequest/Statement and AllergyIntolerance mappers."""
+"""Patient, Encounter, Condition and AllergyIntolerance mappers (medications: ``medications``)."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from core.domain import Allergy, Encounter, Medication, Patient, Problem
+from core.domain import Allergy, Encounter, Patient, Problem
 from tools.fhir.bundle import Entry
 from tools.fhir.codes import ICD10, ICD10CM, RXNORM, SNOMED, first_known
 from tools.fhir.context import ParseContext
@@ -13,7 +13,6 @@ from tools.fhir.values import (
     concept_text,
     first_code,
     period_start,
-    quantity_text,
     to_datetime,
 )
 
@@ -91,70 +90,6 @@ def problem(entry: Entry, ctx: ParseContext) -> Problem:
         verification_status=first_code(r.verificationStatus),
         onset=ctx.checked_date(onset, entry.ref, "Condition.onsetDateTime"),
         unknown_code=known is None,
-    )
-
-
-def _medication_concept(r: Any, ctx: ParseContext) -> Any:
-    if r.medicationCodeableConcept is not None:
-        return r.medicationCodeableConcept
-    ref = r.medicationReference
-    if ref is None:
-        return None
-    if ref.reference and ref.reference.startswith("#"):
-        for contained in r.contained or ():
-            if contained.id == ref.reference[1:]:
-                return contained.code
-    target = ctx.bundle.resolve(ref.reference)
-    if target is not None:
-        return target.resource.code
-    return None if not ref.display else _TextConcept(str(ref.display))
-
-
-class _TextConcept:
-    """A stand-in CodeableConcept for a medicationReference that only has a display."""
-
-    coding: tuple[()] = ()
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-
-def _dosage_text(dosages: Any) -> tuple[str, str]:
-    for d in dosages or ():
-        dose = str(d.text or "")
-        if not dose:
-            for dr in d.doseAndRate or ():
-                dose = quantity_text(dr.doseQuantity)
-        return dose, concept_text(d.route)
-    return "", ""
-
-
-def medication(entry: Entry, ctx: ParseContext) -> Medication:
-    r = entry.resource
-    statement = r.get_resource_type() == "MedicationStatement"
-    concept = _medication_concept(r, ctx)
-    codes = codings(concept)
-    known = first_known(codes, RXNORM)
-    if known is None:
-        ctx.issue(entry.ref, "unknown_code", "no RxNorm code for the medication", "medication[x]")
-    dose, route = _dosage_text(r.dosage if statement else r.dosageInstruction)
-    if statement:
-        start = to_datetime(r.effectiveDateTime) or period_start(r.effectivePeriod)
-    else:
-        start = to_datetime(r.authoredOn)
-    intent = "" if statement else str(r.intent or "")
-    return Medication(
-        ref=entry.ref,
-        name=concept_text(concept) or "(unnamed medication)",
-        codings=codes,
-        status=r.status or "",
-        intent=intent,
-        dose=dose,
-        route=route,
-        start=ctx.checked_date(start, entry.ref, "authoredOn"),
-        proposed=intent == "proposal" or r.status == "draft",
-        unknown_code=known is None,
-        kind="statement" if statement else "request",
     )
 
 

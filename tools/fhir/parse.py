@@ -19,7 +19,7 @@ from core.domain import Encounter, Note, Observation, PatientRecord
 from core.errors import InvalidFhir
 from core.logging import get_logger
 from core.settings import SHIPPED_DATA
-from tools.fhir import clinical, results
+from tools.fhir import clinical, medications, results
 from tools.fhir.bundle import Entry, IndexedBundle, index, read_json, validate
 from tools.fhir.context import ParseContext
 
@@ -62,7 +62,7 @@ def parse_bundle(
         encounters=encounters,
         problems=tuple(clinical.problem(e, ctx) for e in indexed.of_type("Condition")),
         medications=tuple(
-            clinical.medication(e, ctx)
+            medications.medication(e, ctx)
             for e in indexed.of_type("MedicationRequest", "MedicationStatement")
         ),
         allergies=tuple(clinical.allergy(e, ctx) for e in indexed.of_type("AllergyIntolerance")),
