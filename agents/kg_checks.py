@@ -1,8 +1,10 @@
 """Knowledge-graph checks for the guideline checker: the patient's drugs against the KG.
 
-Active and proposed medications resolve to KG drugs by RxNorm code first, then by name (anything
-unresolved is reported, never dropped). Then: interactions among them, contraindications against
-the problem list, the latest labs (converted to the KG's unit for that LOINC) and pregnancy,
+Current and proposed medications resolve to KG ingredients through ``tools.resolve.medications``
+(codes at any level, product names, combinations, brands; a fuzzy match is said to be one), and
+anything unresolved is reported with why, never dropped. Then: interactions among them,
+contraindications against the problem list, the latest labs (converted to the KG's unit for that
+LOINC) and pregnancy,
 allergy cross-reactivity, missing monitoring and applicable guideline recommendations. Each KG
 fact becomes a rule finding citing the KG id, its source, and the patient facts that triggered it.
 The store's queries are blocking (embedded engine or driver), so they run in a worker thread.
@@ -16,13 +18,14 @@ from datetime import datetime
 from typing import Protocol
 
 from agents.bleeding import has_bled_finding
-from core.domain import Citation, Finding, Medication, PatientRecord, Severity
+from core.domain import Citation, Finding, PatientRecord, Severity
 from core.errors import InvalidInput
 from kg.models import Interaction, LabTest
 from kg.store import GraphStore
 from tools.labs.flags import observation_time
 from tools.labs.ranges import same_analyte
 from tools.labs.units import convert
+from tools.resolve.medications import MedicationResolution, resolve_record
 
 _SEVERITY = {
     "contraindicated": Severity.critical,
@@ -34,7 +37,6 @@ _SEVERITY = {
 }
 DOSE_ADJUSTMENT = "dose_adjustment"
 """Id prefix of a contraindication finding whose fix is a new dose (``agents.approvals``)."""
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SPECIALIST = "guideline"
 
 
@@ -45,6 +47,10 @@ class PatientFacts:
     drug_refs: dict[str, list[str]] = field(default_factory=dict)
     """KG drug id -> the MedicationRequest/Statement refs that resolved to it."""
     unresolved: list[str] = field(default_factory=list)
+    """Medications (or parts of one) not read, each with why: shown, never dropped."""
+    medications: list[MedicationResolution] = field(default_factory=list)
+    fuzzy: dict[str, str] = field(default_factory=dict)
+    """KG drug name -> what it was matched approximately from (to be verified)."""
     labs: dict[str, float] = field(default_factory=dict)
     """LOINC -> the latest result, in the unit of that code's KG LabTest."""
     lab_refs: dict[str, str] = field(default_factory=dict)
@@ -75,25 +81,20 @@ class KgFact(Protocol):
     def source(self) -> str: ...
 
 
-def _med_inputs(med: Medication) -> list[str]:
-    codes = [c.code for c in med.codings if c.system == RXNORM and c.code]
-    return [*codes, med.name]
-
-
-def _resolve(store: GraphStore, meds: tuple[Medication, ...], facts: PatientFacts) -> None:
-    inputs = [(m, text) for m in meds for text in _med_inputs(m)]
-    resolution = store.resolve_drugs([text for _, text in inputs])
-    by_input: dict[str, list[str]] = {}
-    for drug in resolution.resolved:
-        by_input.setdefault(drug.matched.lower(), []).append(drug.id)
-        facts.acb[drug.id] = (drug.name, drug.anticholinergic_burden)
-        facts.classes[drug.id] = frozenset(drug.classes)
-    for med in meds:
-        ids = {i for text in _med_inputs(med) for i in by_input.get(text.lower(), [])}
-        if not ids:
-            facts.unresolved.append(med.name)
-        for drug_id in ids:
-            facts.drug_refs.setdefault(drug_id, []).append(med.ref)
+def _resolve(store: GraphStore, record: PatientRecord, facts: PatientFacts) -> None:
+    """The current medications' KG ingredients (``tools.resolve.medications``): every ingredient
+    of a combination counts; what is not read, or read only approximately, is kept to say so."""
+    facts.medications = resolve_record(store, record)
+    for med in facts.medications:
+        if not med.resolved:
+            facts.unresolved.append(f"{med.text} ({med.why})")
+        facts.unresolved.extend(f"{part} in {med.text}" for part in med.unresolved)
+        for drug in med.ingredients:
+            facts.drug_refs.setdefault(drug.drug_id, []).append(med.ref)
+            facts.acb[drug.drug_id] = (drug.name, drug.anticholinergic_burden)
+            facts.classes[drug.drug_id] = frozenset(drug.classes)
+            if drug.fuzzy:
+                facts.fuzzy[drug.name] = f"'{med.text}' ({drug.via})"
 
 
 def _labs_in_kg_units(store: GraphStore, record: PatientRecord, facts: PatientFacts) -> None:
@@ -115,7 +116,7 @@ def _labs_in_kg_units(store: GraphStore, record: PatientRecord, facts: PatientFa
 
 def patient_facts(store: GraphStore, record: PatientRecord) -> PatientFacts:
     facts = PatientFacts()
-    _resolve(store, record.active_medications(), facts)
+    _resolve(store, record, facts)
     _labs_in_kg_units(store, record, facts)
     for problem in record.problems:
         for coding in problem.codings:
@@ -353,28 +354,57 @@ def _recommendations(store: GraphStore, facts: PatientFacts) -> list[Finding]:
     return out
 
 
-def _unresolved(facts: PatientFacts, record: PatientRecord) -> list[Finding]:
-    if not facts.unresolved:
-        return []
-    refs = [m.ref for m in record.medications if m.name in facts.unresolved]
-    return [
-        Finding(
-            id="kg:unresolved-drugs",
-            kind="unresolved_drug",
-            severity=Severity.info,
-            summary="Not found in the knowledge graph, so not checked: "
-            + ", ".join(facts.unresolved),
-            citations=tuple(_fhir(refs)),
-            source="wardround knowledge graph",
-            specialist=SPECIALIST,
+def _unresolved(facts: PatientFacts) -> list[Finding]:
+    out = []
+    missing = [m for m in facts.medications if not m.resolved or m.unresolved]
+    if missing:
+        out.append(
+            Finding(
+                id="kg:unresolved-drugs",
+                kind="unresolved_drug",
+                severity=Severity.info,
+                summary="Not found in the knowledge graph, so not checked: "
+                + "; ".join(facts.unresolved),
+                citations=tuple(_fhir([m.ref for m in missing])),
+                source="wardround medication resolution (tools.resolve.medications)",
+                specialist=SPECIALIST,
+            )
         )
-    ]
+    approximate = [m for m in facts.medications if any(i.fuzzy for i in m.ingredients)]
+    if approximate:
+        read = "; ".join(f"{name} from {how}" for name, how in facts.fuzzy.items())
+        out.append(
+            Finding(
+                id="kg:fuzzy-drugs",
+                kind="unresolved_drug",
+                severity=Severity.low,
+                summary=f"Matched approximately, not certainly (verify): {read}",
+                drugs=tuple(facts.fuzzy),
+                citations=tuple(_fhir([m.ref for m in approximate])),
+                source="wardround medication resolution (tools.resolve.medications)",
+                specialist=SPECIALIST,
+            )
+        )
+    return out
+
+
+def _marked_fuzzy(findings: list[Finding], facts: PatientFacts) -> list[Finding]:
+    """A finding about a drug matched only approximately says so: never silently certain."""
+    out = []
+    for finding in findings:
+        fuzzy = [d for d in finding.drugs if d in facts.fuzzy]
+        if not fuzzy or finding.id == "kg:fuzzy-drugs":
+            out.append(finding)
+            continue
+        note = "; ".join(f"{d} matched approximately from {facts.fuzzy[d]}" for d in fuzzy)
+        out.append(finding.model_copy(update={"summary": f"{finding.summary} [verify: {note}]"}))
+    return out
 
 
 def _all_findings(store: GraphStore, record: PatientRecord) -> list[Finding]:
     facts = patient_facts(store, record)
     contraindications, implicated = _contraindications(store, facts)
-    return [
+    return _marked_fuzzy([
         *_interactions(store, facts, implicated),
         *contraindications,
         *_allergy_conflicts(store, facts),
@@ -382,8 +412,8 @@ def _all_findings(store: GraphStore, record: PatientRecord) -> list[Finding]:
         *_bleeding_risk(record, facts),
         *_monitoring(store, record, facts),
         *_recommendations(store, facts),
-        *_unresolved(facts, record),
-    ]
+        *_unresolved(facts),
+    ], facts)  # fmt: skip
 
 
 async def kg_findings(store: GraphStore, record: PatientRecord) -> list[Finding]:
