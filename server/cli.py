@@ -376,7 +376,13 @@ def _mount_package_commands() -> None:
                 raise  # the package is there but one of its imports is not: say so
             continue
         app.add_typer(module.app, name=name, help=help_text)
-    for module_name in ("tools.cli_labs", "tools.cli_calc", "server.cli_serve", "server.cli_db"):
+    for module_name in (
+        "tools.cli_labs",
+        "tools.cli_calc",
+        "tools.cli_resolve",
+        "server.cli_serve",
+        "server.cli_db",
+    ):
         try:
             importlib.import_module(module_name).register(app)
         except ModuleNotFoundError as missing:

@@ -41,6 +41,26 @@ def test_brand_synonym_rxcui_and_atc_resolve_to_one_node(store: CypherStore) -> 
     assert resolution.resolved[0].source
 
 
+def test_a_resolution_says_what_the_input_was_to_the_drug(store: CypherStore) -> None:
+    resolution = store.resolve_drugs(["Coumadin", "warfarin", "11289", "B01AA03", "frusemide"])
+    assert [ref.matched_as for ref in resolution.resolved] == [
+        "brand",
+        "name",
+        "rxcui",
+        "atc",
+        "synonym",
+    ]
+
+
+def test_drug_terms_are_the_names_synonyms_and_brands_without_codes(store: CypherStore) -> None:
+    terms = store.drug_terms()
+    assert terms["coumadin"] == ["warfarin"]
+    assert terms["co-trimoxazole"] == ["sulfamethoxazole", "trimethoprim"]
+    assert terms["simvastatin"] == ["simvastatin"]
+    assert "11289" not in terms
+    assert "b01aa03" not in terms
+
+
 def test_resolution_is_case_and_space_insensitive(store: CypherStore) -> None:
     resolution = store.resolve_drugs(["  WARFARIN ", "zosyn", "Glyceryl  Trinitrate"])
     assert [ref.name for ref in resolution.resolved] == [

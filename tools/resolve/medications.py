@@ -21,9 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.domain import Medication, PatientRecord
 from kg.matching import normalize_term
 from kg.models import DrugRef
+from tools.fhir.codes import RXNORM, SNOMED
+from tools.fhir.medications import ATC
 from tools.resolve.med_maps import MedicationMaps, medication_maps
 from tools.resolve.med_routes import CONFIDENCE, How, Route, routes_for, states_no_medication
 
+_SYSTEM_NAMES = {RXNORM: "RxNorm", ATC: "ATC", SNOMED: "SNOMED CT"}
 FUZZY_CUTOFF = 0.85
 """difflib similarity a near-miss name needs ("simvistatin"~"simvastatin" is 0.91; "metformine"
 ~"metformin" 0.95); below it a name stays unresolved rather than guessed."""
@@ -178,10 +181,13 @@ def _resolve_one(
     else:
         found = _with_name_extras(chosen, found, routes, hits)
         open_parts = [p for p in chosen.parts if p[0] in missing] if chosen in names else []
+    codes = tuple(
+        f"{_SYSTEM_NAMES.get(c.system, c.system)} {c.code}" for c in med.codings if c.code
+    )
     resolution = MedicationResolution(
         ref=med.ref,
-        text=med.name,
-        codes=tuple(f"{c.system.rsplit('/', 1)[-1]} {c.code}" for c in med.codings if c.code),
+        text=med.name or ", ".join(codes),
+        codes=codes,
         ingredients=_dedupe(found),
         unresolved=tuple(missing),
         why="" if found else _why(med, routes),
@@ -216,7 +222,7 @@ def _fuzzy(
     for part in parts:
         term, score = near.get(part[0], ("", 0.0))
         for ref in hits.get(term, []):
-            via = f"fuzzy: '{part[0]}' ~ '{term}' (similarity {score:.2f})"
+            via = f"'{part[0]}' ~ '{term}' (similarity {score:.2f})"
             conf = round(score * FUZZY_CEILING, 2)
             found.append(
                 IngredientMatch(

@@ -22,7 +22,7 @@ _BRAND = re.compile(r"\[([^\]]+)\]")
 # strengths and quantity factors: "5 MG", "0.09 MG/ACTUAT", "70 UNT/ML", "40mg", "0.05% w/v",
 # "500 microgram", "24 HR", "120 ACTUAT", "0.3 ML" (RxNorm: strength units and quantity factors)
 _AMOUNT = re.compile(
-    r"(?<![a-z])\d+(?:[.,]\d+)?\s*(?:%\s*w/[vw]|%|(?:mg|mcg|ug|µg|g|ml|l|unt|units?|iu|meq|mmol|"
+    r"(?<![a-z])\d+(?:[.,]\d+)?\s*(?:%\s*w/[vw]|%|(?:mg|mcg|ug|µg|gm|g|ml|l|unt|units?|iu|meq|mmol|"
     r"micrograms?|milligrams?|hr|actuat|day|dose)\b(?:\s*/\s*(?:\d+(?:[.,]\d+)?\s*)?"
     r"(?:ml|l|actuat|hr|g|mg|dose|spray|day)\b)?)",
     re.IGNORECASE,
