@@ -174,8 +174,12 @@ def test_what_does_not_resolve_stays_with_why(store: GraphStore) -> None:
     assert unknown.why
 
 
-def test_nothing_near_enough_is_not_guessed(store: GraphStore) -> None:
-    assert not resolve(store, med("Influenzavaccin 0,5ml")).resolved
+@pytest.mark.parametrize(
+    "text", ["Influenzavaccin 0,5ml", "clotrimazole 1% cream", "ganciclovir 500 MG", "ofloxacin"]
+)
+def test_a_different_drug_with_a_similar_name_is_not_guessed(store: GraphStore, text: str) -> None:
+    # clotrimazole is not co-trimoxazole, ganciclovir not aciclovir, ofloxacin not moxifloxacin
+    assert not resolve(store, med(text)).resolved
 
 
 @pytest.mark.parametrize("profile", ["type2_diabetes", "hypertension", "ckd_stage3", "anaemia"])

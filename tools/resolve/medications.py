@@ -196,17 +196,35 @@ def _resolve_one(
     return resolution, open_parts
 
 
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions)."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def _a_misspelling_of(candidate: str, term: str) -> bool:
+    """A typo, not another drug: same first letter and at most one edit per five letters (two at
+    most). Similar names of different drugs fail it: clotrimazole/co-trimoxazole (3 edits),
+    ganciclovir/aciclovir (other first letter), ofloxacin/moxifloxacin (3 edits)."""
+    allowed = min(2, len(term) // 5)
+    return candidate[:1] == term[:1] and _edits(candidate, term) <= allowed
+
+
 def _near_misses(store: Any, parts: list[tuple[str, ...]]) -> dict[str, tuple[str, float]]:
-    """First candidate name of each part -> (the closest KG term, similarity), where one is
-    close enough."""
+    """First candidate name of each part -> (the closest KG term, similarity), where one is a
+    likely misspelling of it."""
     vocabulary = list(store.drug_terms())
     out: dict[str, tuple[str, float]] = {}
     for part in parts:
         for candidate in part:
-            close = difflib.get_close_matches(candidate, vocabulary, n=1, cutoff=FUZZY_CUTOFF)
-            if close:
-                score = difflib.SequenceMatcher(None, candidate, close[0]).ratio()
-                out[part[0]] = (close[0], score)
+            close = difflib.get_close_matches(candidate, vocabulary, n=3, cutoff=FUZZY_CUTOFF)
+            typo = next((term for term in close if _a_misspelling_of(candidate, term)), None)
+            if typo is not None:
+                out[part[0]] = (typo, difflib.SequenceMatcher(None, candidate, typo).ratio())
                 break
     return out
 
