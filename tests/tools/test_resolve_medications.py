@@ -76,11 +76,6 @@ def test_a_product_code_we_do_not_map_falls_back_to_its_name(store: GraphStore) 
         ("Amoxicillin 250 MG / Clavulanate 125 MG Oral Tablet", ["amoxicillin", "clavulanate"]),
         ("piperacillin / tazobactam", ["piperacillin", "tazobactam"]),
         ("sulfamethoxazole / trimethoprim", ["sulfamethoxazole", "trimethoprim"]),
-        (
-            "24 HR Donepezil hydrochloride 10 MG / Memantine hydrochloride 28 MG Extended "
-            "Release Oral Capsule",
-            ["donepezil", "memantine"],
-        ),
     ],
 )
 def test_combination_products_resolve_to_every_ingredient(
@@ -89,6 +84,20 @@ def test_combination_products_resolve_to_every_ingredient(
     result = resolve(store, med(text))
     assert [i.name for i in result.ingredients] == expected
     assert result.unresolved == ()
+
+
+def test_a_combination_ingredient_the_kg_lacks_is_listed_the_others_checked(
+    store: GraphStore,
+) -> None:
+    # RxNorm 1599803 (RxNav): donepezil + memantine; the KG has no memantine
+    text = (
+        "24 HR Donepezil hydrochloride 10 MG / Memantine hydrochloride 28 MG Extended Release "
+        "Oral Capsule"
+    )
+    for coded in (med(text, (RXNORM, "1599803")), med(text)):
+        result = resolve(store, coded)
+        assert [i.name for i in result.ingredients] == ["donepezil"]
+        assert result.unresolved[0].startswith("memantine")
 
 
 def test_a_combination_ingredient_inherits_its_allergy_class(store: GraphStore) -> None:
