@@ -42,29 +42,29 @@ def _bundles(dirs: list[Path]) -> list[Path]:
     return out
 
 
-def _coverage(store: GraphStore, record: PatientRecord) -> tuple[int, list[str], Counter[str]]:
-    """(current medications, the unresolved ones with why, ingredient reads by how)."""
+def _coverage(store: GraphStore, record: PatientRecord) -> tuple[int, int, list[str], Counter[str]]:
+    """(current medications, how many resolved, what was not read with why, reads by how)."""
     try:
         from tools.resolve.medications import resolve_record
     except ImportError:  # before issue 13: that commit's own resolution
         facts = patient_facts(store, record)
         meds = record.active_medications()
         missing = [m.name for m in meds if m.name in facts.unresolved]
-        return len(meds), missing, Counter({"code or name (before)": len(meds) - len(missing)})
+        resolved = len(meds) - len(missing)
+        return len(meds), resolved, missing, Counter({"code or name (before)": resolved})
     resolutions = resolve_record(store, record)
     missing = [f"{r.text} ({r.why})" for r in resolutions if not r.resolved]
     missing += [f"{part} in {r.text}" for r in resolutions for part in r.unresolved]
     hows = Counter(i.how for r in resolutions for i in r.ingredients)
-    return len(resolutions), missing, hows
+    return len(resolutions), sum(r.resolved for r in resolutions), missing, hows
 
 
 def _row(store: GraphStore, path: Path) -> tuple[str, int, int, list[str], Counter[str], Any]:
     record = parse_bundle(path)
-    current, missing, hows = _coverage(store, record)
+    current, resolved, missing, hows = _coverage(store, record)
     findings = asyncio.run(kg_findings(store, record))
     kinds = Counter(f.kind for f in findings if f.kind in CHECKS)
-    unresolved_meds = len({m.split(" (", 1)[0] for m in missing if " in " not in m})
-    return path.stem, current, current - unresolved_meds, missing, hows, kinds
+    return path.stem, current, resolved, missing, hows, kinds
 
 
 def main() -> None:

@@ -166,8 +166,9 @@ def _dedupe(found: list[IngredientMatch]) -> tuple[IngredientMatch, ...]:
 def _why(med: Medication, routes: list[Route]) -> str:
     if not routes:
         return "no code or name to read"
-    tried = [r.via for r in routes if r.by_code] + [f"name '{med.name}'"]
-    return "not in the knowledge graph (tried " + "; ".join(dict.fromkeys(tried)) + ")"
+    tried = [r.via.split(":", 1)[0] for r in routes if r.by_code]
+    tried += [f"name '{med.name}'"] if med.name else []
+    return "no knowledge-graph drug for " + " or ".join(dict.fromkeys(tried))
 
 
 def _resolve_one(
