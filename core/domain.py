@@ -207,6 +207,7 @@ class PatientSummary(Frozen):
     age: int | None = None
     sex: str = "unknown"
     headline_problem: str = ""
+    identifier: str = Field(default="", description="the record's first identifier (an MRN)")
 
 
 class PatientRecord(Frozen):

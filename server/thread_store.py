@@ -119,6 +119,21 @@ class ThreadStore:
         with self._engine.begin() as conn:
             conn.execute(THREADS.insert().values(**row.__dict__))
 
+    async def for_patient(self, patient_id: str, limit: int = 20) -> list[ThreadRow]:
+        """The patient's threads, newest first (a ward team shares them)."""
+
+        def read() -> list[ThreadRow]:
+            query = (
+                select(THREADS)
+                .where(THREADS.c.patient_id == patient_id)
+                .order_by(THREADS.c.created_at.desc())
+                .limit(limit)
+            )
+            with self._engine.connect() as conn:
+                return [ThreadRow(**row._mapping) for row in conn.execute(query)]
+
+        return await asyncio.to_thread(read)
+
     async def get(self, thread_id: str) -> ThreadRow | None:
         return await asyncio.to_thread(self._get, thread_id)
 

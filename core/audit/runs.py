@@ -6,6 +6,7 @@ run's terminal events, so it can be filtered on before paging.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Literal
 
@@ -48,6 +49,9 @@ class RunSummary(BaseModel):
     events: int
     errors: int
     outcome: RunOutcome = Field(description="how the run ended; see ``RunOutcome``")
+    question: str = Field(
+        default="", description="what the run was asked (or, for a resume, the decisions made)"
+    )
 
 
 class RunPage(BaseModel):
@@ -151,6 +155,7 @@ def query_runs(
         stmt = stmt.having(func.min(c.seq) < int(cursor))
     limit = max(1, min(limit, MAX_PAGE))
     rows = conn.execute(stmt.order_by(func.min(c.seq).desc()).limit(limit + 1)).all()
+    asked = _questions(conn, [str(row.run_id) for row in rows[:limit]])
     summaries = [
         RunSummary.model_validate(
             {
@@ -158,12 +163,37 @@ def query_runs(
                 "started_at": parse_ts(row.started_at),
                 "ended_at": parse_ts(row.ended_at),
                 "errors": int(row.errors or 0),
+                "question": asked.get(str(row.run_id), ""),
             }
         )
         for row in rows[:limit]
     ]
     more = len(rows) > limit
     return RunPage(runs=summaries, next_cursor=str(summaries[-1].first_seq) if more else None)
+
+
+def _questions(conn: Connection, run_ids: list[str]) -> dict[str, str]:
+    """Each run's request as a line: the question, or the decisions a resume carried."""
+    c = events.c
+    rows = conn.execute(
+        select(c.run_id, c.payload).where(
+            c.run_id.in_(run_ids), c.kind == EventKind.REQUEST_RECEIVED.value
+        )
+    )
+    asked: dict[str, str] = {}
+    for run_id, payload in rows:
+        try:
+            request = json.loads(payload)
+        except (TypeError, ValueError):  # an edited payload: ``verify`` names it
+            continue
+        if isinstance(request, dict) and request.get("question"):
+            asked[str(run_id)] = str(request["question"])[:300]
+        elif isinstance(request, dict) and request.get("decisions"):
+            decided = [
+                str(d.get("decision", "?")) for d in request["decisions"] if isinstance(d, dict)
+            ]
+            asked[str(run_id)] = "decisions: " + ", ".join(decided)
+    return asked
 
 
 def query_run(conn: Connection, run_id: str) -> RunTree:

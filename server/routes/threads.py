@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path
+from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -26,7 +26,8 @@ from server.sse import ApprovalPending, Turn, run_round, sse_bytes, start_round_
 router = APIRouter(prefix="/v1/threads", tags=["threads"])
 
 
-PATIENT_ID = Field(pattern=r"^[A-Za-z0-9\-.]{1,64}$", description="FHIR id of the patient")
+PATIENT_PATTERN = r"^[A-Za-z0-9\-.]{1,64}$"
+PATIENT_ID = Field(pattern=PATIENT_PATTERN, description="FHIR id of the patient")
 ThreadId = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-]{1,64}$")]
 
 
@@ -54,6 +55,19 @@ class ThreadDetail(ThreadOut):
     decisions: list[dict[str, Any]] = Field(
         default_factory=list, description="the latest round's decisions (approver, digest)"
     )
+    findings: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="the latest round's findings (what the pending proposals are 'because' of)",
+    )
+
+
+class ThreadSummary(ThreadOut):
+    """One line of a patient's thread list: enough to pick the thread up again."""
+
+    owner_id: str
+    turns: int = Field(description="questions answered on the thread")
+    last_question: str = ""
+    paused: bool = Field(description="waits for a clinician's decision on proposed writes")
 
 
 class Question(BaseModel):
@@ -65,6 +79,33 @@ async def open_thread(body: NewThread, state: ServerDeps, user: Clinician) -> Th
     await patient_in_scope(state, user, body.patient_id)
     row = await state.threads.create(body.patient_id, user.id)
     return ThreadOut(id=row.id, patient_id=row.patient_id, created_at=row.created_at)
+
+
+@router.get("")
+async def list_threads(
+    state: ServerDeps,
+    user: Clinician,
+    patient_id: Annotated[str, Query(pattern=PATIENT_PATTERN)],
+) -> list[ThreadSummary]:
+    """The patient's threads, newest first (20): the ward team picks one up after a reload."""
+    await patient_in_scope(state, user, patient_id)
+    graph = state.require_runtime().graph
+    listed = []
+    for row in await state.threads.for_patient(patient_id):
+        snapshot = await graph.aget_state({"configurable": {"thread_id": row.id}})
+        turns = (snapshot.values or {}).get("turns") or []
+        listed.append(
+            ThreadSummary(
+                id=row.id,
+                patient_id=row.patient_id,
+                created_at=row.created_at,
+                owner_id=row.owner_id,
+                turns=len(turns),
+                last_question=turns[-1]["question"] if turns else "",
+                paused=bool(snapshot.interrupts),
+            )
+        )
+    return listed
 
 
 @router.get("/{thread_id}")
@@ -85,6 +126,7 @@ async def read_thread(thread_id: ThreadId, state: ServerDeps, user: Clinician) -
         messages=messages,
         pending_approvals=await pending_proposals(state, row.id),
         decisions=values.get("decisions") or [],
+        findings=values.get("findings") or [],
     )
 
 

@@ -124,6 +124,7 @@ function runButton(run) {
   const button = el("button", { className: `run ${outcome}`, type: "button" },
     el("strong", { textContent: run.run_id }),
     el("span", { className: `outcome ${outcome}`, textContent: OUTCOME_LABEL[outcome] || outcome }),
+    el("span", { className: "asked", textContent: run.question || "" }),
     el("small", { textContent: `patient ${run.patient_id ?? "—"} · by ${run.principal_id ?? "—"}` }),
     el("small", { textContent: `${run.started_at} · ${run.events} events` }));
   if (run.errors) button.append(el("small", { className: "errors", textContent: `${run.errors} errors` }));

@@ -23,6 +23,7 @@ from server.app import create_app
 from server.auth import Principal, RateLimit, TokenStore
 from server.wiring import open_runtime
 from tools.fhir.parse import parse_bundle
+from tools.fhir.sources import summarise
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 # shipped scenario patients and their wards: 7B, 5A (ward team A) and 5B (ward team B)
@@ -56,10 +57,7 @@ class ShippedPatients:
 
     async def list_patients(self) -> list[PatientSummary]:
         records = [await self.load(i) for i in self.ids]
-        return [
-            PatientSummary(id=r.patient.id, name=r.patient.name, ward=r.patient.ward)
-            for r in records
-        ]
+        return [summarise(r, NOW.date()) for r in records]
 
 
 def ward_model(body: dict[str, Any]) -> Reply:

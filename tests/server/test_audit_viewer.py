@@ -285,6 +285,8 @@ async def test_auditor_traces_a_round_in_the_viewer(audited: AuditedServer, tmp_
         # the round proposed an order: it paused for a clinician's approval, and says so
         outcome = await page.js("document.querySelector('.run .outcome').textContent")
         assert outcome == "paused for approval"
+        asked = await page.js("document.querySelector('.run .asked').textContent")
+        assert asked == QUESTION  # each run shows what it was asked, as text
         await filter_runs(page, patient=json.dumps(PATIENT), outcome="'failed'")
         assert await page.js("document.querySelectorAll('.run').length") == 0
         await filter_runs(page, patient=json.dumps(PATIENT), outcome="'paused_for_approval'")
@@ -399,3 +401,21 @@ async def test_a_round_with_kg_queries_exports_as_valid_fhir(audited: AuditedSer
     bundle = Bundle.model_validate(response.json())
     types = {entry.resource.__resource_type__ for entry in bundle.entry or []}
     assert {"AuditEvent", "Provenance"} <= types
+
+
+@needs_chromium
+async def test_the_viewer_fits_a_phone(audited: AuditedServer, tmp_path: Path) -> None:
+    async with running(audited.app) as base, chromium(tmp_path / "profile") as ws:
+        page = await Page.open(ws, "about:blank")
+        await page.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=390, height=844, deviceScaleFactor=1, mobile=True,
+        )  # fmt: skip
+        await page.send("Page.navigate", url=f"{base}/audit")
+        await sign_in(page, audited.tokens["auditor"])
+        await page.wait_for("document.querySelectorAll('.run').length > 0")
+        overflow = await page.js(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"the viewer scrolls sideways by {overflow}px on a phone"
+        await save_screenshot(page, tmp_path, "audit-phone.png")

@@ -31,6 +31,14 @@ new MutationObserver((records) => {
 """
 
 
+async def submit_decisions(page: Page) -> None:
+    """Nothing is sent until the clinician reviews their choices and confirms them."""
+    await page.wait_for("!document.getElementById('submit-decisions').disabled")
+    await page.js("document.getElementById('submit-decisions').click()")
+    await page.wait_for("document.getElementById('confirm-decisions')")
+    await page.js("document.getElementById('confirm-decisions').click()")
+
+
 async def sign_in_and_ask(page: Page, token: str, patients: int, patient: str, q: str) -> None:
     # the form exists before the script below it has attached its handler: wait for the script
     await page.wait_for("document.documentElement?.dataset.page === 'ready'")
@@ -84,11 +92,15 @@ async def test_chat_page_approves_a_proposal(server: Server, tmp_path: Path) -> 
         token = server.tokens["clinician_7a"]
         await sign_in_and_ask(page, token, 1, PAUSING, "Can we give the co-amoxiclav?")
         await page.wait_for("document.querySelector('.proposal button[data-decision=approve]')")
+        because = await page.js("document.querySelector('.proposal .because li')?.textContent")
+        assert because, "the proposal says why, in words"
         await page.js("document.querySelector('.proposal button[data-decision=approve]').click()")
+        outbox = server.app.state.wardround.settings.data_dir / "outbox.jsonl"
+        assert not outbox.exists()  # chosen, not yet confirmed: nothing sent
+        await submit_decisions(page)
         await page.wait_for("document.querySelector('.decided')")
         assert not await page.js("document.querySelector('.proposal')")
         assert await page.js("document.getElementById('error').textContent") == ""
-    outbox = server.app.state.wardround.settings.data_dir / "outbox.jsonl"
     [line] = (await asyncio.to_thread(outbox.read_text, encoding="utf-8")).splitlines()
     assert json.loads(line)["approver"] == "u-lin"
 
@@ -107,6 +119,7 @@ async def test_chat_page_decides_several_proposals_at_once(server: Server, tmp_p
         assert await page.js("document.querySelectorAll('.proposal').length") == 2
         assert not await page.js("document.querySelector('.decided')")
         await page.js(pick.format(1, "approve") + ".click()")
+        await submit_decisions(page)
         await page.wait_for("document.querySelectorAll('.decided').length === 2")
         decided = await page.js(
             "[...document.querySelectorAll('.decided')].map(d => d.textContent.split(':')[0])"

@@ -151,3 +151,32 @@ async def test_request_size_limit_without_content_length(server: Server) -> None
     )
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_patients_threads_are_listed_for_the_ward_newest_first(server: Server) -> None:
+    from tests.server.conftest import OTHER, PAUSING
+
+    lin = server.auth("clinician_7a")
+    first = await server.client.post("/v1/threads", json={"patient_id": PAUSING}, headers=lin)
+    asked = await server.client.post(
+        f"/v1/threads/{first.json()['id']}/messages",
+        json={"content": "Can we give the co-amoxiclav?"},
+        headers={**lin, "Accept": "application/json"},
+    )
+    assert asked.json()["pending_approval"]
+    second = await server.client.post("/v1/threads", json={"patient_id": PAUSING}, headers=lin)
+    listed = await server.client.get(f"/v1/threads?patient_id={PAUSING}", headers=lin)
+    assert listed.status_code == 200
+    newest, older = listed.json()
+    assert (newest["id"], older["id"]) == (second.json()["id"], first.json()["id"])
+    assert (newest["turns"], newest["paused"]) == (0, False)
+    assert (older["turns"], older["paused"]) == (1, True)
+    assert older["last_question"] == "Can we give the co-amoxiclav?"
+
+    detail = await server.client.get(f"/v1/threads/{first.json()['id']}", headers=lin)
+    assert detail.json()["findings"], "the findings the pending proposals stand on"
+
+    off_ward = await server.client.get(f"/v1/threads?patient_id={OTHER}", headers=lin)
+    assert off_ward.status_code == 404
+    bad = await server.client.get("/v1/threads?patient_id=../x", headers=lin)
+    assert bad.status_code == 422

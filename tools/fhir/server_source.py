@@ -213,4 +213,7 @@ def _summary(patient: dict[str, Any], enc: dict[str, Any], today: date) -> Patie
         age=age,
         sex=str(patient.get("gender", "unknown")),
         headline_problem=next((r for r in reasons if r), ""),
+        identifier=next(
+            (str(i["value"]) for i in patient.get("identifier") or [] if i.get("value")), ""
+        ),
     )

@@ -52,6 +52,7 @@ def summarise(record: PatientRecord, today: date) -> PatientSummary:
         age=record.patient.age_on(today),
         sex=record.patient.sex,
         headline_problem=(reasons or active or [""])[0],
+        identifier=next((i.rsplit("|", 1)[-1] for i in record.patient.identifiers if i), ""),
     )
 
 
