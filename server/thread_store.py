@@ -110,7 +110,7 @@ class ThreadStore:
             id=f"thread-{uuid.uuid4().hex[:16]}",
             patient_id=patient_id,
             owner_id=owner_id,
-            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            created_at=datetime.now(UTC).isoformat(timespec="microseconds"),
         )
         await asyncio.to_thread(self._insert, row)
         return row
