@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from core.errors import WardroundError
+from core.errors import InvalidInput, WardroundError
 from core.logging import configure_logging
 from core.settings import LOCAL_MODEL_PORT, Settings
 
@@ -242,55 +242,113 @@ def ask(
         _print_result(result)
 
 
-async def _resume(settings: Settings, thread: str, decision: Any) -> Any:
+async def _resume(settings: Settings, thread: str, decide: Any) -> Any:
+    """Resume ``thread`` with ``decide(pending proposals)`` (an ``ApprovalResume``)."""
     from graphs.run import resume
     from server.wiring import open_runtime
 
     async with open_runtime(settings, use_model=False) as runtime:
+        snapshot = await runtime.graph.aget_state({"configurable": {"thread_id": thread}})
+        pending = [
+            p
+            for waiting in snapshot.interrupts
+            if isinstance(waiting.value, dict)
+            for p in waiting.value.get("proposals") or []
+        ]
         return await resume(
             runtime.graph,
             thread_id=thread,
-            decision=decision,
+            decision=decide(pending),
             model=runtime.model_info,
             audit=runtime.audit,
         )
 
 
+def _choices(
+    pending: list[dict[str, Any]], named: dict[str, str], rest: str | None
+) -> dict[str, str]:
+    """proposal id → decision: each named one as named, every other pending one as ``rest``."""
+    ids = [str(p["id"]) for p in pending]
+    unknown = sorted(set(named) - set(ids))
+    if unknown:
+        raise InvalidInput(f"not pending on this thread: {', '.join(unknown)}")
+    undecided = [p for p in pending if p["id"] not in named]
+    if undecided and rest is None:
+        listed = "; ".join(f"{p['id']} ({p.get('summary', '')})" for p in undecided)
+        raise InvalidInput(
+            f"decide every pending proposal (or --all approve|reject for the rest): {listed}"
+        )
+    return {pid: named.get(pid, rest or "") for pid in ids}
+
+
 @app.command()
-def approve(
+def approve(  # keyword-only: typer reads them as options
+    *,
     thread: Annotated[str, typer.Option(help="The thread waiting for approval.")],
-    proposal: Annotated[str, typer.Option(help="Proposal id, as `ask --json` lists it.")],
-    decision: Annotated[str, typer.Option(help="'approve' or 'reject'.")],
     approver: Annotated[str, typer.Option(help="Your clinician id (recorded in the audit).")],
     ward: Annotated[list[str], typer.Option(help="Ward(s) you work on; repeat for several.")],
-    comment: Annotated[str, typer.Option(help="Why (recorded).")] = "",
+    approve_ids: Annotated[
+        list[str] | None, typer.Option("--approve", help="Proposal id to approve; repeatable.")
+    ] = None,
+    reject_ids: Annotated[
+        list[str] | None, typer.Option("--reject", help="Proposal id to reject; repeatable.")
+    ] = None,
+    all_rest: Annotated[
+        str | None,
+        typer.Option("--all", help="'approve' or 'reject' every pending proposal not named."),
+    ] = None,
+    proposal: Annotated[
+        str | None,
+        typer.Option(help="One proposal id (with --decision), as `ask --json` lists it."),
+    ] = None,
+    decision: Annotated[
+        str | None, typer.Option(help="'approve' or 'reject' (--proposal).")
+    ] = None,
+    comment: Annotated[str, typer.Option(help="Why (recorded with every decision).")] = "",
     edit: Annotated[
-        list[str] | None, typer.Option(help="key=value change to the proposal; repeatable.")
+        list[str] | None,
+        typer.Option(help="key=value change to the one approved proposal; repeatable."),
     ] = None,
 ) -> None:
-    """Decide a proposed write on a paused thread, as a clinician on the patient's ward.
+    """Decide the proposed writes of a paused thread, as a clinician on the patient's ward.
+
+    A round pauses on all its proposals at once and resumes once: name each one with --approve
+    or --reject, or decide the rest with --all. Example:
+    wardround approve --thread T --approver dr-lin --ward 7A --reject PID1 --all approve
 
     The CLI is the trusted local operator's tool: it records the approver you name. Over HTTP
     the approver is the authenticated principal.
     """
     from agents.approvals import ApprovalResume, Approver, Decision
 
+    named = dict.fromkeys(approve_ids or [], "approve")
+    named |= dict.fromkeys(reject_ids or [], "reject")
+    if proposal is not None:
+        named[proposal] = decision or ""
     edits = dict(item.split("=", 1) for item in edit or []) or None
-    try:
-        resume_with = ApprovalResume(
+
+    def decide(pending: list[dict[str, Any]]) -> ApprovalResume:
+        chosen = _choices(pending, named, all_rest)
+        approved = [pid for pid, d in chosen.items() if d == "approve"]
+        if edits and len(approved) != 1:
+            raise InvalidInput("--edit changes one approved proposal: approve exactly one")
+        return ApprovalResume(
             approver=Approver(id=approver, role="clinician", wards=ward),
             decisions=[
                 Decision.model_validate(
                     {
-                        "proposal_id": proposal,
-                        "decision": decision,
+                        "proposal_id": pid,
+                        "decision": d,
                         "comment": comment,
-                        "edits": edits,
+                        "edits": edits if d == "approve" else None,
                     }
                 )
+                for pid, d in chosen.items()
             ],
         )
-        result = asyncio.run(_resume(Settings(), thread, resume_with))
+
+    try:
+        result = asyncio.run(_resume(Settings(), thread, decide))
     except WardroundError as error:
         raise _fail(error) from error
     except ValueError as error:  # pydantic: an impossible decision value

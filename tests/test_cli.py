@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 
-def wardround(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "WARDROUND_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
+def wardround(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "WARDROUND_DATA_DIR": str(tmp_path), "COLUMNS": "200", **(env or {})}
     return subprocess.run(
         [sys.executable, "-c", "from server.cli import main; main()", *args],
         env=env, capture_output=True, text=True, timeout=120, check=False,
@@ -64,3 +66,45 @@ def test_ask_then_approve_says_where_the_write_was_recorded(tmp_path: Path) -> N
     assert "recorded as file:outbox.jsonl" in approved.stdout
     [written] = (tmp_path / "outbox.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(written)["proposal"]["id"] == proposal["id"]
+
+
+def test_approve_decides_every_proposal_of_a_round_at_once(tmp_path: Path) -> None:
+    """Two drafted orders (the shipped patient's, and a copy): one round, two proposals."""
+    import json
+
+    from core.settings import SHIPPED_DATA
+
+    bundle = json.loads(
+        (SHIPPED_DATA / "patients" / "penicillin-allergy-betalactam.json").read_text()
+    )
+    orders = [e for e in bundle["entry"] if e["resource"]["resourceType"] == "MedicationRequest"]
+    draft = next(e for e in orders if e["resource"]["status"] == "draft")
+    second = json.loads(json.dumps(draft))
+    second["resource"]["id"] += "-copy"
+    second.pop("fullUrl", None)
+    bundle["entry"].append(second)
+    patients = tmp_path / "patients"
+    patients.mkdir()
+    (patients / "penicillin-allergy-betalactam.json").write_text(json.dumps(bundle))
+    env = {"WARDROUND_PATIENTS_DIR": str(patients)}
+
+    asked = wardround(tmp_path, "ask", "--patient", "penicillin-allergy-betalactam", "--no-model",
+                      "--json", "?", env=env)  # fmt: skip
+    assert asked.returncode == 0, asked.stderr
+    result = json.loads(asked.stdout)
+    first, *others = (p["id"] for p in result["proposals"])
+    assert others, "each drafted order is a proposal"
+    who = ("--thread", result["thread_id"], "--approver", "dr-lin", "--ward", "7A")
+
+    partly = wardround(tmp_path, "approve", *who, "--reject", first, env=env)
+    assert partly.returncode == 2
+    assert "decide every pending proposal" in partly.stderr
+    assert all(pid in partly.stderr.replace("\n", "") for pid in others)
+
+    decided = wardround(tmp_path, "approve", *who, "--reject", first, "--all", "approve", env=env)
+    assert decided.returncode == 0, decided.stderr
+    assert f"{first}: reject by dr-lin" in decided.stdout
+    for pid in others:
+        assert f"{pid}: approve by dr-lin" in decided.stdout
+    written = (tmp_path / "outbox.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sorted(json.loads(w)["proposal"]["id"] for w in written) == sorted(others)
