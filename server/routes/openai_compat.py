@@ -139,11 +139,30 @@ def earlier_of(request: ChatRequest) -> tuple[dict[str, str], ...]:
 
 
 def answer_text(result: WardRoundResult) -> str:
+    text = result.answer
     citations = result.citations_text()
-    if not citations:
-        return result.answer
-    lines = "\n".join(f"- {line}" for line in citations)
-    return f"{result.answer}\n\nCitations:\n{lines}"
+    if citations:
+        lines = "\n".join(f"- {line}" for line in citations)
+        text = f"{text}\n\nCitations:\n{lines}"
+    return text + pending_text(result)
+
+
+def pending_approvals(result: WardRoundResult) -> list[dict[str, Any]]:
+    return list(result.proposals) if result.pending_approval else []
+
+
+def pending_text(result: WardRoundResult) -> str:
+    """A chat client shows no approval cards: the reply says what waits and how to decide it."""
+    pending = pending_approvals(result)
+    if not pending:
+        return ""
+    lines = "\n".join(f"- {p.get('summary', '')} (id: {p.get('id', '')})" for p in pending)
+    return (
+        f"\n\nWaiting for a clinician's decision (this thread takes no new question until "
+        f"then):\n{lines}\nDecide them on the ward page, or: POST "
+        f"/v1/threads/{result.thread_id}/approvals with one decision per proposal, or "
+        f"wardround approve --thread {result.thread_id} --all approve|reject"
+    )
 
 
 def extension(result: WardRoundResult) -> dict[str, Any]:
@@ -155,6 +174,7 @@ def extension(result: WardRoundResult) -> dict[str, Any]:
         "degraded_reasons": result.degraded_reasons,
         "findings": [f.model_dump(mode="json") for f in result.findings],
         "claims": [c.model_dump(mode="json") for c in result.claims],
+        "pending_approvals": pending_approvals(result),
     }
 
 

@@ -14,7 +14,7 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
-from tests.server.conftest import OTHER, OWN, Server
+from tests.server.conftest import OTHER, OWN, PAUSING, Server
 
 OPENWEBUI = Path(__file__).parent / "data" / "openwebui"
 
@@ -171,3 +171,22 @@ async def test_open_webui_two_turns_run_two_rounds(server: Server) -> None:
             )
             assert done.status_code == 200
     assert await audited_runs(server) == 2
+
+
+async def test_a_paused_round_lists_its_approvals_in_the_reply(server: Server) -> None:
+    lin = AsyncOpenAI(
+        base_url="http://testserver/v1",
+        api_key=server.tokens["clinician_7a"],
+        http_client=server.client,
+        max_retries=0,
+    )
+    reply = await lin.chat.completions.create(
+        model=f"wardround/{PAUSING}",
+        messages=[{"role": "user", "content": "Can we give the co-amoxiclav?"}],
+    )
+    extra = (reply.model_extra or {})["wardround"]
+    [pending] = extra["pending_approvals"]
+    text = reply.choices[0].message.content or ""
+    assert "Waiting for a clinician's decision" in text
+    assert pending["id"] in text
+    assert f"/v1/threads/{extra['thread_id']}/approvals" in text
