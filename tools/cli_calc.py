@@ -21,7 +21,8 @@ from rich.table import Table
 from core.errors import InvalidInput
 from tools.calculators import CALCULATORS, CalcResult, Calculator, get_calculator
 
-_EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
+# --help is ours, not click's: 'wardround calc NAME --help' lists NAME's parameters.
+_EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
 
 
 def register(app: typer.Typer) -> None:
@@ -36,10 +37,16 @@ def calc_command(
     name: Annotated[str | None, typer.Argument(help="calculator name (see --list)")] = None,
     list_all: Annotated[bool, typer.Option("--list", help="list the calculators")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    show_help: Annotated[
+        bool, typer.Option("--help", "-h", help="this help, or NAME's parameters")
+    ] = False,
 ) -> None:
     """Run NAME with --param value pairs, or list the calculators."""
     out = Console()
     err = Console(stderr=True)
+    if show_help:
+        _print_help(ctx, out, name)
+        return
     if list_all:
         _print_list(out, as_json=as_json)
         return
@@ -108,6 +115,20 @@ def _print_list(out: Console, *, as_json: bool) -> None:
     for calc in CALCULATORS.values():
         table.add_row(calc.name, calc.description, f"{calc.source.authors} {calc.source.year}")
     out.print(table)
+
+
+def _print_help(ctx: typer.Context, out: Console, name: str | None) -> None:
+    if name is None:
+        typer.echo(ctx.get_help())
+        return
+    try:
+        calc = get_calculator(name)
+    except InvalidInput as exc:
+        Console(stderr=True).print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=2) from exc
+    out.print(f"[bold]{calc.name}[/bold]: {calc.description}")
+    out.print(f"source: {calc.source.cite()}", style="dim")
+    _print_params(out, calc)
 
 
 def _print_params(out: Console, calc: Calculator[Any]) -> None:

@@ -185,6 +185,9 @@ UreaUnit = Annotated[Literal["mg/dL", "mmol/L"], BeforeValidator(normalize_unit)
 AlbuminUnit = Annotated[Literal["g/dL", "g/L"], BeforeValidator(normalize_unit)]
 CalciumUnit = Annotated[Literal["mg/dL", "mmol/L"], BeforeValidator(normalize_unit)]
 BilirubinUnit = Annotated[Literal["mg/dL", "umol/L"], BeforeValidator(normalize_unit)]
+LipidUnit = Annotated[Literal["mg/dL", "mmol/L"], BeforeValidator(normalize_unit)]
+PlateletUnit = Annotated[Literal["10*9/L", "10*3/uL", "/uL"], BeforeValidator(normalize_unit)]
+HaemoglobinUnit = Annotated[Literal["g/L", "g/dL"], BeforeValidator(normalize_unit)]
 EthanolUnit = Annotated[Literal["mg/dL", "mmol/L"], BeforeValidator(normalize_unit)]
 
 Sex = Literal["female", "male"]
@@ -241,3 +244,12 @@ ALBUMIN_G_L = Analyte("albumin", "1751-7", "g/L", low=5.0, high=70.0)
 CALCIUM_MMOL_L = Analyte("calcium", "17861-6", "mmol/L", low=0.5, high=6.0)
 BILIRUBIN_MG_DL = Analyte("bilirubin", "1975-2", "mg/dL", low=0.01, high=80.0)
 ETHANOL_MG_DL = Analyte("ethanol", "5643-2", "mg/dL", low=0.0, high=1500.0)
+# Urine creatinine and urine urea convert as the same molecules in serum (the factor is the
+# molar mass), so they use the serum codes for the conversion, with urine's plausibility bounds.
+URINE_CREATININE_MG_DL = Analyte("urine creatinine", "2160-0", "mg/dL", low=1.0, high=1000.0)
+URINE_UREA_MMOL_L = Analyte("urine urea", "3094-0", "mmol/L", low=1.0, high=2000.0)
+CHOLESTEROL_MG_DL = Analyte("cholesterol", "2093-3", "mg/dL", low=20.0, high=2000.0)
+HDL_MG_DL = Analyte("HDL cholesterol", "2085-9", "mg/dL", low=2.0, high=250.0)
+TRIGLYCERIDES_MG_DL = Analyte("triglycerides", "2571-8", "mg/dL", low=5.0, high=20000.0)
+HAEMOGLOBIN_G_L = Analyte("haemoglobin", "718-7", "g/L", low=10.0, high=250.0)
+PLATELETS_10E9_L = Analyte("platelets", "777-3", "10*9/L", low=1.0, high=3000.0)

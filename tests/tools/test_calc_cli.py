@@ -132,3 +132,23 @@ def test_parse_params() -> None:
         parse_params(["67"])
     with pytest.raises(InvalidInput, match="malformed JSON"):
         parse_params(["--creatinine", "[{oops"])
+
+
+def test_help_for_a_calculator_lists_its_parameters(app: typer.Typer) -> None:
+    code, out, _ = run(app, "cockcroft_gault", "--help")
+    assert code == 0
+    assert "--weight-basis" in out
+    assert "--height-cm" in out
+    assert "Cockcroft DW" in out
+
+
+def test_help_without_a_name_is_the_command_help(app: typer.Typer) -> None:
+    code, out, _ = run(app, "--help")
+    assert code == 0
+    assert "--list" in out
+
+
+def test_help_for_an_unknown_calculator_fails(app: typer.Typer) -> None:
+    code, _, err = run(app, "no_such_score", "--help")
+    assert code == 2
+    assert "unknown calculator" in err

@@ -86,6 +86,26 @@ SAMPLE_INPUTS: dict[str, dict[str, object]] = {
     "bsa_mosteller": {"weight_kg": 70, "height_cm": 170},
     "bsa_du_bois": {"weight_kg": 70, "height_cm": 170},
     "anc": {"wbc": 5, "neutrophils_percent": 50},
+    "mean_arterial_pressure": {"systolic_bp": 120, "diastolic_bp": 80},
+    "maintenance_fluids": {"weight_kg": 70},
+    "ideal_body_weight": {"sex": "female", "height_cm": 165},
+    "adjusted_body_weight": {"sex": "female", "height_cm": 165, "weight_kg": 90},
+    "ldl_friedewald": {"total_cholesterol": 5.0, "hdl_cholesterol": 1.2, "triglycerides": 1.5},
+    "glasgow_coma_scale": {"eye": 3, "verbal": 4, "motor": 6},
+    "sirs": {"temperature": 38.5, "heart_rate": 100, "respiration_rate": 18, "wbc": 9},
+    "perc": {"age": 30, "heart_rate": 80, "spo2": 98},
+    "centor_mcisaac": {"age": 20, "cough_absent": True},
+    "feverpain": {"fever_past_24h": True},
+    "wells_dvt": {"active_cancer": True},
+    "revised_cardiac_risk_index": {"creatinine": 1.0},
+    "heart_score": {"age": 50, "history": "moderately", "ecg": "normal", "troponin": "normal"},
+    "glasgow_blatchford": {
+        "urea": 9,
+        "haemoglobin": 115,
+        "sex": "male",
+        "systolic_bp": 105,
+        "heart_rate": 105,
+    },
 }
 
 

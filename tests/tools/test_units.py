@@ -5,10 +5,10 @@ JAMA's author instructions as reproduced by the Chung Shan Medical University ta
 (http://w3.csmu.edu.tw/~chr/Int_unit_conversion.htm) and by the Elephant Formulary table
 "Conversion of Conventional Chemistry Units to SI Units" (Mikota & Plumb 2003-06,
 http://www.elephantcare.org/convers.htm): bilirubin 17.1 (17.10), calcium 0.2495, magnesium
-0.4114, phosphorus 0.3229, urea nitrogen 0.357, ethanol 0.217, creatinine 88.4, glucose 0.05551,
-albumin 10, pCO2 and pO2 mmHg x 0.1333 = kPa. Our packaged factors are derived from molar masses
-(CIAAW 2021 atomic weights) and the definition of the mmHg (NIST SP 811), so they are checked
-here against those independent published values.
+0.4114, phosphorus 0.3229, urea nitrogen 0.357, ethanol 0.217, cholesterol 0.0259, creatinine
+88.4, glucose 0.05551, albumin 10, pCO2 and pO2 mmHg x 0.1333 = kPa. Our packaged factors are
+derived from molar masses (CIAAW 2021 atomic weights) and the definition of the mmHg (NIST SP
+811), so they are checked here against those independent published values.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ PUBLISHED = "JAMA SI conversion table (csmu.edu.tw) / Elephant Formulary SI tabl
         ("phosphorus", "2777-1", "mg/dL", "mmol/L", 0.3229),
         ("urea nitrogen", "3094-0", "mg/dL", "mmol/L", 0.357),
         ("ethanol", "5643-2", "mg/dL", "mmol/L", 0.217),
+        ("cholesterol", "2093-3", "mg/dL", "mmol/L", 0.0259),
+        ("HDL cholesterol", "2085-9", "mg/dL", "mmol/L", 0.0259),
         ("creatinine", "2160-0", "mg/dL", "umol/L", 88.4),
         ("glucose", "2345-7", "mg/dL", "mmol/L", 0.05551),
         ("albumin", "1751-7", "g/dL", "g/L", 10.0),

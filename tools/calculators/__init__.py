@@ -21,6 +21,8 @@ from core.errors import InvalidInput
 from tools.calculators.aki import AKI_CALCULATORS, AkiInput, CreatinineSample, aki_stage
 from tools.calculators.aki_urine import UrineOutputPeriod
 from tools.calculators.base import CalcInput, CalcResult, Calculator, ParamInfo, Source
+from tools.calculators.bedside import BEDSIDE_CALCULATORS
+from tools.calculators.bleeding import BLEEDING_CALCULATORS
 from tools.calculators.body import (
     BODY_CALCULATORS,
     AncInput,
@@ -30,6 +32,7 @@ from tools.calculators.body import (
     bsa_du_bois,
     bsa_mosteller,
 )
+from tools.calculators.body_weight import BODY_WEIGHT_CALCULATORS
 from tools.calculators.chemistry import (
     CHEMISTRY_CALCULATORS,
     AlbuminGapInput,
@@ -42,6 +45,8 @@ from tools.calculators.chemistry import (
     sodium_corrected_hillier,
     sodium_corrected_katz,
 )
+from tools.calculators.fluids import FLUID_CALCULATORS
+from tools.calculators.lipids import LIPID_CALCULATORS
 from tools.calculators.liver import (
     LIVER_CALCULATORS,
     ChildPughInput,
@@ -65,6 +70,7 @@ from tools.calculators.renal import (
     cockcroft_gault,
     egfr_ckd_epi_2021,
 )
+from tools.calculators.risk import RISK_CALCULATORS
 from tools.calculators.sepsis import SEPSIS_CALCULATORS, Curb65Input, QsofaInput, curb65, qsofa
 from tools.calculators.thrombosis import (
     THROMBOSIS_CALCULATORS,
@@ -89,6 +95,12 @@ CALCULATORS: dict[str, Calculator[Any]] = {
         QTC_CALCULATORS,
         LIVER_CALCULATORS,
         BODY_CALCULATORS,
+        BODY_WEIGHT_CALCULATORS,
+        FLUID_CALCULATORS,
+        LIPID_CALCULATORS,
+        BEDSIDE_CALCULATORS,
+        RISK_CALCULATORS,
+        BLEEDING_CALCULATORS,
     )
     for calc in group
 }

@@ -1,4 +1,4 @@
-"""Heart-rate corrected QT interval: Bazett and Fridericia."""
+"""Heart-rate corrected QT interval: Bazett, Fridericia, Framingham, Hodges, Rautaharju."""
 
 from __future__ import annotations
 
@@ -22,6 +22,35 @@ FRIDERICIA_1920 = Source(
     published="Acta Med Scand 53:469-486",
     year=1920,
 )
+SAGIE_1992 = Source(
+    authors="Sagie A, Larson MG, Goldberg RJ, Bengtson JR, Levy D",
+    title="An improved method for adjusting the QT interval for heart rate (the Framingham "
+    "Heart Study)",
+    published="Am J Cardiol 70:797-801",
+    year=1992,
+)
+HODGES_1983 = Source(
+    authors="Hodges M, Salerno D, Erlien D",
+    title="Bazett's QT correction reviewed: evidence that a linear QT correction for heart "
+    "rate is better",
+    published="J Am Coll Cardiol 1:694 (abstract)",
+    year=1983,
+)
+RAUTAHARJU_2014 = Source(
+    authors="Rautaharju PM, Mason JW, Akiyama T",
+    title="New age- and sex-specific criteria for QT prolongation based on rate correction "
+    "formulas that minimize bias at the upper normal limits",
+    published="Int J Cardiol 174:535-540",
+    year=2014,
+)
+Method = Literal["bazett", "fridericia", "framingham", "hodges", "rautaharju"]
+_SOURCES = {
+    "bazett": BAZETT_1920,
+    "fridericia": FRIDERICIA_1920,
+    "framingham": SAGIE_1992,
+    "hodges": HODGES_1983,
+    "rautaharju": RAUTAHARJU_2014,
+}
 # Prolonged QTc: > 450 ms men, > 460 ms women (Rautaharju PM et al., AHA/ACCF/HRS
 # recommendations for the standardization of the ECG, part IV, Circulation 2009;119:e241-e250);
 # > 500 ms marks high torsades risk (Drew BJ et al., AHA/ACCF scientific statement,
@@ -52,11 +81,24 @@ class QtcInput(CalcInput):
         return 60.0 / self.heart_rate
 
 
-def _qtc(params: QtcInput, method: Literal["bazett", "fridericia"]) -> CalcResult:
+def corrected_qt(qt_ms: float, rr: float, method: Method) -> float:
+    """QTc in ms from QT (ms) and RR (s) by the named formula (see each source)."""
+    heart_rate = 60.0 / rr
+    if method == "bazett":
+        return qt_ms / float(rr**0.5)  # QT / RR^(1/2)
+    if method == "fridericia":
+        return qt_ms / float(rr ** (1 / 3))  # QT / RR^(1/3)
+    if method == "framingham":
+        return qt_ms + 154.0 * (1.0 - rr)  # Sagie 1992: QT + 0.154 s x (1 - RR)
+    if method == "hodges":
+        return qt_ms + 1.75 * (heart_rate - 60.0)  # Hodges 1983: QT + 1.75 x (HR - 60)
+    return qt_ms * (120.0 + heart_rate) / 180.0  # Rautaharju 2014: QT x (120 + HR) / 180
+
+
+def _qtc(params: QtcInput, method: Method) -> CalcResult:
     rr = params.rr_seconds()
-    # Bazett: QT / RR^(1/2); Fridericia: QT / RR^(1/3); RR in seconds.
-    exponent, source = (0.5, BAZETT_1920) if method == "bazett" else (1 / 3, FRIDERICIA_1920)
-    qtc = params.qt_ms / rr**exponent
+    source = _SOURCES[method]
+    qtc = corrected_qt(params.qt_ms, rr, method)
     limit = _PROLONGED[params.sex] if params.sex else _PROLONGED["male"]
     if qtc > _HIGH_RISK:
         band = "markedly prolonged"
@@ -91,6 +133,18 @@ def qtc_fridericia(params: QtcInput) -> CalcResult:
     return _qtc(params, "fridericia")
 
 
+def qtc_framingham(params: QtcInput) -> CalcResult:
+    return _qtc(params, "framingham")
+
+
+def qtc_hodges(params: QtcInput) -> CalcResult:
+    return _qtc(params, "hodges")
+
+
+def qtc_rautaharju(params: QtcInput) -> CalcResult:
+    return _qtc(params, "rautaharju")
+
+
 QTC_CALCULATORS: tuple[Calculator[Any], ...] = (
     Calculator(
         "qtc_bazett",
@@ -105,5 +159,35 @@ QTC_CALCULATORS: tuple[Calculator[Any], ...] = (
         QtcInput,
         qtc_fridericia,
         FRIDERICIA_1920,
+    ),
+)
+
+QTC_FRAMINGHAM_CALCULATORS: tuple[Calculator[Any], ...] = (
+    Calculator(
+        "qtc_framingham",
+        "QT corrected for heart rate, Framingham (QT + 154 x (1 - RR)).",
+        QtcInput,
+        qtc_framingham,
+        SAGIE_1992,
+    ),
+)
+
+QTC_HODGES_CALCULATORS: tuple[Calculator[Any], ...] = (
+    Calculator(
+        "qtc_hodges",
+        "QT corrected for heart rate, Hodges (QT + 1.75 x (HR - 60)).",
+        QtcInput,
+        qtc_hodges,
+        HODGES_1983,
+    ),
+)
+
+QTC_RAUTAHARJU_CALCULATORS: tuple[Calculator[Any], ...] = (
+    Calculator(
+        "qtc_rautaharju",
+        "QT corrected for heart rate, Rautaharju (QT x (120 + HR) / 180).",
+        QtcInput,
+        qtc_rautaharju,
+        RAUTAHARJU_2014,
     ),
 )

@@ -1,4 +1,4 @@
-"""Kidney function: eGFR (CKD-EPI 2021, race-free) and Cockcroft-Gault creatinine clearance."""
+"""Kidney function: eGFR (CKD-EPI 2021, race-free; MDRD), Cockcroft-Gault creatinine clearance."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any, Self
 from pydantic import Field, model_validator
 
 from tools.calculators.base import CalcInput, CalcResult, Calculator, Source
+from tools.calculators.body_weight import WeightBasis, dosing_weight
 from tools.units import CREATININE_MG_DL, CreatinineUnit, Sex
 
 CKD_EPI_2021 = Source(
@@ -20,6 +21,13 @@ COCKCROFT_GAULT = Source(
     title="Prediction of creatinine clearance from serum creatinine",
     published="Nephron 16:31-41",
     year=1976,
+)
+LEVEY_MDRD_2006 = Source(
+    authors="Levey AS, Coresh J, Greene T, et al.",
+    title="Using standardized serum creatinine values in the Modification of Diet in Renal "
+    "Disease study equation for estimating glomerular filtration rate",
+    published="Ann Intern Med 145:247-254",
+    year=2006,
 )
 KDIGO_CKD_2012 = "KDIGO 2012 CKD guideline, Kidney Int Suppl 3:1-150 (2013), ch. 1.2 GFR categories"
 
@@ -97,12 +105,33 @@ class CockcroftGaultInput(CreatinineInput):
 
     age: float = Field(ge=18, le=125, description="age in years")
     sex: Sex = Field(description="'female' or 'male'")
-    weight_kg: float = Field(gt=20, le=350, description="body weight in kg (as in the paper)")
+    weight_kg: float = Field(gt=20, le=350, description="actual body weight, kg")
+    height_cm: float | None = Field(
+        default=None, ge=120, le=250, description="height, cm (needed unless weight is actual)"
+    )
+    weight_basis: WeightBasis = Field(
+        default="actual",
+        description="'actual' (as in the 1976 paper), 'ideal' (Devine; actual if lower), "
+        "'adjusted' (IBW + 0.4 x excess) or 'bmi_rule' (adjusted if BMI >= 25, the lower of "
+        "ideal and actual if normal, actual if underweight): use what the drug's guidance asks",
+    )
+
+    @model_validator(mode="after")
+    def _height_when_needed(self) -> Self:
+        if self.weight_basis != "actual" and self.height_cm is None:
+            raise ValueError(f"height_cm: needed for weight_basis {self.weight_basis!r}")
+        return self
 
 
 def cockcroft_gault(params: CockcroftGaultInput) -> CalcResult:
-    """CrCl (mL/min) = (140 - age) x weight / (72 x Scr mg/dL), x 0.85 if female (1976)."""
-    clearance = (140.0 - params.age) * params.weight_kg / (72.0 * params.creatinine_mg_dl())
+    """CrCl (mL/min) = (140 - age) x weight / (72 x Scr mg/dL), x 0.85 if female (1976).
+
+    The weight is the one ``weight_basis`` asks for; the result says which was used.
+    """
+    weight, weight_used = dosing_weight(
+        params.weight_basis, params.sex, params.weight_kg, params.height_cm
+    )
+    clearance = (140.0 - params.age) * weight / (72.0 * params.creatinine_mg_dl())
     if params.sex == "female":
         clearance *= 0.85  # Cockcroft & Gault 1976: female estimate 15% lower
     value = round(clearance)
@@ -112,17 +141,57 @@ def cockcroft_gault(params: CockcroftGaultInput) -> CalcResult:
         unit="mL/min",
         category=_clearance_band(value),
         interpretation=(
-            "estimated creatinine clearance, not indexed to body surface area; "
-            "dose by the band the drug's label defines"
+            f"estimated creatinine clearance with {weight_used}, {weight:.1f} kg; not indexed "
+            "to body surface area; dose by the band the drug's label defines"
         ),
-        components={"clearance_unrounded": round(clearance, 2)},
+        components={"clearance_unrounded": round(clearance, 2), "weight_used_kg": round(weight, 2)},
         inputs=params.model_dump(mode="json"),
         conversions=params.conversions(),
         warnings=(
-            "total body weight overestimates clearance in obesity",
+            *(_OBESITY_NOTE if params.weight_basis == "actual" else ()),
             "invalid when creatinine is not at steady state (AKI)",
         ),
         source=COCKCROFT_GAULT.cite(),
+    )
+
+
+_OBESITY_NOTE = ("actual body weight overestimates clearance in obesity: see weight_basis",)
+_RACE_NOTE = ("the race coefficient is not recommended (NKF-ASN Task Force 2021)",)
+
+
+class MdrdInput(CreatinineInput):
+    """Inputs of the 4-variable MDRD study equation (IDMS-traceable creatinine, 175)."""
+
+    age: float = Field(ge=18, le=125, description="age in years")
+    sex: Sex = Field(description="'female' or 'male'")
+    black: bool = Field(
+        default=False, description="the equation's race coefficient (x 1.212); see warnings"
+    )
+
+
+def egfr_mdrd(params: MdrdInput) -> CalcResult:
+    """eGFR = 175 x Scr^-1.154 x age^-0.203 x 0.742 (female) x 1.212 (Black) (Levey 2006)."""
+    egfr = 175.0 * params.creatinine_mg_dl() ** -1.154 * params.age**-0.203
+    if params.sex == "female":
+        egfr *= 0.742
+    if params.black:
+        egfr *= 1.212
+    value = round(egfr, 1)
+    category, meaning = next((c, m) for low, c, m in _GFR_CATEGORIES if value >= low)
+    return CalcResult(
+        calculator="egfr_mdrd",
+        value=value,
+        unit="mL/min/{1.73_m2}",
+        category=category,
+        interpretation=f"GFR category {category} ({meaning}); {KDIGO_CKD_2012}",
+        inputs=params.model_dump(mode="json"),
+        conversions=params.conversions(),
+        warnings=(
+            "underestimates GFR above 60; CKD-EPI 2021 (race-free) is the recommended equation "
+            "(NKF-ASN Task Force 2021)",
+            *(_RACE_NOTE if params.black else ()),
+        ),
+        source=LEVEY_MDRD_2006.cite(),
     )
 
 
@@ -153,5 +222,15 @@ RENAL_CALCULATORS: tuple[Calculator[Any], ...] = (
         input_model=CockcroftGaultInput,
         function=cockcroft_gault,
         source=COCKCROFT_GAULT,
+    ),
+)
+
+MDRD_CALCULATORS: tuple[Calculator[Any], ...] = (
+    Calculator(
+        name="egfr_mdrd",
+        description="Estimated GFR by the 4-variable MDRD study equation (IDMS, 175).",
+        input_model=MdrdInput,
+        function=egfr_mdrd,
+        source=LEVEY_MDRD_2006,
     ),
 )
