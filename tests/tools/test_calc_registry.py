@@ -74,6 +74,9 @@ SAMPLE_INPUTS: dict[str, dict[str, object]] = {
     },
     "qtc_bazett": {"qt_ms": 400, "heart_rate": 75},
     "qtc_fridericia": {"qt_ms": 400, "heart_rate": 75},
+    "qtc_framingham": {"qt_ms": 400, "heart_rate": 75},
+    "qtc_hodges": {"qt_ms": 400, "heart_rate": 75},
+    "qtc_rautaharju": {"qt_ms": 400, "rr_ms": 800},
     "child_pugh": {
         "bilirubin": 1,
         "albumin": 4,

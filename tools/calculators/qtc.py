@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal, Self
 
 from pydantic import Field, model_validator
@@ -95,6 +96,11 @@ def corrected_qt(qt_ms: float, rr: float, method: Method) -> float:
     return qt_ms * (120.0 + heart_rate) / 180.0  # Rautaharju 2014: QT x (120 + HR) / 180
 
 
+def _whole_ms(qtc: float) -> float:
+    """Whole milliseconds, halves rounded up as ECG reports do (440.5 -> 441, not 440)."""
+    return float(Decimal(qtc).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def _qtc(params: QtcInput, method: Method) -> CalcResult:
     rr = params.rr_seconds()
     source = _SOURCES[method]
@@ -113,7 +119,7 @@ def _qtc(params: QtcInput, method: Method) -> CalcResult:
         warnings.append("Bazett over-corrects above 100/min and under-corrects below 60/min")
     return CalcResult(
         calculator=f"qtc_{method}",
-        value=round(qtc),
+        value=_whole_ms(qtc),
         unit="ms",
         category=band,
         interpretation=f"QTc ({method.title()}) {qtc:.0f} ms: {band} (> {limit:g} ms prolonged, "
@@ -160,19 +166,6 @@ QTC_CALCULATORS: tuple[Calculator[Any], ...] = (
         qtc_fridericia,
         FRIDERICIA_1920,
     ),
-)
-
-QTC_FRAMINGHAM_CALCULATORS: tuple[Calculator[Any], ...] = (
-    Calculator(
-        "qtc_framingham",
-        "QT corrected for heart rate, Framingham (QT + 154 x (1 - RR)).",
-        QtcInput,
-        qtc_framingham,
-        SAGIE_1992,
-    ),
-)
-
-QTC_HODGES_CALCULATORS: tuple[Calculator[Any], ...] = (
     Calculator(
         "qtc_hodges",
         "QT corrected for heart rate, Hodges (QT + 1.75 x (HR - 60)).",
@@ -180,9 +173,13 @@ QTC_HODGES_CALCULATORS: tuple[Calculator[Any], ...] = (
         qtc_hodges,
         HODGES_1983,
     ),
-)
-
-QTC_RAUTAHARJU_CALCULATORS: tuple[Calculator[Any], ...] = (
+    Calculator(
+        "qtc_framingham",
+        "QT corrected for heart rate, Framingham (QT + 154 x (1 - RR)).",
+        QtcInput,
+        qtc_framingham,
+        SAGIE_1992,
+    ),
     Calculator(
         "qtc_rautaharju",
         "QT corrected for heart rate, Rautaharju (QT x (120 + HR) / 180).",
