@@ -81,7 +81,7 @@ WATCHES: tuple[Watch, ...] = (
         Threshold(8.0, "{INR}", "rising", "INR above 8: vitamin K even without bleeding", BSH_2011),
     )),
     Watch("2524-7", "lactate", 24.0, (
-        Threshold(4.0, "mmol/L", "rising", "lactate >= 4: 30 mL/kg crystalloid in the hour-1 bundle", SSC_2018),
+        Threshold(4.0, "mmol/L", "rising", "30 mL/kg crystalloid (hour-1 bundle)", SSC_2018),
     )),
     Watch("2160-0", "creatinine", 168.0, ()),  # thresholds from the baseline: see _kdigo_stage_3
 )  # fmt: skip
