@@ -54,6 +54,16 @@ def test_cockcroft_gault_needs_height_for_a_dosing_weight() -> None:
          "haemoglobin_unit"),
         ("revised_cardiac_risk_index", {"creatinine": 900}, "creatinine"),
         ("ideal_body_weight", {"sex": "male", "height_cm": 90}, "height_cm"),
+        ("steroid_conversion", {"steroid": "aspirin", "dose_mg": 5, "target": "prednisolone"},
+         "steroid"),
+        ("morphine_equivalents", {"doses": []}, "doses"),
+        ("morphine_equivalents", {"doses": [{"drug": "buprenorphine", "dose": 5}]}, "drug"),
+        ("sofa", {"pao2_fio2": 300, "platelets": 100, "bilirubin": 20,
+                  "mean_arterial_pressure": 70, "gcs": 2, "creatinine": 100}, "gcs"),
+        ("ciwa_ar", {"nausea_vomiting": 8, "tremor": 0, "paroxysmal_sweats": 0, "anxiety": 0,
+                     "agitation": 0, "tactile_disturbances": 0, "auditory_disturbances": 0,
+                     "visual_disturbances": 0, "headache": 0, "orientation": 0},
+         "nausea_vomiting"),
     ],
 )  # fmt: skip
 def test_impossible_input_is_refused_naming_the_parameter(

@@ -45,6 +45,7 @@ from tools.calculators.chemistry import (
     sodium_corrected_hillier,
     sodium_corrected_katz,
 )
+from tools.calculators.conversions import CONVERSION_CALCULATORS
 from tools.calculators.fluids import FLUID_CALCULATORS
 from tools.calculators.lipids import LIPID_CALCULATORS
 from tools.calculators.liver import (
@@ -72,6 +73,7 @@ from tools.calculators.renal import (
 )
 from tools.calculators.risk import RISK_CALCULATORS
 from tools.calculators.sepsis import SEPSIS_CALCULATORS, Curb65Input, QsofaInput, curb65, qsofa
+from tools.calculators.severity import SEVERITY_CALCULATORS
 from tools.calculators.thrombosis import (
     THROMBOSIS_CALCULATORS,
     Cha2ds2VascInput,
@@ -81,6 +83,7 @@ from tools.calculators.thrombosis import (
     has_bled,
     wells_pe,
 )
+from tools.calculators.vte import VTE_CALCULATORS
 
 CALCULATORS: dict[str, Calculator[Any]] = {
     calc.name: calc
@@ -101,6 +104,9 @@ CALCULATORS: dict[str, Calculator[Any]] = {
         BEDSIDE_CALCULATORS,
         RISK_CALCULATORS,
         BLEEDING_CALCULATORS,
+        VTE_CALCULATORS,
+        SEVERITY_CALCULATORS,
+        CONVERSION_CALCULATORS,
     )
     for calc in group
 }
