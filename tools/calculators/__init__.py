@@ -55,6 +55,7 @@ from tools.calculators.liver import (
     child_pugh,
     meld_na,
 )
+from tools.calculators.liver_fibrosis import LIVER_FIBROSIS_CALCULATORS
 from tools.calculators.news2 import NEWS2_CALCULATORS, News2Input, news2
 from tools.calculators.osmolality import (
     OSMOLALITY_CALCULATORS,
@@ -71,6 +72,7 @@ from tools.calculators.renal import (
     cockcroft_gault,
     egfr_ckd_epi_2021,
 )
+from tools.calculators.renal_excretion import RENAL_EXCRETION_CALCULATORS
 from tools.calculators.risk import RISK_CALCULATORS
 from tools.calculators.sepsis import SEPSIS_CALCULATORS, Curb65Input, QsofaInput, curb65, qsofa
 from tools.calculators.severity import SEVERITY_CALCULATORS
@@ -107,6 +109,8 @@ CALCULATORS: dict[str, Calculator[Any]] = {
         VTE_CALCULATORS,
         SEVERITY_CALCULATORS,
         CONVERSION_CALCULATORS,
+        LIVER_FIBROSIS_CALCULATORS,
+        RENAL_EXCRETION_CALCULATORS,
     )
     for calc in group
 }

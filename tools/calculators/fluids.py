@@ -146,9 +146,6 @@ FLUID_CALCULATORS: tuple[Calculator[Any], ...] = (
         maintenance_fluids,
         HOLLIDAY_SEGAR_1957,
     ),
-)
-
-WATER_DEFICIT_CALCULATORS: tuple[Calculator[Any], ...] = (
     Calculator(
         "free_water_deficit",
         "Free water deficit in hypernatraemia from sodium, weight, age and sex.",

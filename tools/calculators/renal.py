@@ -223,9 +223,6 @@ RENAL_CALCULATORS: tuple[Calculator[Any], ...] = (
         function=cockcroft_gault,
         source=COCKCROFT_GAULT,
     ),
-)
-
-MDRD_CALCULATORS: tuple[Calculator[Any], ...] = (
     Calculator(
         name="egfr_mdrd",
         description="Estimated GFR by the 4-variable MDRD study equation (IDMS, 175).",
