@@ -2,7 +2,7 @@
 
 Schema version 1. Fields: ``run_id, thread_id, patient_id, question, answer, language, degraded,
 degraded_reasons, findings[], claims[], specialists[], unsupported_citations, timings, tokens,
-model, turns, proposals[], pending_approval, decisions[]``. Adding a field is compatible;
+model, turns, proposals[], pending_approval, decisions[], outlook[]``. Adding a field is compatible;
 renaming or removing one bumps ``schema_version``.
 """
 
@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from core.domain import Claim, Finding
+from agents.outlook import OutlookItem, outlook, outlook_text
+from core.domain import Claim, Finding, PatientRecord
 
 SCHEMA_VERSION: Literal["1"] = "1"
 
@@ -58,6 +59,10 @@ class WardRoundResult(BaseModel):
         default=False, description="the thread is paused until a clinician decides the proposals"
     )
     decisions: list[dict[str, Any]] = Field(default_factory=list)
+    outlook: list[OutlookItem] = Field(
+        default_factory=list,
+        description="where the patient is heading: validated prognoses and labelled trends",
+    )
 
     def citations_text(self) -> list[str]:
         refs: dict[str, str] = {}
@@ -71,14 +76,19 @@ class WardRoundResult(BaseModel):
 def result_from_state(state: dict[str, Any], **meta: Any) -> WardRoundResult:
     reports = state.get("reports") or []
     reasons = list(dict.fromkeys(state.get("degraded_reasons") or []))
+    findings = [Finding.model_validate(f) for f in state.get("findings") or []]
+    ahead = _outlook(state, findings)
+    answer = state.get("answer", "")
+    if ahead and answer:
+        answer = f"{answer}\n\n{outlook_text(ahead)}"
     return WardRoundResult(
         patient_id=state["patient_id"],
         question=state["question"],
-        answer=state.get("answer", ""),
+        answer=answer,
         language=state.get("language", "en"),
         degraded=bool(reasons),
         degraded_reasons=reasons,
-        findings=[Finding.model_validate(f) for f in state.get("findings") or []],
+        findings=findings,
         claims=[Claim.model_validate(c) for c in state.get("claims") or []],
         specialists=[
             SpecialistSummary(
@@ -96,5 +106,14 @@ def result_from_state(state: dict[str, Any], **meta: Any) -> WardRoundResult:
         proposals=state.get("proposals") or [],
         pending_approval=bool(state.get("__interrupt__")),
         decisions=state.get("decisions") or [],
+        outlook=ahead,
         **meta,
     )
+
+
+def _outlook(state: dict[str, Any], findings: list[Finding]) -> list[OutlookItem]:
+    """The Outlook from the round's record and findings (after the round: no prompt sees it)."""
+    record = state.get("record")
+    if not record:
+        return []
+    return outlook(PatientRecord.model_validate(record), findings)
