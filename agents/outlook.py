@@ -38,7 +38,8 @@ SEYMOUR_2016 = (
 )
 # ICD-10 prefixes: atrial fibrillation I48; heart failure I50; hypertension I10-I15; diabetes
 # E08-E14; stroke/TIA/thromboembolism I63, I64, G45, I74, Z86.73; vascular disease I21, I22,
-# I25.2, I70, I73.9; kidney replacement N18.6, Z99.2, Z49.
+# I25.2, I70, I73.9; kidney replacement N18.6, Z99.2, Z49; chronic kidney disease N18 and the
+# hypertensive (I12, I13) and diabetic (E10.22, E11.22) CKD codes.
 AF = ("I48",)
 CHA2DS2_VASC = {
     "heart_failure": ("I50",),
@@ -48,6 +49,7 @@ CHA2DS2_VASC = {
     "vascular_disease": ("I21", "I22", "I25.2", "I70", "I73.9"),
 }
 DIALYSIS = ("N18.6", "Z99.2", "Z49")
+CKD = ("N18", "I12", "I13", "E11.22", "E10.22")  # CKD, hypertensive/diabetic CKD
 # Urine albumin-creatinine ratio: LOINC 9318-7 (mg/g), 14959-1 (mg/mmol).
 ACR = {"9318-7": "mg/g", "14959-1": "mg/mmol"}
 ANTICOAGULANTS = ("warfarin", "apixaban", "rivaroxaban", "edoxaban", "dabigatran", "heparin")
@@ -121,8 +123,10 @@ def _age(record: PatientRecord) -> int | None:
 def _kidney(record: PatientRecord, findings: Sequence[Finding]) -> OutlookItem | None:
     egfr = _score(findings, "egfr_ckd_epi_2021")
     age, sex = _age(record), record.patient.sex
-    if egfr is None or egfr[0] >= 60 or age is None or sex not in ("male", "female"):
-        return None  # KFRE is for CKD G3-G5: nothing to say above 60
+    if not problems_coded(record, CKD) or egfr is None or egfr[0] >= 60:
+        return None  # KFRE is for chronic kidney disease G3-G5, not a low eGFR in AKI alone
+    if age is None or sex not in ("male", "female"):
+        return None
     acr = max(
         (o for o in record.observations if o.loinc in ACR and o.value),
         key=lambda o: o.effective or datetime.min,

@@ -69,7 +69,10 @@ def test_af_gives_the_published_annual_stroke_rate() -> None:
 
 
 def test_kfre_from_the_egfr_finding_and_the_acr() -> None:
-    rec = record(ob("Observation/acr", "14959-1", 30, "mg/mmol"), born=1955, sex="male")
+    rec = record(
+        problem("Condition/ckd", "N18.3"), ob("Observation/acr", "14959-1", 30, "mg/mmol"),
+        born=1955, sex="male",
+    )  # fmt: skip
     egfr = calc_finding(
         "egfr_ckd_epi_2021", "egfr_ckd_epi_2021 = 42 mL/min/{1.73_m2} G3b", "Observation/cr"
     )
@@ -83,12 +86,20 @@ def test_kfre_from_the_egfr_finding_and_the_acr() -> None:
 
 
 def test_kfre_says_the_missing_acr() -> None:
-    rec = record(ob("Observation/k", "2823-3", 4.5, "mmol/L"), sex="male")
+    rec = record(
+        problem("Condition/ckd", "N18.3"), ob("Observation/k", "2823-3", 4.5, "mmol/L"), sex="male"
+    )
     egfr = calc_finding("egfr_ckd_epi_2021", "egfr_ckd_epi_2021 = 42 mL/min/{1.73_m2} G3b")
     [item] = [i for i in outlook(rec, [egfr]) if i.id == "kfre_4_variable"]
     assert not item.applied
     assert item.probability is None
     assert item.missing == ("urine albumin-creatinine ratio",)
+
+
+def test_no_kfre_for_a_low_egfr_without_ckd() -> None:
+    rec = record(ob("Observation/acr", "9318-7", 300, "mg/g"), sex="male")
+    egfr = calc_finding("egfr_ckd_epi_2021", "egfr_ckd_epi_2021 = 35 mL/min/{1.73_m2} G3b")
+    assert not [i for i in outlook(rec, [egfr]) if i.id.startswith("kfre")]
 
 
 def test_kfre_is_not_applied_on_dialysis() -> None:
