@@ -64,6 +64,10 @@ class WardRoundResult(BaseModel):
         description="where the patient is heading: validated prognoses and labelled trends",
     )
 
+    def outlook_text(self) -> str:
+        """The Outlook section printed after the answer ('' when there is none)."""
+        return outlook_text(self.outlook)
+
     def citations_text(self) -> list[str]:
         refs: dict[str, str] = {}
         cited = [f.citations for f in self.findings] + [c.citations for c in self.claims]
@@ -77,14 +81,10 @@ def result_from_state(state: dict[str, Any], **meta: Any) -> WardRoundResult:
     reports = state.get("reports") or []
     reasons = list(dict.fromkeys(state.get("degraded_reasons") or []))
     findings = [Finding.model_validate(f) for f in state.get("findings") or []]
-    ahead = _outlook(state, findings)
-    answer = state.get("answer", "")
-    if ahead and answer:
-        answer = f"{answer}\n\n{outlook_text(ahead)}"
     return WardRoundResult(
         patient_id=state["patient_id"],
         question=state["question"],
-        answer=answer,
+        answer=state.get("answer", ""),
         language=state.get("language", "en"),
         degraded=bool(reasons),
         degraded_reasons=reasons,
@@ -106,7 +106,7 @@ def result_from_state(state: dict[str, Any], **meta: Any) -> WardRoundResult:
         proposals=state.get("proposals") or [],
         pending_approval=bool(state.get("__interrupt__")),
         decisions=state.get("decisions") or [],
-        outlook=ahead,
+        outlook=_outlook(state, findings),
         **meta,
     )
 

@@ -139,6 +139,9 @@ def _print_result(result: Any) -> None:
     out.rule(f"{result.patient_id}: {result.question}", characters="─")
     out.print(result.answer, markup=False, highlight=False)
     out.print()
+    if result.outlook:
+        out.print(result.outlook_text(), markup=False, highlight=False)
+        out.print()
     out.print("[bold]Citations[/]")
     for line in result.citations_text():
         out.print(f"  • {line}", markup=False, highlight=False)

@@ -145,7 +145,7 @@ def test_trajectories_join_the_outlook_and_the_answer() -> None:
     assert traj.statement in text
 
 
-def test_the_result_carries_the_outlook_and_the_answer_its_section() -> None:
+def test_the_result_carries_the_outlook_beside_the_answer() -> None:
     rec = record(*(ob(f"Observation/k{i}", "2823-3", v, "mmol/L", i * 24)
                    for i, v in enumerate((5.0, 5.3, 5.6))))  # fmt: skip
     state = {"patient_id": "p", "question": "q", "answer": "Answer.", "record":
@@ -154,7 +154,8 @@ def test_the_result_carries_the_outlook_and_the_answer_its_section() -> None:
             "model": {"base_url": None, "name": None}}  # fmt: skip
     result = result_from_state(state, **meta)
     assert result.outlook
-    assert result.answer.startswith("Answer.\n\nOutlook")
+    assert result.answer == "Answer."  # the checkpointed answer, unchanged: no prompt sees it
+    assert result.outlook_text().startswith("Outlook")
     bare = result_from_state({"patient_id": "p", "question": "q", "answer": "A."}, **meta)
     assert bare.outlook == []
-    assert bare.answer == "A."
+    assert bare.outlook_text() == ""
