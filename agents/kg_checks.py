@@ -25,6 +25,7 @@ from kg.store import GraphStore
 from tools.labs.flags import observation_time
 from tools.labs.ranges import same_analyte
 from tools.labs.units import convert
+from tools.notes import NoteReading, read_record
 from tools.resolve.medications import MedicationResolution, resolve_record
 
 _SEVERITY = {
@@ -65,6 +66,8 @@ class PatientFacts:
     """KG drug id -> (name, Anticholinergic Cognitive Burden score)."""
     classes: dict[str, frozenset[str]] = field(default_factory=dict)
     """KG drug id -> its KG classes (ids)."""
+    notes: NoteReading | None = None
+    """What the notes say that the codes do not (``tools.notes``)."""
 
 
 Implicated = dict[str, set[str]]
@@ -123,6 +126,8 @@ def patient_facts(store: GraphStore, record: PatientRecord) -> PatientFacts:
             if "icd-10" in coding.system and coding.code:
                 facts.conditions[coding.code] = problem.ref
     facts.allergies = {a.substance: a.ref for a in record.allergies}
+    facts.notes = read_record(record)
+    facts.allergies |= facts.notes.uncoded_allergies()  # cited as DocumentReference/x
     return facts
 
 
@@ -262,8 +267,14 @@ def _allergy_conflicts(store: GraphStore, facts: PatientFacts) -> list[Finding]:
         refs = facts.drug_refs.get(ax.drug, []) + [
             ref for substance, ref in facts.allergies.items() if substance == ax.allergy
         ]
+        note = facts.allergies.get(ax.allergy, "")
+        written = (
+            f"'{ax.allergy}' allergy from note {note}, not coded"
+            if note.startswith("DocumentReference/")
+            else f"recorded '{ax.allergy}' allergy"
+        )
         text = (
-            f"Allergy conflict: {ax.drug_name} with recorded '{ax.allergy}' allergy "
+            f"Allergy conflict: {ax.drug_name} with {written} "
             f"({ax.relation.replace('_', ' ')}): {ax.risk}. {ax.management}"
         )
         level = "contraindicated" if ax.level == "contraindicated" else "caution"
@@ -413,6 +424,7 @@ def _all_findings(store: GraphStore, record: PatientRecord) -> list[Finding]:
         *_monitoring(store, record, facts),
         *_recommendations(store, facts),
         *_unresolved(facts),
+        *(facts.notes.findings(n for n, _ in facts.acb.values()) if facts.notes else ()),
     ], facts)  # fmt: skip
 
 
