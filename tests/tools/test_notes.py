@@ -83,6 +83,8 @@ def test_english_drugs_current_or_history(text: str, expected: list[tuple[str, s
         ("以前服用 warfarin，目前改用 apixaban。",
          [("medication", "warfarin", "historical"), ("medication", "apixaban", "affirmed")]),
         ("曾服用 warfarin，已停藥。", [("medication", "warfarin", "historical")]),
+        ("目前服用可邁丁（Coumadin）。", [("medication", "可邁丁", "affirmed"),
+                                        ("medication", "coumadin", "affirmed")]),
         ("懷孕 12 週。", [("pregnancy", "pregnancy", "affirmed")]),
         ("未懷孕。", [("pregnancy", "pregnancy", "negated")]),
     ],

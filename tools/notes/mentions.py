@@ -2,9 +2,10 @@
 knowledge graph calls them.
 
 Drug and allergen names are the knowledge graph's own: the names, synonyms and brands of its drugs
-(``data/kg/drugs.csv``) and the terms of its allergy classes (``data/kg/drug_classes.yaml``), read
-from the files the graph is loaded from, so the note itself never travels to the graph store or
-into its audit events; no list of names is kept here. Every run of one to four English words and
+(``data/kg/drugs.csv``, with the brand names of ``data/resolve/brands.yaml``, 可邁丁 = warfarin)
+and the terms of its allergy classes (``data/kg/drug_classes.yaml``), read from the files the
+graph is loaded from, so the note itself never travels to the graph store or into its audit
+events; no list of names is kept here. Every run of one to four English words and
 of two to eight Chinese characters is a candidate; of overlapping matches the longest wins
 ("piperacillin/tazobactam" over "piperacillin"). Chinese allergen class words (盤尼西林
 penicillin) come from the sourced table in ``data/notes/targets.yaml``.
@@ -23,6 +24,7 @@ import yaml
 from core.settings import SHIPPED_DATA
 from kg.datafiles import read_csv, read_yaml, split_list
 from tools.notes.context import NOTES_DATA
+from tools.resolve.med_maps import medication_maps
 
 KG_DATA = SHIPPED_DATA / "kg"
 
@@ -120,7 +122,8 @@ def _norm(text: str) -> str:
 
 @cache
 def vocabulary(kg_data: Path = KG_DATA) -> Vocabulary:
-    """The KG's drug names, synonyms and brands, and its allergy classes' terms."""
+    """The KG's drug names, synonyms and brands (and the brand and local names medication
+    resolution maps to KG drugs, ``data/resolve/brands.yaml``), and its allergy classes' terms."""
     vocab = Vocabulary()
     for _, row in read_csv(kg_data / "drugs.csv"):
         name = row["name"].strip()
@@ -129,6 +132,8 @@ def vocabulary(kg_data: Path = KG_DATA) -> Vocabulary:
                 known = vocab.drugs.get(_norm(text))
                 names = (*known.drug_names, name) if known else (name,)
                 vocab.drugs[_norm(text)] = Known(term=_norm(text), drug_names=names)
+    for brand, brand_row in medication_maps().brands.items():  # Taiwan/Hong Kong names too
+        vocab.drugs.setdefault(_norm(brand), Known(_norm(brand), tuple(brand_row.ingredients)))
     vocab.allergens.update(vocab.drugs)
     classes = read_yaml(kg_data / "drug_classes.yaml")["classes"]
     for cls in classes:
