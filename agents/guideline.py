@@ -11,9 +11,8 @@ from typing import Any
 
 from agents.common import findings_digest, record_of
 from agents.deps import WardRoundDeps
-from agents.report import SpecialistReport
 from agents.rules import kg_rule_findings
-from agents.specialist import Gathered, SpecialistSteps, explain_with, run_specialist
+from agents.specialist import Gathered, SpecialistSteps, explain_with
 
 NAME = "guideline"
 INSTRUCTIONS = (
@@ -37,7 +36,3 @@ async def gather(deps: WardRoundDeps, task: dict[str, Any]) -> Gathered:
 
 
 STEPS = SpecialistSteps(NAME, gather, explain_with(INSTRUCTIONS, NAME))
-
-
-async def guideline_specialist(deps: WardRoundDeps, task: dict[str, Any]) -> SpecialistReport:
-    return await run_specialist(STEPS, deps, task)

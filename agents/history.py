@@ -10,8 +10,7 @@ from typing import Any
 
 from agents.common import findings_digest, record_of
 from agents.deps import WardRoundDeps
-from agents.report import SpecialistReport
-from agents.specialist import Gathered, SpecialistSteps, explain_with, run_specialist
+from agents.specialist import Gathered, SpecialistSteps, explain_with
 from core.domain import Citation, Finding, PatientRecord, Severity
 
 NAME = "history"
@@ -58,7 +57,3 @@ async def gather(deps: WardRoundDeps, task: dict[str, Any]) -> Gathered:
 
 
 STEPS = SpecialistSteps(NAME, gather, explain_with(INSTRUCTIONS, NAME))
-
-
-async def history_specialist(deps: WardRoundDeps, task: dict[str, Any]) -> SpecialistReport:
-    return await run_specialist(STEPS, deps, task)

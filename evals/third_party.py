@@ -22,15 +22,17 @@ import httpx
 import yaml
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.deps import WardRoundDeps
 from core.domain import Finding
 from core.model.client import ModelClient
 from core.model.replies import Reply
 from core.model.transcript_server import Fault, TranscriptServer
 from core.model.types import ModelConfig
+from core.settings import Settings
 from graphs.result import WardRoundResult
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
+from kg.store import GraphStore
+from server.wiring import build_deps
 from tools.fhir.sources import DirectoryPatientSource
 
 BUNDLES = Path(__file__).resolve().parent.parent / "tests" / "data" / "fhir-external"
@@ -153,11 +155,14 @@ def model_down() -> tuple[httpx.AsyncClient, ModelClient]:
 
 
 async def round_with_model_down(
-    store: Any, bundle: str, question: str, bundles: Path = BUNDLES
+    store: GraphStore | None, bundle: str, question: str, bundles: Path = BUNDLES
 ) -> WardRoundResult:
     http, client = model_down()
     try:
-        deps = WardRoundDeps(
+        deps = build_deps(
+            Settings(),
+            use_model=False,  # nothing from the environment: the model is down, by design
+            use_kg=store is not None,
             patients=DirectoryPatientSource(bundles, clock=lambda: NOW),
             model=client,
             graph_store=store,

@@ -11,6 +11,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
+from structlog.contextvars import bound_contextvars
 
 from agents.approvals import (
     ApprovalResume,
@@ -112,13 +113,44 @@ async def run_turn(
     when the round pauses for approval), and the synthesizer's answer as it is written
     (``"__token__"`` with ``{"text": delta}``, or ``{"restart": True}`` when a repair starts the
     answer over): the server turns them into progress and ``token`` events.
+
+    Every log line of the run (``model.call``, ``model.retry``, ...) carries its ``run_id``,
+    ``thread_id`` and ``patient_key`` (a pseudonym, never the patient id): structlog's context
+    variables, bound for the length of the run, follow it into the graph's tasks and threads.
     """
     run_id = f"run-{uuid.uuid4().hex[:12]}"
+    key = pseudonym(patient_id)
+    with bound_contextvars(run_id=run_id, thread_id=thread_id, patient_key=key):
+        return await _run_turn(
+            graph,
+            graph_input,
+            run_id=run_id,
+            patient_id=patient_id,
+            thread_id=thread_id,
+            model=model,
+            audit=audit,
+            principal_id=principal_id,
+            request=request,
+            on_update=on_update,
+        )
+
+
+async def _run_turn(
+    graph: CompiledStateGraph[Any, Any, Any, Any],
+    graph_input: Any,
+    *,
+    run_id: str,
+    patient_id: str,
+    thread_id: str,
+    model: ModelInfo | None,
+    audit: AuditStore | None,
+    principal_id: str | None,
+    request: dict[str, Any],
+    on_update: OnUpdate | None,
+) -> WardRoundResult:
     config = RunnableConfig(configurable={"thread_id": thread_id, "run_id": run_id})
     started = time.monotonic()
-    log.info(
-        "ward_round.started", run_id=run_id, thread_id=thread_id, patient=pseudonym(patient_id)
-    )
+    log.info("ward_round.started")
     recorder = None
     if audit is not None:
         recorder = audit.recorder(
@@ -137,7 +169,7 @@ async def run_turn(
     except BaseException as exc:  # cancelled (client gone) included: the trail says how it ended
         if recorder is not None:
             await asyncio.shield(_audit_failure(recorder, exc))
-        log.warning("ward_round.failed", run_id=run_id, error=type(exc).__name__)
+        log.warning("ward_round.failed", error=type(exc).__name__)
         raise
     await _prune(graph, thread_id)
     state = dict(snapshot.values)
@@ -154,7 +186,7 @@ async def run_turn(
     )
     if recorder is not None:
         await _audit_answer(recorder, result)
-    log.info("ward_round.finished", run_id=run_id, degraded=result.degraded, total_ms=total_ms)
+    log.info("ward_round.finished", degraded=result.degraded, total_ms=total_ms)
     return result
 
 

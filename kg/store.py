@@ -1,8 +1,8 @@
 """The one ``GraphStore`` protocol: named clinical queries; callers never write Cypher.
 
 Two backends implement it (``kg.ladybug_store.LadybugStore``, the embedded default, and
-``kg.neo4j_store.Neo4jStore`` over Bolt) and both pass ``tests/kg/conformance.py``. Build one with
-:func:`open_store`; it is cheap to share across threads and must be closed.
+``kg.neo4j_store.Neo4jStore`` over Bolt) and both pass ``tests/kg/test_conformance.py``. Build one
+with :func:`open_store`; it is cheap to share across threads and must be closed.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from core.audit import AuditStore, EventKind
+from core.audit import EventKind
 from core.domain import PatientRecord
 from core.errors import Forbidden, NotAuthenticated, RecordNotFound, WardroundError
 from core.settings import Settings
@@ -124,10 +124,11 @@ async def audit_access(
     **payload: Any,
 ) -> None:
     """An ``access`` audit event: who tried to reach which patient's data, and whether allowed."""
-    audit: AuditStore | None = getattr(state.runtime, "audit", None)
-    if audit is None:
+    if state.runtime is None:
         return
-    recorder = audit.recorder(thread_id=thread_id, patient_id=patient_id, principal_id=user.id)
+    recorder = state.runtime.audit.recorder(
+        thread_id=thread_id, patient_id=patient_id, principal_id=user.id
+    )
     await recorder.emit(EventKind.ACCESS, {"action": action, "role": user.role, **payload})
 
 

@@ -128,8 +128,9 @@ def build_deps(
     """The ward round's dependencies: what ``given`` holds (a test's scripted model, an eval's
     stored record, a fixed clock) as is, everything else built from ``settings``.
 
-    - the reasoning model (``WARDROUND_MODEL_*``) unless ``use_model`` is false (degraded mode);
-    - the vision model (``WARDROUND_VISION_BASE_URL`` + ``_MODEL_NAME``) when configured;
+    - the reasoning model (``WARDROUND_MODEL_*``) and the vision model (``WARDROUND_VISION_*``,
+      when configured), unless ``use_model`` is false: then only a model that is given is used
+      (none: degraded mode);
     - the knowledge graph (read-only; ``None`` with a warning when not loaded) unless ``use_kg``
       is false;
     - the record source and the outbox (``WARDROUND_FHIR_URL``, ``WARDROUND_OUTBOX``).
