@@ -4,11 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+# typing's TypedDict gives pydantic (and so LangGraph Studio's input schema) nothing on 3.11
+from typing_extensions import TypedDict
+
 from agents.report import ModelNote
 from core.domain import Citation, CitationKind, Claim, Finding, PatientRecord
 
 
-def record_of(task: dict[str, Any]) -> PatientRecord:
+class SpecialistTask(TypedDict):
+    """What a specialist is asked to do: the payload ``route`` sends it (LangGraph ``Send``), and
+    the input of its subgraph (``graphs.specialists``)."""
+
+    specialist: str
+    question: str
+    language: str
+    """'en' or 'zh-TW': the specialist writes in the question's language."""
+    record: dict[str, Any]
+    """The parsed ``PatientRecord``, dumped (``record_of`` turns it back)."""
+    context: str
+    """The shared patient context block, first and byte-identical in every prompt."""
+    deadline_at: float
+    """Epoch seconds after which model steps are abandoned (the round deadline)."""
+
+
+def record_of(task: SpecialistTask) -> PatientRecord:
     return PatientRecord.model_validate(task["record"])
 
 

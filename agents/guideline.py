@@ -7,9 +7,7 @@ KG fact with its source and the patient facts that triggered it. The model expla
 
 from __future__ import annotations
 
-from typing import Any
-
-from agents.common import findings_digest, record_of
+from agents.common import SpecialistTask, findings_digest, record_of
 from agents.deps import WardRoundDeps
 from agents.rules import kg_rule_findings
 from agents.specialist import Gathered, SpecialistSteps, explain_with
@@ -22,7 +20,7 @@ INSTRUCTIONS = (
 )
 
 
-async def gather(deps: WardRoundDeps, task: dict[str, Any]) -> Gathered:
+async def gather(deps: WardRoundDeps, task: SpecialistTask) -> Gathered:
     if deps.graph_store is None:
         return Gathered(
             findings=[],

@@ -6,9 +6,7 @@ the answer whatever the model says). Model part: a summary drawing on structured
 
 from __future__ import annotations
 
-from typing import Any
-
-from agents.common import findings_digest, record_of
+from agents.common import SpecialistTask, findings_digest, record_of
 from agents.deps import WardRoundDeps
 from agents.specialist import Gathered, SpecialistSteps, explain_with
 from core.domain import Citation, Finding, PatientRecord, Severity
@@ -45,7 +43,7 @@ def timeline(record: PatientRecord) -> str:
     return "\n".join(f"- {w.isoformat()}: {text}" for w, text in dated[-12:]) or "(no dated events)"
 
 
-async def gather(deps: WardRoundDeps, task: dict[str, Any]) -> Gathered:
+async def gather(deps: WardRoundDeps, task: SpecialistTask) -> Gathered:
     record = record_of(task)
     findings = allergy_findings(record)
     evidence = f"Allergy findings:\n{findings_digest(findings)}\nTimeline:\n{timeline(record)}"

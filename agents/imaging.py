@@ -6,9 +6,7 @@ invents findings. It still reports each study's DICOM metadata.
 
 from __future__ import annotations
 
-from typing import Any
-
-from agents.common import record_of
+from agents.common import SpecialistTask, record_of
 from agents.deps import WardRoundDeps
 from agents.report import SpecialistReport
 from agents.specialist import Explained, Gathered, SpecialistSteps, run_specialist
@@ -17,7 +15,7 @@ NAME = "imaging"
 NO_VISION = "No vision model is configured: the images were not interpreted."
 
 
-async def gather(deps: WardRoundDeps, task: dict[str, Any]) -> Gathered:
+async def gather(deps: WardRoundDeps, task: SpecialistTask) -> Gathered:
     """Which studies there are, and whether a vision model can read them.
 
     The images are rendered in the model step, not here: a checkpoint would otherwise carry them.
@@ -32,7 +30,7 @@ async def gather(deps: WardRoundDeps, task: dict[str, Any]) -> Gathered:
     return Gathered(findings=[], summary=f"Studies on record: {studies}.")
 
 
-async def explain(deps: WardRoundDeps, task: dict[str, Any], got: Gathered) -> Explained:
+async def explain(deps: WardRoundDeps, task: SpecialistTask, got: Gathered) -> Explained:
     from agents.vision import read_studies
 
     return await read_studies(deps, record_of(task), task)
@@ -41,5 +39,5 @@ async def explain(deps: WardRoundDeps, task: dict[str, Any], got: Gathered) -> E
 STEPS = SpecialistSteps(NAME, gather, explain)
 
 
-async def imaging_specialist(deps: WardRoundDeps, task: dict[str, Any]) -> SpecialistReport:
+async def imaging_specialist(deps: WardRoundDeps, task: SpecialistTask) -> SpecialistReport:
     return await run_specialist(STEPS, deps, task)

@@ -6,9 +6,7 @@ KDIGO AKI staging from ``tools.calculators``. The model explains and prioritises
 
 from __future__ import annotations
 
-from typing import Any
-
-from agents.common import findings_digest, record_of
+from agents.common import SpecialistTask, findings_digest, record_of
 from agents.consult import consult, specialist_messages
 from agents.deps import WardRoundDeps
 from agents.report import SpecialistReport
@@ -23,13 +21,13 @@ INSTRUCTIONS = (
 )
 
 
-async def gather(deps: WardRoundDeps, task: dict[str, Any]) -> Gathered:
+async def gather(deps: WardRoundDeps, task: SpecialistTask) -> Gathered:
     findings = lab_rule_findings(record_of(task), deps.clock())
     summary = f"{len(findings)} lab findings from reference ranges, trends and calculators."
     return Gathered(findings=findings, evidence=findings_digest(findings), summary=summary)
 
 
-async def explain(deps: WardRoundDeps, task: dict[str, Any], got: Gathered) -> Explained:
+async def explain(deps: WardRoundDeps, task: SpecialistTask, got: Gathered) -> Explained:
     """The model may ask for calculators (bounded), then explains the results."""
     messages = specialist_messages(
         task["context"], INSTRUCTIONS, got.evidence, task["question"], task["language"]
@@ -45,5 +43,5 @@ async def explain(deps: WardRoundDeps, task: dict[str, Any], got: Gathered) -> E
 STEPS = SpecialistSteps(NAME, gather, explain)
 
 
-async def labs_specialist(deps: WardRoundDeps, task: dict[str, Any]) -> SpecialistReport:
+async def labs_specialist(deps: WardRoundDeps, task: SpecialistTask) -> SpecialistReport:
     return await run_specialist(STEPS, deps, task)

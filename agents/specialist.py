@@ -10,11 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.common import claims_of
+from agents.common import SpecialistTask, claims_of
 from agents.consult import consult, specialist_messages
 from agents.deps import WardRoundDeps
 from agents.report import ModelNote, SpecialistReport
@@ -49,8 +48,8 @@ class Explained(BaseModel):
     """A better fallback summary learnt in this step (e.g. the DICOM metadata), if any."""
 
 
-Gather = Callable[[WardRoundDeps, dict[str, Any]], Awaitable[Gathered]]
-Explain = Callable[[WardRoundDeps, dict[str, Any], Gathered], Awaitable[Explained]]
+Gather = Callable[[WardRoundDeps, SpecialistTask], Awaitable[Gathered]]
+Explain = Callable[[WardRoundDeps, SpecialistTask, Gathered], Awaitable[Explained]]
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ class SpecialistSteps:
 def explain_with(instructions: str, name: str) -> Explain:
     """The common model half: the specialist's instructions over its evidence, one consult."""
 
-    async def explain(deps: WardRoundDeps, task: dict[str, Any], got: Gathered) -> Explained:
+    async def explain(deps: WardRoundDeps, task: SpecialistTask, got: Gathered) -> Explained:
         messages = specialist_messages(
             task["context"], instructions, got.evidence, task["question"], task["language"]
         )
@@ -92,7 +91,7 @@ def report_of(
 
 
 async def run_specialist(
-    steps: SpecialistSteps, deps: WardRoundDeps, task: dict[str, Any]
+    steps: SpecialistSteps, deps: WardRoundDeps, task: SpecialistTask
 ) -> SpecialistReport:
     """Both halves back to back, without a graph (tests, tools)."""
     started = time.monotonic()

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agents.common import SpecialistTask
 from agents.consult import LANGUAGE_NAMES, consult_structured
 from agents.deps import WardRoundDeps
 from agents.report import KeyPoint, ModelNote
@@ -87,7 +88,7 @@ def _finding(item: ImagingFinding, known: set[str]) -> Finding:
 
 
 async def read_studies(
-    deps: WardRoundDeps, record: PatientRecord, task: dict[str, Any]
+    deps: WardRoundDeps, record: PatientRecord, task: SpecialistTask
 ) -> Explained:
     """Render each study (DICOM → PNG) and ask the vision model for structured findings."""
     parts, described, sent = await asyncio.to_thread(_images, record, deps)
@@ -95,7 +96,7 @@ async def read_studies(
     if not parts:
         return Explained(note=None, degraded_reason=None, summary=metadata)
     lang = LANGUAGE_NAMES.get(task["language"], "English")
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"role": "system", "content": task["context"]},
         {"role": "system", "content": f"{INSTRUCTIONS}\nWrite in {lang}."},
         {

@@ -54,7 +54,7 @@ class _Steps:
     async def tools(self, state: SpecialistState) -> dict[str, Any]:
         started = time.time()
         async with audited_node(self.steps.name) as step:
-            got = await self.steps.gather(self.deps, dict(state))
+            got = await self.steps.gather(self.deps, state)
             if step is not None:
                 step.record(step="tools", findings=len(got.findings), ask_model=got.ask_model)
         return {"started_at": started, "gathered": got.model_dump(mode="json"), "explained": None}
@@ -65,7 +65,7 @@ class _Steps:
     async def model(self, state: SpecialistState) -> dict[str, Any]:
         async with audited_node(self.steps.name) as step:
             got = Gathered.model_validate(state["gathered"])
-            explained = await self.steps.explain(self.deps, dict(state), got)
+            explained = await self.steps.explain(self.deps, state, got)
             if step is not None:
                 step.record(step="model", degraded=explained.degraded_reason)
         return {"explained": explained.model_dump(mode="json")}

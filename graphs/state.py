@@ -8,18 +8,25 @@ into domain models at the edges.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, NotRequired
+from typing import Annotated, Any, Literal, NotRequired
 
 # typing's TypedDict gives pydantic (and so LangGraph Studio's input schema) nothing on 3.11
 from typing_extensions import TypedDict
 
+from agents.common import SpecialistTask
 
-def per_question(left: list[Any] | None, right: list[Any] | None) -> list[Any]:
-    """Accumulate within one question; ``None`` (written by ``load_record``) starts afresh.
+StartAfresh = Literal["start afresh"]
+START_AFRESH: StartAfresh = "start afresh"
+"""What ``load_record`` writes to each per-question field: a new question starts from nothing.
+(A plain string, so checkpoints stay JSON-plain.)"""
+
+
+def per_question(left: list[Any] | None, right: list[Any] | StartAfresh | None) -> list[Any]:
+    """Accumulate within one question; ``START_AFRESH`` (written by ``load_record``) empties.
 
     A thread carries many questions; findings of the previous one must not leak into the next.
     """
-    if right is None:
+    if right is None or right == START_AFRESH:  # None: the marker of checkpoints before this one
         return []
     return [*(left or []), *right]
 
@@ -42,17 +49,6 @@ class WardRoundInput(TypedDict):
     turns: NotRequired[list[dict[str, Any]]]
     """Earlier turns held outside the thread (``{question, answer}``): an OpenAI-style client
     that sends its conversation opens a new thread with them, so a follow-up keeps its context."""
-
-
-class SpecialistTask(TypedDict):
-    """The payload ``route`` sends to each specialist (LangGraph ``Send``)."""
-
-    specialist: str
-    question: str
-    language: str
-    record: dict[str, Any]
-    context: str
-    deadline_at: float
 
 
 class WardRoundState(TypedDict, total=False):
@@ -96,3 +92,14 @@ class WardRoundState(TypedDict, total=False):
     ``http_status``, ``title``): the round went back to a fresh pause; that run reports it."""
     turns: Annotated[list[dict[str, Any]], operator.add]
     """The thread's conversation: one {question, answer, run_id} per completed round."""
+
+
+__all__ = [
+    "START_AFRESH",
+    "SpecialistTask",
+    "StartAfresh",  # defined beside the specialists that take it (agents.common)
+    "WardRoundInput",
+    "WardRoundState",
+    "merge_timings",
+    "per_question",
+]

@@ -42,7 +42,7 @@ from core.errors import WardroundError
 from core.logging import get_logger
 from graphs.audit import audited_node, emit
 from graphs.specialists import build_specialist
-from graphs.state import SpecialistTask, WardRoundInput, WardRoundState
+from graphs.state import START_AFRESH, SpecialistTask, WardRoundInput, WardRoundState
 
 log = get_logger(__name__)
 
@@ -80,9 +80,9 @@ class _Nodes:
             "context": patient_context(record, now),
             "language": language_of(state["question"]),
             "deadline_at": now.timestamp() + self.deps.round_deadline_s,
-            "reports": None,
-            "findings": None,
-            "degraded_reasons": None,
+            "reports": START_AFRESH,
+            "findings": START_AFRESH,
+            "degraded_reasons": START_AFRESH,
             "timings": {"load_record": _ms(started)},
         }
 

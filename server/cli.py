@@ -167,6 +167,7 @@ class _Progress:
         self.written = 0
 
     def __call__(self, node: str, value: Any) -> None:
+        from graphs.events import findings_in
         from graphs.run import TOKEN
 
         elapsed = time.monotonic() - self.started
@@ -176,7 +177,7 @@ class _Progress:
             return
         if node.startswith("__"):
             return
-        found = len(value.get("findings") or []) if isinstance(value, dict) else 0
+        found = len(findings_in(value))
         detail = f", {found} findings" if found else ""
         err.print(f"  [green]✓[/] {node} [dim]({elapsed:.1f} s{detail})[/]")
         if node in ("route", "load_record"):

@@ -29,6 +29,7 @@ from langgraph.types import Command
 
 from core.errors import WardroundError
 from core.logging import get_logger
+from graphs.events import findings_in
 from graphs.result import WardRoundResult
 from graphs.run import TOKEN, run_turn
 from server.problems import error_problem, problem
@@ -77,7 +78,7 @@ class _Progress:
     def on_update(self, node: str, value: Any) -> None:
         self.emit(_status(node, "finished"))
         update = value if isinstance(value, dict) else {}
-        for finding in update.get("findings") or []:
+        for finding in findings_in(update):
             self.emit(RoundEvent("finding", finding))
         if node == "load_record":
             self.emit(_status("route", "started"))

@@ -1,0 +1,105 @@
+"""What a running ward round tells its callers: a small typed event union.
+
+``graphs.run.run_turn`` reports a run through ``on_event`` as it goes: which steps start and
+finish (``Status``), each finding as its specialist finishes (``FindingReported``), the answer as
+the synthesizer writes it (``Token``), that the round paused for a clinician (``ApprovalRequired``)
+and how it ended (``Answered`` or ``Failed``, always last). The SSE routes (``server.sse``), the
+OpenAI facade and the CLI only read these: none of them knows the graph's node names or order.
+
+The step names are whatever the graph's nodes are called; starts come from LangGraph's ``tasks``
+stream and finishes from its ``updates`` stream, so a rewired graph reports its own steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from agents.synthesizer import ANSWER_DELTA, ANSWER_RESTART
+from graphs.result import WardRoundResult
+
+
+@dataclass(frozen=True)
+class Status:
+    """A step of the round started or finished (specialists run in parallel)."""
+
+    step: str
+    phase: Literal["started", "finished"]
+
+
+@dataclass(frozen=True)
+class FindingReported:
+    """One finding (a dumped ``core.domain.Finding``), as the specialist that made it finishes."""
+
+    finding: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Token:
+    """The next piece of the answer as the synthesizer writes it; ``restart``: a repair starts
+    the answer over, so drop what came before. A preview: ``Answered`` holds the answer of
+    record (with the rule findings appended)."""
+
+    text: str
+    restart: bool = False
+
+
+@dataclass(frozen=True)
+class ApprovalRequired:
+    """The round paused for a clinician's decision on what it proposes (``interrupt()``)."""
+
+    id: str
+    request: dict[str, Any]
+    """What waits: the proposals and the patient's ward."""
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The run ended with its versioned result."""
+
+    result: WardRoundResult
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The run ended without an answer (it raised; the exception is raised to the caller too)."""
+
+    error: BaseException
+
+
+RoundEvent = Status | FindingReported | Token | ApprovalRequired | Answered | Failed
+OnEvent = Callable[[RoundEvent], None]
+
+
+def events_of(mode: str, chunk: Any) -> Iterator[RoundEvent]:
+    """The events in one part of the graph's stream (``stream_mode=["tasks", "updates",
+    "custom"]``)."""
+    if mode == "tasks":
+        if "input" in chunk and not str(chunk["name"]).startswith("__"):
+            yield Status(chunk["name"], "started")  # a task's start (its end carries "result")
+    elif mode == "updates":
+        for step, update in chunk.items():
+            if step == "__interrupt__":
+                yield from approvals_required(update)
+            elif not step.startswith("__"):
+                yield Status(step, "finished")
+                yield from (FindingReported(f) for f in findings_in(update))
+    elif mode == "custom" and isinstance(chunk, dict):
+        if chunk.get("kind") == ANSWER_DELTA:
+            yield Token(str(chunk["text"]))
+        elif chunk.get("kind") == ANSWER_RESTART:
+            yield Token("", restart=True)
+
+
+def findings_in(update: Any) -> list[dict[str, Any]]:
+    """The findings a step wrote (not ``START_AFRESH``, which ``load_record`` writes)."""
+    findings = update.get("findings") if isinstance(update, dict) else None
+    return findings if isinstance(findings, list) else []
+
+
+def approvals_required(interrupts: Any) -> Iterator[ApprovalRequired]:
+    for pending in interrupts or ():
+        value = getattr(pending, "value", pending)
+        request = value if isinstance(value, dict) else {"value": value}
+        yield ApprovalRequired(str(getattr(pending, "id", "")), request)
