@@ -117,7 +117,7 @@ async def scripted_model(no_sleep: NoSleep) -> AsyncIterator[ModelFactory]:
 
 class DepsFactory(Protocol):
     def __call__(
-        self, settings: Settings | None = None, **given: Unpack[Given]
+        self, *, settings: dict[str, Any] | None = None, **given: Unpack[Given]
     ) -> WardRoundDeps: ...
 
 
@@ -125,11 +125,12 @@ class DepsFactory(Protocol):
 def round_deps(tmp_path: Path) -> DepsFactory:
     """The ward round's dependencies from the composition root (``server.wiring.build_deps``) with
     what the test gives: its scripted model (none: degraded, never a live one), records, KG
-    (none: no KG), clock, outbox; the rest from ``settings`` (default: a fresh data dir)."""
+    (none: no KG), clock, outbox; the rest from ``Settings`` over a fresh data dir, with any
+    ``settings`` the test sets (``{"max_tool_steps": 2}``)."""
 
-    def make(settings: Settings | None = None, **given: Unpack[Given]) -> WardRoundDeps:
+    def make(*, settings: dict[str, Any] | None = None, **given: Unpack[Given]) -> WardRoundDeps:
         return build_deps(
-            settings or Settings(data_dir=tmp_path / "wardround"),
+            Settings(data_dir=tmp_path / "wardround", **(settings or {})),
             use_model=given.get("model") is not None,
             use_kg=given.get("graph_store") is not None,
             **given,

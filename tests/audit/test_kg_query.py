@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.deps import WardRoundDeps
 from core.audit import AuditEvent, AuditStore, EventKind
 from core.errors import WardroundError
 from core.settings import Settings
@@ -21,6 +20,7 @@ from graphs.run import ask
 from graphs.ward_round import build_ward_round
 from kg.store import GraphStore
 from tests.audit.kg_round import PATIENT, QUESTION, curated_kg, guideline_model
+from tests.conftest import DepsFactory
 from tools.fhir.sources import DirectoryPatientSource
 
 
@@ -38,20 +38,20 @@ def audit(tmp_path: Path) -> Iterator[AuditStore]:
     store.close()
 
 
-async def recorded_round(kg: GraphStore, audit: AuditStore, scripted_model: Any) -> list[Any]:
+async def recorded_round(
+    kg: GraphStore, audit: AuditStore, scripted_model: Any, round_deps: DepsFactory
+) -> list[Any]:
     _, client = scripted_model(guideline_model)
-    deps = WardRoundDeps(
-        patients=DirectoryPatientSource(), model=client, graph_store=audited_graph_store(kg)
-    )
+    deps = round_deps(patients=DirectoryPatientSource(), model=client, graph_store=kg)
     graph = build_ward_round(deps, InMemorySaver())
     result = await ask(graph, patient_id=PATIENT, question=QUESTION, audit=audit)
     return [result, await audit.events(run_id=result.run_id)]
 
 
 async def test_kg_queries_are_events_under_the_guideline_node(
-    kg: GraphStore, audit: AuditStore, scripted_model: Any
+    kg: GraphStore, audit: AuditStore, scripted_model: Any, round_deps: DepsFactory
 ) -> None:
-    result, events = await recorded_round(kg, audit, scripted_model)
+    result, events = await recorded_round(kg, audit, scripted_model, round_deps)
     by_id = {e.event_id: e for e in events}
     queries = [e for e in events if e.kind == EventKind.KG_QUERY]
     names = {q.payload["query"] for q in queries}
@@ -78,9 +78,9 @@ async def test_kg_queries_are_events_under_the_guideline_node(
 
 
 async def test_kg_query_parameters_carry_no_patient_identity(
-    kg: GraphStore, audit: AuditStore, scripted_model: Any
+    kg: GraphStore, audit: AuditStore, scripted_model: Any, round_deps: DepsFactory
 ) -> None:
-    _, events = await recorded_round(kg, audit, scripted_model)
+    _, events = await recorded_round(kg, audit, scripted_model, round_deps)
     record = await DirectoryPatientSource().load(PATIENT)
     identity = [record.patient.id, record.patient.name, *record.patient.identifiers]
     identity += [part for part in record.patient.name.split() if len(part) > 2]

@@ -7,22 +7,22 @@ from pathlib import Path
 from langgraph.checkpoint.memory import InMemorySaver
 from structlog.testing import capture_logs
 
-from agents.deps import WardRoundDeps
 from core.audit import AuditStore, EventKind
-from graphs.audit import record_model_call
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
+from tests.conftest import DepsFactory
 from tests.graphs.test_ward_round import NOW, ward_model
 
 QUESTION = "Why is Mr Chen's creatinine rising?"
 
 
-async def test_round_is_audited_as_a_tree(tmp_path: Path, patients, scripted_model) -> None:
+async def test_round_is_audited_as_a_tree(
+    tmp_path: Path, patients, scripted_model, round_deps: DepsFactory
+) -> None:
     store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.sqlite'}")
     _, client = scripted_model(ward_model)
-    client.observers.append(record_model_call)
     graph = build_ward_round(
-        WardRoundDeps(patients=patients, model=client, clock=lambda: NOW), InMemorySaver()
+        round_deps(patients=patients, model=client, clock=lambda: NOW), InMemorySaver()
     )
     with capture_logs() as logs:
         result = await ask(
@@ -55,12 +55,11 @@ async def test_round_is_audited_as_a_tree(tmp_path: Path, patients, scripted_mod
 
 
 async def test_a_tool_the_model_calls_is_a_tool_call_event(
-    tmp_path: Path, patients, scripted_model
+    tmp_path: Path, patients, scripted_model, round_deps: DepsFactory
 ) -> None:
     from typing import Any
 
     from core.model.replies import Reply
-    from graphs.audit import record_tool_call
 
     asked: list[str] = []
 
@@ -74,8 +73,9 @@ async def test_a_tool_the_model_calls_is_a_tool_call_event(
 
     store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.sqlite'}")
     _, client = scripted_model(model)
-    client.tool_observers.append(record_tool_call)
-    deps = WardRoundDeps(patients=patients, model=client, clock=lambda: NOW, max_tool_steps=2)
+    deps = round_deps(
+        patients=patients, model=client, clock=lambda: NOW, settings={"max_tool_steps": 2}
+    )
     result = await ask(
         build_ward_round(deps, InMemorySaver()), patient_id="aki-demo", question="Why?", audit=store
     )

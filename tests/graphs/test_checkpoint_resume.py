@@ -9,11 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agents.deps import WardRoundDeps
 from core.settings import Settings
 from graphs.checkpoint import open_checkpointer
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
+from tests.conftest import DepsFactory
 
 
 def run_cli(data_dir: Path, *args: str) -> dict[str, object]:
@@ -41,9 +41,11 @@ def test_a_thread_resumes_in_a_new_process(tmp_path: Path) -> None:
     assert threads == {first["thread_id"]}
 
 
-async def test_state_is_readable_from_a_fresh_checkpointer(tmp_path: Path, patients) -> None:
+async def test_state_is_readable_from_a_fresh_checkpointer(
+    tmp_path: Path, patients, round_deps: DepsFactory
+) -> None:
     settings = Settings(data_dir=tmp_path)
-    deps = WardRoundDeps(patients=patients, model=None)
+    deps = round_deps(patients=patients)
     async with open_checkpointer(settings) as saver:
         result = await ask(build_ward_round(deps, saver), patient_id="aki-demo", question="Q?")
     async with open_checkpointer(settings) as saver:

@@ -6,23 +6,25 @@ from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.deps import WardRoundDeps
 from graphs.run import ask
 from graphs.ward_round import SPECIALISTS, build_ward_round
+from tests.conftest import DepsFactory
 from tests.graphs.test_ward_round import NOW, ward_model
 
 
-def test_every_specialist_is_a_subgraph_of_three_steps() -> None:
-    graph = build_ward_round(WardRoundDeps(patients=None, model=None))  # type: ignore[arg-type]
+def test_every_specialist_is_a_subgraph_of_three_steps(round_deps: DepsFactory) -> None:
+    graph = build_ward_round(round_deps())
     nodes = set(graph.get_graph(xray=1).nodes)
     for name in SPECIALISTS:
         assert {f"{name}:tools", f"{name}:model", f"{name}:report"} <= nodes, name
 
 
-async def test_each_step_of_a_specialist_is_checkpointed(patients, scripted_model) -> None:
+async def test_each_step_of_a_specialist_is_checkpointed(
+    patients, scripted_model, round_deps: DepsFactory
+) -> None:
     _, client = scripted_model(ward_model)
     saver = InMemorySaver()
-    deps = WardRoundDeps(patients=patients, model=client, clock=lambda: NOW)
+    deps = round_deps(patients=patients, model=client, clock=lambda: NOW)
     result = await ask(build_ward_round(deps, saver), patient_id="aki-demo", question="Why?")
     config: dict[str, Any] = {"configurable": {"thread_id": result.thread_id}}
     steps: dict[str, set[str]] = {}

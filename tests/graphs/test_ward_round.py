@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.deps import WardRoundDeps
@@ -13,6 +15,7 @@ from core.model.replies import Reply
 from core.model.transcript_server import Fault
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
+from tests.conftest import DepsFactory
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 SNAPSHOT = Path(__file__).with_name("ward_round.mermaid")
@@ -51,11 +54,13 @@ def ward_model(body: dict[str, Any]) -> Reply:
     )
 
 
-def deps_for(patients: Any, client: Any) -> WardRoundDeps:
-    return WardRoundDeps(patients=patients, model=client, clock=lambda: NOW)
+@pytest.fixture
+def deps_for(round_deps: DepsFactory) -> Callable[[Any, Any], WardRoundDeps]:
+    """The round's dependencies over ``patients`` and a scripted ``client``, at ``NOW``."""
+    return lambda patients, client: round_deps(patients=patients, model=client, clock=lambda: NOW)
 
 
-async def test_scripted_round_end_to_end(patients, scripted_model) -> None:
+async def test_scripted_round_end_to_end(patients, scripted_model, deps_for) -> None:
     server, client = scripted_model(ward_model)
     graph = build_ward_round(deps_for(patients, client), InMemorySaver())
     result = await ask(graph, patient_id="aki-demo", question="Why is the creatinine rising?")
@@ -84,7 +89,7 @@ async def test_scripted_round_end_to_end(patients, scripted_model) -> None:
     assert result.schema_version == "1"
 
 
-async def test_specialists_run_in_parallel(patients, scripted_model) -> None:
+async def test_specialists_run_in_parallel(patients, scripted_model, deps_for) -> None:
     import asyncio
 
     in_flight, peak = 0, 0
@@ -103,7 +108,7 @@ async def test_specialists_run_in_parallel(patients, scripted_model) -> None:
     assert peak >= 2
 
 
-async def test_model_down_still_returns_rule_findings(patients, scripted_model) -> None:
+async def test_model_down_still_returns_rule_findings(patients, scripted_model, deps_for) -> None:
     server, client = scripted_model(ward_model, max_retries=0)
     server.inject(Fault("status", status=503, times=100))
     graph = build_ward_round(deps_for(patients, client), InMemorySaver())
@@ -116,7 +121,9 @@ async def test_model_down_still_returns_rule_findings(patients, scripted_model) 
     assert "KDIGO AKI stage 2" in result.answer
 
 
-async def test_slow_model_is_cut_at_the_round_deadline(patients, scripted_model) -> None:
+async def test_slow_model_is_cut_at_the_round_deadline(
+    patients, scripted_model, round_deps
+) -> None:
     import asyncio
 
     async def glacial(body: dict[str, Any]) -> Reply:
@@ -124,7 +131,7 @@ async def test_slow_model_is_cut_at_the_round_deadline(patients, scripted_model)
         return ward_model(body)
 
     _, client = scripted_model(glacial)
-    deps = WardRoundDeps(patients=patients, model=client, round_deadline_s=0.3)
+    deps = round_deps(patients=patients, model=client, settings={"round_deadline_s": 0.3})
     graph = build_ward_round(deps, InMemorySaver())
     started = asyncio.get_running_loop().time()
     result = await ask(graph, patient_id="aki-demo", question="Why is the creatinine rising?")
@@ -133,7 +140,7 @@ async def test_slow_model_is_cut_at_the_round_deadline(patients, scripted_model)
     assert "aki_stage" in {f.kind for f in result.findings}
 
 
-async def test_zh_tw_question_gets_zh_tw_answer(patients, scripted_model) -> None:
+async def test_zh_tw_question_gets_zh_tw_answer(patients, scripted_model, deps_for) -> None:
     _, client = scripted_model(ward_model)
     graph = build_ward_round(deps_for(patients, client), InMemorySaver())
     result = await ask(graph, patient_id="aki-demo", question="為什麼肌酸酐上升？")
@@ -142,7 +149,9 @@ async def test_zh_tw_question_gets_zh_tw_answer(patients, scripted_model) -> Non
     assert "規則計算的發現" in result.answer
 
 
-async def test_a_thread_keeps_its_turns_and_resets_findings(patients, scripted_model) -> None:
+async def test_a_thread_keeps_its_turns_and_resets_findings(
+    patients, scripted_model, deps_for
+) -> None:
     _, client = scripted_model(ward_model)
     graph = build_ward_round(deps_for(patients, client), InMemorySaver())
     first = await ask(graph, patient_id="aki-demo", question="Why is the creatinine rising?")
@@ -153,7 +162,9 @@ async def test_a_thread_keeps_its_turns_and_resets_findings(patients, scripted_m
     assert len(second.findings) == len(first.findings)  # not doubled by the reducer
 
 
-async def test_a_follow_up_on_a_thread_carries_the_earlier_turn(patients, scripted_model) -> None:
+async def test_a_follow_up_on_a_thread_carries_the_earlier_turn(
+    patients, scripted_model, deps_for
+) -> None:
     """The router and the synthesizer see the thread's earlier question and answer (a follow-up
     means little without them); the specialists see the new question only."""
     seen: list[dict[str, Any]] = []
@@ -184,18 +195,20 @@ async def test_a_follow_up_on_a_thread_carries_the_earlier_turn(patients, script
     assert all("Earlier in this thread" not in str(m) for m in first_prompts.values())
 
 
-def test_topology_snapshot() -> None:
+def test_topology_snapshot(round_deps) -> None:
     """Rewiring the graph must be a deliberate act: update ward_round.mermaid with it."""
-    graph = build_ward_round(WardRoundDeps(patients=None, model=None))  # type: ignore[arg-type]
+    graph = build_ward_round(round_deps())
     drawn = graph.get_graph().draw_mermaid()
     if not SNAPSHOT.exists():  # first run writes the snapshot; review and commit it
         SNAPSHOT.write_text(drawn, encoding="utf-8")
     assert drawn == SNAPSHOT.read_text(encoding="utf-8")
 
 
-async def test_output_cap_applies_to_every_model_call(patients, scripted_model) -> None:
+async def test_output_cap_applies_to_every_model_call(patients, scripted_model, round_deps) -> None:
     server, client = scripted_model(ward_model)
-    deps = WardRoundDeps(patients=patients, model=client, clock=lambda: NOW, max_output_tokens=50)
+    deps = round_deps(
+        patients=patients, model=client, clock=lambda: NOW, settings={"model_max_output_tokens": 50}
+    )
     await ask(build_ward_round(deps, InMemorySaver()), patient_id="aki-demo", question="Summarise")
     assert server.requests
     assert all(r["max_tokens"] <= 50 for r in server.requests)
