@@ -218,6 +218,7 @@ async def test_without_discovery_the_token_url_must_be_configured(server: FakeAu
         private_key=pem(RSA_KEY),
         scope=SCOPE,
         token_url=TOKEN_URL,
+        clock=server.clock,  # the fake's clock: a slow machine must not age the assertion
     )
     async with httpx.AsyncClient(transport=transport, auth=configured) as c:
         assert (await c.get(f"{FHIR}/Patient/p1")).status_code == 200
@@ -228,7 +229,12 @@ async def test_es384_keys_sign_too_and_other_algorithms_are_refused(
 ) -> None:
     server.public_keys = [EC_KEY.public_key()]
     auth = SmartBackendAuth(
-        fhir_url=FHIR, client_id=CLIENT, private_key=pem(EC_KEY), scope=SCOPE, algorithm="ES384"
+        fhir_url=FHIR,
+        client_id=CLIENT,
+        private_key=pem(EC_KEY),
+        scope=SCOPE,
+        algorithm="ES384",
+        clock=server.clock,  # the fake's clock: a slow machine must not age the assertion
     )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server.app()), auth=auth) as c:
         assert (await c.get(f"{FHIR}/Patient/p1")).status_code == 200
