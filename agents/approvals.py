@@ -1,10 +1,14 @@
-"""Proposed writes and their approval: nothing is recorded without a clinician on the ward.
+"""The approval protocol, in one place: nothing is recorded without a clinician on the ward.
 
-A ward round proposes writes deterministically: activating an order that someone drafted
-(``MedicationRequest`` with intent ``proposal``), and holding an active medication implicated in a
-high-severity rule finding. The graph pauses on them (LangGraph ``interrupt``); it resumes only
-with an ``ApprovalResume`` whose approver is a clinician on the patient's ward. Approved
-proposals (with any edits) go to the outbox; a rejected proposal never takes effect.
+A ward round proposes writes deterministically (``propose``): activating an order that someone
+drafted (``MedicationRequest`` with intent ``proposal``), and for an active medication implicated
+in a high-severity rule finding, the finding's remedy (hold it, or adjust its dose). The graph
+pauses on them (LangGraph ``interrupt``); ``pending_proposals(snapshot)`` says what a thread waits
+on, and ``validate_resume`` is the one check of a clinician's decisions (the thread waits, the
+approver is a clinician on the patient's ward, each pending proposal decided exactly once), run
+by the routes, ``graphs.run.resume`` and the approve step alike. A taken decision is a
+``RecordedDecision`` with its ``decision_id``; approved proposals (with any edits) go to the
+``Outbox``, which writes each decision id once; a rejected proposal never takes effect.
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from langgraph.types import StateSnapshot
 from pydantic import BaseModel, Field
 
-from agents.kg_checks import DOSE_ADJUSTMENT
 from core.domain import Finding, Medication, PatientRecord, Severity
 from core.errors import Forbidden, InvalidInput, WardroundError
 
@@ -41,16 +45,43 @@ class Approver(BaseModel):
     wards: list[str] = Field(default_factory=list)
 
 
-class Decision(BaseModel):
-    proposal_id: str
+class Verdict(BaseModel):
+    """A clinician's verdict on one proposal."""
+
     decision: Literal["approve", "reject"]
-    comment: str = ""
-    edits: dict[str, Any] | None = None
+    comment: str = Field(default="", max_length=2000)
+    edits: dict[str, Any] | None = Field(default=None, description="changes to the proposal")
+
+
+class Decision(Verdict):
+    """A verdict on a named proposal."""
+
+    proposal_id: str = Field(min_length=1, max_length=200)
 
 
 class ApprovalResume(BaseModel):
+    """What resumes a paused round: one clinician's decisions on every pending proposal."""
+
     approver: Approver
     decisions: list[Decision]
+
+
+class RecordedDecision(Decision):
+    """A decision as the round took it: who, when, exactly what (``digest``), its id, and once
+    written, where (``recorded_as``)."""
+
+    approver: str
+    approver_name: str = ""
+    digest: str
+    decided_at: str
+    decision_id: str = ""
+    run_id: str = ""
+    recorded_as: list[str] = Field(default_factory=list)
+
+
+class NothingToApprove(InvalidInput):
+    http_status = 409
+    title = "Nothing to approve"
 
 
 class DecisionNotRecorded(WardroundError):
@@ -164,42 +195,58 @@ def propose(record: PatientRecord, findings: list[Finding]) -> list[Proposal]:
     for med in record.active_medications():
         if med.proposed:
             continue
-        causes = [f.id for f in serious if _names(f, med)]
+        causes = [f for f in serious if _names(f, med)]
         if not causes:
             continue
         # a renal dose adjustment alone asks for a new dose, not for stopping the drug
-        adjust = all(c.startswith(f"{DOSE_ADJUSTMENT}:") for c in causes)
+        adjust = all(f.remedy == "adjust_dose" for f in causes)
         proposals.append(
             Proposal(
                 id=f"{'adjust' if adjust else 'hold'}:{med.ref}",
                 kind="adjust_dose" if adjust else "hold_medication",
                 summary=f"{'Adjust the dose of' if adjust else 'Hold'} {med.name}",
                 target=med.ref,
-                because=causes,
+                because=[f.id for f in causes],
             )
         )
     return proposals
 
 
-def check_approver(approver: Approver, ward: str) -> None:
-    """Only a clinician on the patient's ward may decide."""
+def pending_proposals(snapshot: StateSnapshot) -> list[Proposal]:
+    """The proposals a paused round waits on (empty when the thread does not wait)."""
+    pending: list[Proposal] = []
+    for paused in snapshot.interrupts:
+        value = paused.value if isinstance(paused.value, dict) else {}
+        pending.extend(Proposal.model_validate(p) for p in value.get("proposals") or [])
+    return pending
+
+
+def ward_of(values: dict[str, Any]) -> str:
+    """The patient's ward in a round's state: who may decide its proposals."""
+    return str(((values.get("record") or {}).get("patient") or {}).get("ward") or "")
+
+
+def validate_resume(resume: ApprovalResume, *, ward: str, pending: Sequence[Proposal]) -> None:
+    """The one check of a decision, before it is taken: the round waits on ``pending``; only a
+    clinician on the patient's ``ward`` decides; each pending proposal is decided exactly once
+    (the round resumes once, so a proposal left out would end the round undecided)."""
+    if not pending:
+        raise NothingToApprove("the thread is not waiting for a decision")
+    approver = resume.approver
     if approver.role != "clinician":
         raise Forbidden(f"a {approver.role} cannot approve clinical writes")
     if ward not in approver.wards:
         raise Forbidden(f"{approver.id} is not on ward {ward or '(none)'}")
-
-
-def check_decisions(resume: ApprovalResume, proposals: list[dict[str, Any]]) -> None:
-    """Each pending proposal decided exactly once: the round resumes once, so a proposal left
-    out would end the round undecided (the server's per-proposal route refuses that too)."""
-    known = {p["id"] for p in proposals}
     named = [d.proposal_id for d in resume.decisions]
-    unknown = [pid for pid in named if pid not in known]
-    if unknown:
-        raise InvalidInput(f"no such proposal on this thread: {', '.join(unknown)}")
-    repeated = sorted({pid for pid in named if named.count(pid) > 1})
-    if repeated:
-        raise InvalidInput(f"proposal decided more than once: {', '.join(repeated)}")
-    missing = [p["id"] for p in proposals if p["id"] not in named]
-    if missing:
-        raise InvalidInput(f"each pending proposal needs a decision; missing: {', '.join(missing)}")
+    waiting = {p.id for p in pending}
+    problems = [
+        f"{what}: {', '.join(ids)}"
+        for what, ids in (
+            ("repeated", sorted({pid for pid in named if named.count(pid) > 1})),
+            ("not pending", sorted(set(named) - waiting)),
+            ("missing", [p.id for p in pending if p.id not in named]),
+        )
+        if ids
+    ]
+    if problems:
+        raise InvalidInput("decisions: decide every pending proposal once; " + "; ".join(problems))

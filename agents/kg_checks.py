@@ -256,7 +256,9 @@ def _contraindications(store: GraphStore, facts: PatientFacts) -> tuple[list[Fin
             "contraindication", cx, cx.level, text, cites=_fhir(refs), drugs=[cx.drug_name]
         )
         if cx.level == "dose-adjust":
-            finding = finding.model_copy(update={"id": f"{DOSE_ADJUSTMENT}:{cx.id}"})
+            finding = finding.model_copy(
+                update={"id": f"{DOSE_ADJUSTMENT}:{cx.id}", "remedy": "adjust_dose"}
+            )
         out.append(finding)
     return out, implicated
 

@@ -303,6 +303,11 @@ _SEVERITY_RANK = {
 }
 
 
+Remedy = Literal["hold", "adjust_dose"]
+"""What a finding asks of a medication it names (``agents.approvals.propose`` turns it into a
+proposed write): stop it for now, or change its dose."""
+
+
 class Finding(Frozen):
     """One clinical finding. ``origin='rule'`` ones come from tools/KG and cannot be removed."""
 
@@ -316,6 +321,12 @@ class Finding(Frozen):
     source: str = Field(default="", description="guideline/reference that backs the rule")
     origin: Literal["rule", "model"] = "rule"
     specialist: str = ""
+    remedy: Remedy | None = Field(
+        default=None,
+        exclude_if=lambda remedy: remedy is None,
+        description="what a serious rule finding asks of the medication it names: 'hold' "
+        "(also when unset) or 'adjust_dose' (a renal dose adjustment asks for a new dose)",
+    )
 
 
 class Claim(Frozen):

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agents.approvals import Proposal, RecordedDecision
 from agents.outlook import OutlookItem, outlook, outlook_text
 from core.domain import Claim, Finding, PatientRecord
 
@@ -52,13 +53,15 @@ class WardRoundResult(BaseModel):
     tokens: dict[str, int]
     model: ModelInfo
     turns: int = Field(description="completed questions on this thread, this one included")
-    proposals: list[dict[str, Any]] = Field(
-        default_factory=list, description="writes this round proposes (agents.approvals.Proposal)"
+    proposals: list[Proposal] = Field(
+        default_factory=list, description="writes this round proposes"
     )
     pending_approval: bool = Field(
         default=False, description="the thread is paused until a clinician decides the proposals"
     )
-    decisions: list[dict[str, Any]] = Field(default_factory=list)
+    decisions: list[RecordedDecision] = Field(
+        default_factory=list, description="the clinician's decisions, once recorded"
+    )
     outlook: list[OutlookItem] = Field(
         default_factory=list,
         description="where the patient is heading: validated prognoses and labelled trends",
@@ -103,9 +106,9 @@ def result_from_state(state: dict[str, Any], **meta: Any) -> WardRoundResult:
         route_origin=state.get("route_origin", ""),
         unsupported_citations=state.get("unsupported_citations", 0),
         turns=len(state.get("turns") or []),
-        proposals=state.get("proposals") or [],
+        proposals=[Proposal.model_validate(p) for p in state.get("proposals") or []],
         pending_approval=bool(state.get("__interrupt__")),
-        decisions=state.get("decisions") or [],
+        decisions=[RecordedDecision.model_validate(d) for d in state.get("decisions") or []],
         outlook=_outlook(state, findings),
         **meta,
     )

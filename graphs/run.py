@@ -10,20 +10,21 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command
+from langgraph.types import Command, StateSnapshot
 from structlog.contextvars import bound_contextvars
 
 from agents.approvals import (
     ApprovalResume,
     DecisionNotRecorded,
-    check_approver,
-    check_decisions,
+    pending_proposals,
+    validate_resume,
+    ward_of,
 )
 from agents.synthesizer import ANSWER_DELTA, ANSWER_RESTART
 from core.audit import RUN_FAILED, AuditStore, EventKind, Recorder
-from core.errors import InvalidInput
 from core.logging import get_logger, pseudonym
 from core.model.types import metered
+from graphs.approval import RECORD_DECISION
 from graphs.audit import recording
 from graphs.checkpoint import prune_thread
 from graphs.result import ModelInfo, WardRoundResult, result_from_state
@@ -51,6 +52,8 @@ async def ask(
     and citation verdict, and the answer, bound to run, thread, patient and principal ids.
     ``on_update`` sees progress as in :func:`run_turn`.
     """
+    if thread_id is not None:
+        await finish_decision(graph, thread_id=thread_id, model=model, audit=audit)
     thread_id = thread_id or f"thread-{uuid.uuid4().hex[:12]}"
     graph_input = {"patient_id": patient_id, "question": question}
     return await run_turn(
@@ -75,13 +78,11 @@ async def resume(
     audit: AuditStore | None = None,
 ) -> WardRoundResult:
     """Resume a thread paused for approval with a clinician's decisions."""
+    await finish_decision(graph, thread_id=thread_id, model=model, audit=audit)
     config = RunnableConfig(configurable={"thread_id": thread_id})
     snapshot = await graph.aget_state(config)
-    if not snapshot.interrupts:
-        raise InvalidInput(f"thread {thread_id} is not waiting for an approval")
-    values = snapshot.values
-    check_approver(decision.approver, values["record"]["patient"].get("ward", ""))
-    check_decisions(decision, values.get("proposals") or [])
+    values = snapshot.values or {}
+    validate_resume(decision, ward=ward_of(values), pending=pending_proposals(snapshot))
     payload = {"decisions": [d.model_dump() for d in decision.decisions]}
     return await run_turn(
         graph,
@@ -92,6 +93,40 @@ async def resume(
         audit=audit,
         principal_id=decision.approver.id,
         request=payload,
+    )
+
+
+def decision_unfinished(snapshot: StateSnapshot) -> bool:
+    """A decision was taken and its recording did not finish (``finish_decision`` finishes it)."""
+    return RECORD_DECISION in snapshot.next
+
+
+async def finish_decision(
+    graph: CompiledStateGraph[Any, Any, Any, Any],
+    *,
+    thread_id: str,
+    model: ModelInfo | None = None,
+    audit: AuditStore | None = None,
+) -> WardRoundResult | None:
+    """Finish recording a decision that a crash (or a failure after the outbox write) left
+    unfinished, as its own audited run; None when there is none. The outbox recognises the
+    decision ids it already holds, so the decision is written exactly once. Call it before any
+    new turn on the thread (holding it): a new question would otherwise drop the step."""
+    config = RunnableConfig(configurable={"thread_id": thread_id})
+    snapshot = await graph.aget_state(config)
+    if not decision_unfinished(snapshot):
+        return None
+    decided = snapshot.values.get("decided") or []
+    log.info("approval.finishing", thread_id=thread_id, decisions=len(decided))
+    return await run_turn(
+        graph,
+        None,
+        patient_id=snapshot.values["patient_id"],
+        thread_id=thread_id,
+        model=model,
+        audit=audit,
+        principal_id=decided[0]["approver"] if decided else None,
+        request={"finishes": [d.get("decision_id", "") for d in decided]},
     )
 
 

@@ -12,7 +12,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,6 +21,9 @@ from rich.markup import escape
 from core.errors import InvalidInput, WardroundError
 from core.logging import configure_logging
 from core.settings import LOCAL_MODEL_PORT, Settings
+
+if TYPE_CHECKING:
+    from agents.approvals import Proposal
 
 app = typer.Typer(
     help="wardround: evidence-grounded ward rounds with a local model.\n\n"
@@ -150,7 +153,7 @@ def _print_result(result: Any) -> None:
     if result.pending_approval:
         out.print("[bold]Waiting for approval[/] (wardround approve --thread ... --proposal ...):")
         for p in result.proposals:
-            out.print(f"  • {p['id']}: {p['summary']}", markup=False, highlight=False)
+            out.print(f"  • {p.id}: {p.summary}", markup=False, highlight=False)
     total = result.timings.get("total", 0.0) / 1000
     out.print(
         f"[dim]run {result.run_id} · thread {result.thread_id} · {total:.1f} s · "
@@ -248,37 +251,30 @@ def ask(
 
 async def _resume(settings: Settings, thread: str, decide: Any) -> Any:
     """Resume ``thread`` with ``decide(pending proposals)`` (an ``ApprovalResume``)."""
+    from agents.approvals import pending_proposals
     from graphs.run import resume
     from server.wiring import open_runtime
 
     async with open_runtime(settings, use_model=False) as runtime:
         snapshot = await runtime.graph.aget_state({"configurable": {"thread_id": thread}})
-        pending = [
-            p
-            for waiting in snapshot.interrupts
-            if isinstance(waiting.value, dict)
-            for p in waiting.value.get("proposals") or []
-        ]
         return await resume(
             runtime.graph,
             thread_id=thread,
-            decision=decide(pending),
+            decision=decide(pending_proposals(snapshot)),
             model=runtime.model_info,
             audit=runtime.audit,
         )
 
 
-def _choices(
-    pending: list[dict[str, Any]], named: dict[str, str], rest: str | None
-) -> dict[str, str]:
+def _choices(pending: list[Proposal], named: dict[str, str], rest: str | None) -> dict[str, str]:
     """proposal id → decision: each named one as named, every other pending one as ``rest``."""
-    ids = [str(p["id"]) for p in pending]
+    ids = [p.id for p in pending]
     unknown = sorted(set(named) - set(ids))
     if unknown:
         raise InvalidInput(f"not pending on this thread: {', '.join(unknown)}")
-    undecided = [p for p in pending if p["id"] not in named]
+    undecided = [p for p in pending if p.id not in named]
     if undecided and rest is None:
-        listed = "; ".join(f"{p['id']} ({p.get('summary', '')})" for p in undecided)
+        listed = "; ".join(f"{p.id} ({p.summary})" for p in undecided)
         raise InvalidInput(
             f"decide every pending proposal (or --all approve|reject for the rest): {listed}"
         )
@@ -331,7 +327,7 @@ def approve(  # keyword-only: typer reads them as options
         named[proposal] = decision or ""
     edits = dict(item.split("=", 1) for item in edit or []) or None
 
-    def decide(pending: list[dict[str, Any]]) -> ApprovalResume:
+    def decide(pending: list[Proposal]) -> ApprovalResume:
         chosen = _choices(pending, named, all_rest)
         approved = [pid for pid, d in chosen.items() if d == "approve"]
         if edits and len(approved) != 1:
@@ -359,9 +355,9 @@ def approve(  # keyword-only: typer reads them as options
         err.print(f"[bold red]error:[/] {error}")
         raise typer.Exit(code=2) from error
     for d in result.decisions:
-        out.print(f"{d['proposal_id']}: {d['decision']} by {d['approver']} ({d['digest']})")
-        if d.get("recorded_as"):
-            out.print(f"  recorded as {', '.join(d['recorded_as'])}")
+        out.print(f"{d.proposal_id}: {d.decision} by {d.approver} ({d.digest})")
+        if d.recorded_as:
+            out.print(f"  recorded as {', '.join(d.recorded_as)}")
 
 
 @app.command()

@@ -27,11 +27,12 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
+from agents.approvals import ApprovalResume, pending_proposals, validate_resume, ward_of
 from core.errors import WardroundError
 from core.logging import get_logger
 from graphs.events import findings_in
 from graphs.result import WardRoundResult
-from graphs.run import TOKEN, run_turn
+from graphs.run import TOKEN, finish_decision, run_turn
 from server.problems import error_problem, problem
 from server.wiring import Runtime
 
@@ -44,11 +45,6 @@ class ApprovalPending(WardroundError):
 
     http_status = 409
     title = "Approval pending"
-
-
-class NothingToApprove(WardroundError):
-    http_status = 409
-    title = "Nothing to approve"
 
 
 @dataclass(frozen=True)
@@ -149,14 +145,19 @@ async def run_round(runtime: Runtime, turn: Turn, emit: Emit | None = None) -> W
     """
     progress = _Progress(emit or (lambda _event: None))
     config = RunnableConfig(configurable={"thread_id": turn.thread_id})
-    paused = bool((await runtime.graph.aget_state(config)).interrupts)
-    if paused and turn.resume is None:
+    await finish_decision(
+        runtime.graph, thread_id=turn.thread_id, model=runtime.model_info, audit=runtime.audit
+    )
+    snapshot = await runtime.graph.aget_state(config)
+    pending = pending_proposals(snapshot)
+    if turn.resume is not None:
+        resume = ApprovalResume.model_validate(turn.resume)
+        validate_resume(resume, ward=ward_of(snapshot.values or {}), pending=pending)
+    elif pending:
         raise ApprovalPending(
             f"thread {turn.thread_id} waits for a decision: "
             f"POST /v1/threads/{turn.thread_id}/approvals/<proposal id>"
         )
-    if turn.resume is not None and not paused:
-        raise NothingToApprove(f"thread {turn.thread_id} is not waiting for a decision")
     progress.emit(_status("approve" if turn.resume is not None else "load_record", "started"))
     return await run_turn(
         runtime.graph,

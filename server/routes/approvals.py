@@ -18,20 +18,28 @@ audited by the graph. The reply is the resumed run: SSE by default, JSON when as
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 from fastapi import Path as PathParam
+from langgraph.types import StateSnapshot
 from pydantic import BaseModel, Field
 
-from agents.approvals import ApprovalResume, Approver, Decision
-from core.errors import InvalidInput, WardroundError
+from agents.approvals import (
+    ApprovalResume,
+    Approver,
+    Decision,
+    Verdict,
+    pending_proposals,
+    validate_resume,
+    ward_of,
+)
+from core.errors import WardroundError
 from graphs.result import WardRoundResult
 from server.auth import Principal
 from server.deps import Clinician, ServerDeps, ServerState, thread_in_scope
-from server.routes.threads import ROUND_RESPONSES, ThreadId, pending_proposals, respond
-from server.sse import NothingToApprove, Turn
+from server.routes.threads import ROUND_RESPONSES, ThreadId, respond, thread_snapshot
+from server.sse import Turn
 from server.thread_store import ThreadRow
 
 router = APIRouter(prefix="/v1/threads", tags=["approvals"])
@@ -49,49 +57,26 @@ class DecideTogether(WardroundError):
     title = "Several proposals wait"
 
 
-class DecisionIn(BaseModel):
-    decision: Literal["approve", "reject"]
-    comment: str = Field(default="", max_length=2000)
-    edits: dict[str, Any] | None = Field(default=None, description="changes to the proposal")
-
-
-class ProposalDecisionIn(DecisionIn):
-    proposal_id: str = Field(min_length=1, max_length=200)
-
-
 class DecisionsIn(BaseModel):
-    decisions: list[ProposalDecisionIn] = Field(
+    decisions: list[Decision] = Field(
         min_length=1, max_length=50, description="one decision per pending proposal"
     )
 
 
 async def _paused(
     state: ServerState, user: Principal, thread_id: str
-) -> tuple[ThreadRow, set[str]]:
+) -> tuple[ThreadRow, StateSnapshot, list[str]]:
     row = await thread_in_scope(state, user, thread_id, action="approve")
-    pending = {str(p.get("id")) for p in await pending_proposals(state, row.id)}
-    if not pending:
-        raise NothingToApprove(f"thread {row.id} is not waiting for a decision")
-    return row, pending
-
-
-def _check_cover(decided: list[str], pending: set[str]) -> None:
-    repeated = sorted(p for p, n in Counter(decided).items() if n > 1)
-    unknown = sorted(set(decided) - pending)
-    missing = sorted(pending - set(decided))
-    problems = [
-        f"{what}: {', '.join(ids)}"
-        for what, ids in (("repeated", repeated), ("not pending", unknown), ("missing", missing))
-        if ids
-    ]
-    if problems:
-        raise InvalidInput("decisions: decide every pending proposal once; " + "; ".join(problems))
+    snapshot = await thread_snapshot(state, row.id)
+    return row, snapshot, [p.id for p in pending_proposals(snapshot)]
 
 
 async def _resume(
     state: ServerState,
     user: Principal,
     row: ThreadRow,
+    snapshot: StateSnapshot,
+    *,
     decisions: list[Decision],
     accept: str | None,
 ) -> Any:
@@ -99,6 +84,8 @@ async def _resume(
         approver=Approver(id=user.id, name=user.name, role=user.role, wards=list(user.wards)),
         decisions=decisions,
     )
+    values = snapshot.values or {}
+    validate_resume(resume, ward=ward_of(values), pending=pending_proposals(snapshot))
     turn = Turn(
         patient_id=row.patient_id,
         thread_id=row.id,
@@ -117,10 +104,8 @@ async def decide_all(
     user: Clinician,
     accept: Annotated[str | None, Header()] = None,
 ) -> Any:
-    row, pending = await _paused(state, user, thread_id)
-    _check_cover([d.proposal_id for d in body.decisions], pending)
-    decisions = [Decision(**d.model_dump()) for d in body.decisions]
-    return await _resume(state, user, row, decisions, accept)
+    row, snapshot, _ = await _paused(state, user, thread_id)
+    return await _resume(state, user, row, snapshot, decisions=body.decisions, accept=accept)
 
 
 @router.post(
@@ -131,14 +116,14 @@ async def decide_all(
 async def decide(
     thread_id: ThreadId,
     proposal_id: Annotated[str, PathParam(min_length=1, max_length=200)],
-    body: DecisionIn,
+    body: Verdict,
     *,
     state: ServerDeps,
     user: Clinician,
     accept: Annotated[str | None, Header()] = None,
 ) -> Any:
-    row, pending = await _paused(state, user, thread_id)
-    if proposal_id not in pending:
+    row, snapshot, pending = await _paused(state, user, thread_id)
+    if pending and proposal_id not in pending:
         raise ProposalNotFound(f"no pending proposal {proposal_id!r} on thread {row.id}")
     if len(pending) > 1:
         raise DecideTogether(
@@ -147,4 +132,4 @@ async def decide(
             '{"decisions": [{"proposal_id": ..., "decision": ...}, ...]}'
         )
     decision = Decision(proposal_id=proposal_id, **body.model_dump())
-    return await _resume(state, user, row, [decision], accept)
+    return await _resume(state, user, row, snapshot, decisions=[decision], accept=accept)

@@ -35,6 +35,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from agents.approvals import Proposal
 from core.domain import PatientSummary
 from core.errors import InvalidInput, WardroundError
 from graphs.result import WardRoundResult
@@ -57,8 +58,8 @@ from server.routes.openai_shapes import (
     data,
     model_entry,
 )
-from server.routes.threads import pending_proposals
-from server.sse import PING_EVERY_S, ApprovalPending, Turn, drain, run_round, start_round_events
+from server.routes.threads import refuse_if_paused
+from server.sse import PING_EVERY_S, Turn, drain, run_round, start_round_events
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 MODEL_ID = "wardround"
@@ -147,7 +148,7 @@ def answer_text(result: WardRoundResult) -> str:
     return text + pending_text(result)
 
 
-def pending_approvals(result: WardRoundResult) -> list[dict[str, Any]]:
+def pending_approvals(result: WardRoundResult) -> list[Proposal]:
     return list(result.proposals) if result.pending_approval else []
 
 
@@ -156,7 +157,7 @@ def pending_text(result: WardRoundResult) -> str:
     pending = pending_approvals(result)
     if not pending:
         return ""
-    lines = "\n".join(f"- {p.get('summary', '')} (id: {p.get('id', '')})" for p in pending)
+    lines = "\n".join(f"- {p.summary} (id: {p.id})" for p in pending)
     return (
         f"\n\nWaiting for a clinician's decision (this thread takes no new question until "
         f"then):\n{lines}\nDecide them on the ward page, or: POST "
@@ -174,7 +175,7 @@ def extension(result: WardRoundResult) -> dict[str, Any]:
         "degraded_reasons": result.degraded_reasons,
         "findings": [f.model_dump(mode="json") for f in result.findings],
         "claims": [c.model_dump(mode="json") for c in result.claims],
-        "pending_approvals": pending_approvals(result),
+        "pending_approvals": [p.model_dump() for p in pending_approvals(result)],
     }
 
 
@@ -305,10 +306,7 @@ async def chat_completions(
     patient_id, thread_id, opened = await _thread_for(
         state, user, body, x_wardround_patient or by_model, x_wardround_thread
     )
-    if await pending_proposals(state, thread_id):
-        raise ApprovalPending(
-            f"thread {thread_id} waits for a decision: POST /v1/threads/{thread_id}/approvals"
-        )
+    await refuse_if_paused(state, thread_id)
     runtime = state.require_runtime()
     writer = state.threads.writer(thread_id)
     turn = Turn(

@@ -11,9 +11,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import StreamingResponse
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import StateSnapshot
 from pydantic import BaseModel, Field
 
+from agents.approvals import Proposal, RecordedDecision, pending_proposals
+from core.errors import WardroundError
+from core.logging import get_logger
 from graphs.result import WardRoundResult
+from graphs.run import decision_unfinished, finish_decision
 from server.deps import (
     Clinician,
     ServerDeps,
@@ -23,6 +29,7 @@ from server.deps import (
 )
 from server.sse import ApprovalPending, Turn, run_round, sse_bytes, start_round_events
 
+log = get_logger(__name__)
 router = APIRouter(prefix="/v1/threads", tags=["threads"])
 
 
@@ -49,10 +56,10 @@ class Message(BaseModel):
 
 class ThreadDetail(ThreadOut):
     messages: list[Message]
-    pending_approvals: list[dict[str, Any]] = Field(
+    pending_approvals: list[Proposal] = Field(
         default_factory=list, description="proposals waiting for a clinician's decision"
     )
-    decisions: list[dict[str, Any]] = Field(
+    decisions: list[RecordedDecision] = Field(
         default_factory=list, description="the latest round's decisions (approver, digest)"
     )
     findings: list[dict[str, Any]] = Field(
@@ -102,7 +109,7 @@ async def list_threads(
                 owner_id=row.owner_id,
                 turns=len(turns),
                 last_question=turns[-1]["question"] if turns else "",
-                paused=bool(snapshot.interrupts),
+                paused=bool(pending_proposals(snapshot)),
             )
         )
     return listed
@@ -111,8 +118,7 @@ async def list_threads(
 @router.get("/{thread_id}")
 async def read_thread(thread_id: ThreadId, state: ServerDeps, user: Clinician) -> ThreadDetail:
     row = await thread_in_scope(state, user, thread_id)
-    graph = state.require_runtime().graph
-    snapshot = await graph.aget_state({"configurable": {"thread_id": row.id}})
+    snapshot = await thread_snapshot(state, row.id)
     values = snapshot.values or {}
     messages: list[Message] = []
     for turn in values.get("turns") or []:
@@ -124,8 +130,8 @@ async def read_thread(thread_id: ThreadId, state: ServerDeps, user: Clinician) -
         patient_id=row.patient_id,
         created_at=row.created_at,
         messages=messages,
-        pending_approvals=await pending_proposals(state, row.id),
-        decisions=values.get("decisions") or [],
+        pending_approvals=pending_proposals(snapshot),
+        decisions=[RecordedDecision.model_validate(d) for d in values.get("decisions") or []],
         findings=values.get("findings") or [],
     )
 
@@ -150,15 +156,31 @@ async def respond(state: ServerState, turn: Turn, accept: str | None) -> Any:
     )
 
 
-async def pending_proposals(state: ServerState, thread_id: str) -> list[dict[str, Any]]:
-    """The proposals a paused thread waits on (empty when it is not paused)."""
-    graph = state.require_runtime().graph
-    snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
-    proposals: list[dict[str, Any]] = []
-    for pending in snapshot.interrupts:
-        value = pending.value if isinstance(pending.value, dict) else {}
-        proposals.extend(value.get("proposals") or [])
-    return proposals
+async def thread_snapshot(state: ServerState, thread_id: str) -> StateSnapshot:
+    """The thread's round state, after finishing a decision that a crash left half-recorded
+    (holding the thread, as a turn would): what it waits on is then ``pending_proposals``."""
+    runtime = state.require_runtime()
+    config = RunnableConfig(configurable={"thread_id": thread_id})
+    snapshot = await runtime.graph.aget_state(config)
+    if not decision_unfinished(snapshot):
+        return snapshot
+    async with state.threads.writer(thread_id):
+        try:
+            await finish_decision(
+                runtime.graph, thread_id=thread_id, model=runtime.model_info, audit=runtime.audit
+            )
+        except WardroundError as error:  # still unfinished (or undone): the next touch retries
+            log.warning("approval.not_finished", error=type(error).__name__)
+    return await runtime.graph.aget_state(config)
+
+
+async def refuse_if_paused(state: ServerState, thread_id: str) -> None:
+    """A new question would abandon the proposals a paused round waits on: refused before a
+    stream starts (a clear 409); ``run_round`` checks again holding the thread."""
+    if pending_proposals(await thread_snapshot(state, thread_id)):
+        raise ApprovalPending(
+            f"thread {thread_id} waits for a decision: POST /v1/threads/{thread_id}/approvals"
+        )
 
 
 ROUND_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -175,11 +197,7 @@ async def ask_on_thread(
     accept: Annotated[str | None, Header()] = None,
 ) -> Any:
     row = await thread_in_scope(state, user, thread_id, action="ask")
-    if await pending_proposals(state, row.id):
-        # refused before the stream starts (a clear 409); ``run_round`` checks again under the lock
-        raise ApprovalPending(
-            f"thread {row.id} waits for a decision: POST /v1/threads/{row.id}/approvals/<id>"
-        )
+    await refuse_if_paused(state, row.id)
     turn = Turn(
         patient_id=row.patient_id, thread_id=row.id, principal_id=user.id, question=body.content
     )

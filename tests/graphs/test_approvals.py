@@ -76,7 +76,7 @@ def outbox_items(outbox: JsonlOutbox) -> list[dict[str, object]]:
 async def test_a_proposed_order_pauses_the_round(graph) -> None:
     result = await ask(graph, patient_id=PATIENT, question="Can we give the co-amoxiclav?")
     assert result.pending_approval is True
-    assert [p["id"] for p in result.proposals] == [f"activate:{ORDER}"]
+    assert [p.id for p in result.proposals] == [f"activate:{ORDER}"]
     assert result.answer  # the answer is there while the write waits
 
 
@@ -100,7 +100,7 @@ async def test_a_rejected_proposal_never_takes_effect(graph, outbox) -> None:
     result = await ask(graph, patient_id=PATIENT, question="Can we give the co-amoxiclav?")
     done = await resume(graph, thread_id=result.thread_id, decision=decide("reject"))
     assert done.pending_approval is False
-    assert [d["decision"] for d in done.decisions] == ["reject"]
+    assert [d.decision for d in done.decisions] == ["reject"]
     assert outbox_items(outbox) == []
 
 
@@ -128,7 +128,7 @@ async def test_an_approved_edit_is_written_with_its_digest(tmp_path: Path, graph
 async def test_unknown_proposal_or_idle_thread_is_refused(graph) -> None:
     result = await ask(graph, patient_id=PATIENT, question="Can we give it?")
     bad = ApprovalResume(approver=DR_LIN, decisions=[Decision(proposal_id="x", decision="approve")])
-    with pytest.raises(InvalidInput, match="no such proposal"):
+    with pytest.raises(InvalidInput, match="not pending: x"):
         await resume(graph, thread_id=result.thread_id, decision=bad)
     await resume(graph, thread_id=result.thread_id, decision=decide("reject"))
     with pytest.raises(InvalidInput, match="not waiting"):
@@ -144,7 +144,7 @@ async def test_a_resume_must_decide_each_proposal_exactly_once(graph, outbox) ->
             Decision(proposal_id=f"activate:{ORDER}", decision="reject"),
         ],
     )
-    with pytest.raises(InvalidInput, match="more than once"):
+    with pytest.raises(InvalidInput, match="repeated: activate:"):
         await resume(graph, thread_id=result.thread_id, decision=twice)
     none = ApprovalResume(approver=DR_LIN, decisions=[])
     with pytest.raises(InvalidInput, match="missing: activate:"):
@@ -169,13 +169,15 @@ async def test_a_renal_dose_adjustment_proposes_a_new_dose_not_a_hold(
     assert [f.drugs for f in adjust] == [("enoxaparin",)]
     assert adjust[0].severity.value == "high"
     assert "dose adjustment needed" in adjust[0].summary
+    assert adjust[0].remedy == "adjust_dose"  # typed: the proposal does not parse the id
+    assert all(f.remedy is None for f in result.findings if f not in adjust)
     enoxaparin = "MedicationRequest/postop-vte-prophylaxis-medreq-3"
-    by_target = {p["target"]: p for p in result.proposals}
+    by_target = {p.target: p for p in result.proposals}
     # here the enoxaparin is itself a proposed order: approving it is the decision, and the
     # proposal says which finding stands against it as drafted
-    assert by_target[enoxaparin]["kind"] == "activate_order"
-    assert adjust[0].id in by_target[enoxaparin]["because"]
-    assert not any(p["kind"] == "hold_medication" for p in result.proposals)
+    assert by_target[enoxaparin].kind == "activate_order"
+    assert adjust[0].id in by_target[enoxaparin].because
+    assert not any(p.kind == "hold_medication" for p in result.proposals)
     # were it already running, the round would propose a new dose, not stopping it
     record = await source.load("postop-vte-prophylaxis")
     running = record.model_copy(
@@ -213,7 +215,7 @@ async def test_a_decision_the_outbox_could_not_take_is_never_applied_later(graph
     still = await graph.aget_state({"configurable": {"thread_id": result.thread_id}})
     assert still.interrupts  # the proposal waits for a decision again
     done = await resume(graph, thread_id=result.thread_id, decision=reject_by_dr_chen())
-    assert [(d["decision"], d["approver"], d["comment"]) for d in done.decisions] == [
+    assert [(d.decision, d.approver, d.comment) for d in done.decisions] == [
         ("reject", "dr-chen", "allergy")
     ]
     assert outbox_items(outbox) == []
@@ -239,7 +241,7 @@ async def test_a_decision_the_audit_store_refused_is_never_applied_later(
     done = await resume(
         graph, thread_id=result.thread_id, decision=reject_by_dr_chen(), audit=store
     )
-    assert [(d["decision"], d["approver"]) for d in done.decisions] == [("reject", "dr-chen")]
+    assert [(d.decision, d.approver) for d in done.decisions] == [("reject", "dr-chen")]
     decided = [
         e.payload["approver"]
         for e in await store.events(patient_id=PATIENT)

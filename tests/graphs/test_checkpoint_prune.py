@@ -65,7 +65,7 @@ async def test_a_thread_keeps_its_latest_checkpoint_and_goes_on(
                 decisions=[Decision(proposal_id=f"activate:{ORDER}", decision="reject")],
             ),
         )
-        assert [d["decision"] for d in decided.decisions] == ["reject"]
+        assert [d.decision for d in decided.decisions] == ["reject"]
 
         follow_up = await ask(
             graph, patient_id=PATIENT, question="And the renal function?", thread_id=first.thread_id

@@ -105,10 +105,10 @@ async def test_read_from_and_record_on_the_fhir_server_with_smart_auth(
         )
         assert asked.pending_approval
         [proposal] = asked.proposals
-        assert proposal["target"] == DRAFT
+        assert proposal.target == DRAFT
         decision = ApprovalResume(
             approver=Approver(id="dr-lin", name="Dr Lin", role="clinician", wards=["7A"]),
-            decisions=[Decision(proposal_id=proposal["id"], decision="approve")],
+            decisions=[Decision(proposal_id=proposal.id, decision="approve")],
         )
         done = await resume(
             runtime.graph, thread_id=asked.thread_id, decision=decision, audit=runtime.audit
@@ -118,7 +118,7 @@ async def test_read_from_and_record_on_the_fhir_server_with_smart_auth(
     assert ehr.writes.resources[DRAFT]["status"] == "active"
     [provenance] = [r for r in ehr.writes.created if r["resourceType"] == "Provenance"]
     assert provenance["agent"][0]["who"]["display"] == "dr-lin"
-    assert done.decisions[0]["recorded_as"] == [
+    assert done.decisions[0].recorded_as == [
         f"{DRAFT}/_history/4",
         "Provenance/new-1/_history/1",
     ]

@@ -96,6 +96,12 @@ class FakeFhirWrites:
                     expected = f'W/"{current["meta"]["versionId"]}"'
                     if req.get("ifMatch") != expected:
                         return _outcome(412, "conflict", f"{req['url']} is at {expected}")
+            # a server gives each created resource its id and rewrites references to it
+            assigned = {
+                e["fullUrl"]: f"{e['resource']['resourceType']}/new-{next(self._ids)}"
+                for e in bundle["entry"]
+                if e["request"]["method"] == "POST"
+            }
             responses = []
             for entry in bundle["entry"]:
                 req = entry["request"]
@@ -108,17 +114,40 @@ class FakeFhirWrites:
                     location = f"{req['url']}/_history/{version}"
                     responses.append({"response": {"status": "200 OK", "location": location}})
                 else:
-                    created = {**entry["resource"], "id": f"new-{next(self._ids)}"}
+                    text = json.dumps(entry["resource"])
+                    for full_url, ref in assigned.items():
+                        text = text.replace(full_url, ref)
+                    ref = assigned[entry["fullUrl"]]
+                    created = {**json.loads(text), "id": ref.partition("/")[2]}
                     self.created.append(created)
                     location = f"{created['resourceType']}/{created['id']}/_history/1"
                     responses.append({"response": {"status": "201 Created", "location": location}})
             body = {"resourceType": "Bundle", "type": "transaction-response", "entry": responses}
             return JSONResponse(body, media_type=FHIR_JSON)
 
+        async def search(request: Request) -> JSONResponse:
+            """``Provenance?entity:identifier=system|value``: the one search the outbox makes."""
+            wanted = request.query_params.get("entity:identifier", "")
+            found = [
+                r
+                for r in self.created
+                if r["resourceType"] == "Provenance"
+                and any(
+                    f"{e['what']['identifier']['system']}|{e['what']['identifier']['value']}"
+                    == wanted
+                    for e in r.get("entity") or []
+                )
+            ]
+            body = {"resourceType": "Bundle", "type": "searchset", "entry": [
+                {"resource": r} for r in found
+            ]}  # fmt: skip
+            return JSONResponse(body, media_type=FHIR_JSON)
+
         return Starlette(
             routes=[
                 Route("/fhir/{rtype}/{rid}", read, methods=["GET"]),
                 Route("/fhir", transaction, methods=["POST"]),
+                Route("/fhir/Provenance", search, methods=["GET"]),
             ]
         )
 
@@ -148,6 +177,9 @@ def approved(kind: str, target: str, **edits: object) -> dict[str, Any]:
         "approver": "dr-lin",
         "digest": digest(proposal, edits or None),
         "decided_at": NOW.isoformat(),
+        "decision_id": f"dec-{kind}-{target}",
+        "thread_id": "thread-1",
+        "run_id": "run-1",
     }
 
 
@@ -189,8 +221,7 @@ async def test_a_dose_adjustment_is_a_task_not_a_rewritten_order(
     assert (task["resourceType"], task["intent"], task["status"]) == ("Task", "order", "requested")
     assert task["focus"] == {"reference": ACTIVE}
     assert "lisinopril 10 mg" in task["description"]
-    [entry, _] = fake.transactions[0]["entry"]
-    assert provenance["target"][0]["reference"] == entry["fullUrl"]  # the new Task
+    assert provenance["target"][0]["reference"] == f"Task/{task['id']}"  # the new Task
 
 
 async def test_a_record_changed_since_it_was_read_is_not_overwritten(
@@ -233,7 +264,7 @@ async def test_an_approval_that_cannot_be_recorded_stays_pending_until_it_can(
     [proposal] = asked.proposals
     decision = ApprovalResume(
         approver=Approver(id="dr-lin", name="Dr Lin", role="clinician", wards=["7A"]),
-        decisions=[Decision(proposal_id=proposal["id"], decision="approve")],
+        decisions=[Decision(proposal_id=proposal.id, decision="approve")],
     )
     fake.refuse_with = 503
     with pytest.raises(DecisionNotRecorded, match="HTTP 503") as refused:
@@ -244,10 +275,10 @@ async def test_an_approval_that_cannot_be_recorded_stays_pending_until_it_can(
     assert fake.resources[DRAFT]["status"] == "draft"
     fake.refuse_with = None
     done = await resume(graph, thread_id=asked.thread_id, decision=decision)
-    assert [d["decision"] for d in done.decisions] == ["approve"]
+    assert [d.decision for d in done.decisions] == ["approve"]
     assert fake.resources[DRAFT]["status"] == "active"
     # the decision says where it was recorded (audited with it)
-    assert done.decisions[0]["recorded_as"] == [
+    assert done.decisions[0].recorded_as == [
         f"{DRAFT}/_history/4",
         "Provenance/new-1/_history/1",
     ]
@@ -281,3 +312,29 @@ async def test_the_fhir_client_carries_the_token_and_never_shows_it(tmp_path: Pa
     assert "s3cret-token" not in settings.model_dump_json()
     async with fhir_http(Settings(data_dir=tmp_path, fhir_url=BASE)) as anonymous:
         assert "Authorization" not in anonymous.headers
+
+
+async def test_a_replayed_decision_is_recognised_and_not_written_twice(
+    fhir: tuple[FakeFhirWrites, FhirOutbox],
+) -> None:
+    """Issue 17 item 2: the same decision (same id) sent again after a crash between the write
+    and the checkpoint finds its Provenance and writes nothing."""
+    fake, outbox = fhir
+    items = [approved("activate_order", DRAFT), approved("adjust_dose", ACTIVE, dose="10 mg")]
+    first = await outbox.write(items)
+    assert first == [
+        [f"{DRAFT}/_history/4", "Provenance/new-1/_history/1"],
+        ["Task/new-2/_history/1", "Provenance/new-3/_history/1"],
+    ]
+    provenance = fake.created[0]
+    ids = {e["what"]["identifier"]["system"]: e["what"]["identifier"]["value"]
+           for e in provenance["entity"]}  # fmt: skip
+    assert ids["urn:wardround:decision"] == items[0]["decision_id"]
+    assert (ids["urn:wardround:thread"], ids["urn:wardround:run"]) == ("thread-1", "run-1")
+    assert fake.created[1]["identifier"] == [
+        {"system": "urn:wardround:decision", "value": items[1]["decision_id"]}
+    ]
+    again = await outbox.write(items)
+    assert len(fake.transactions) == 1  # nothing sent the second time
+    assert fake.resources[DRAFT]["meta"]["versionId"] == "4"
+    assert again == [[DRAFT, "Provenance/new-1"], ["Task/new-2", "Provenance/new-3"]]

@@ -12,7 +12,13 @@ whole or not at all:
 - ``adjust_dose``: wardround does not rewrite dosage structures; it posts a ``Task`` (intent
   ``order``) asking for the new dose, focused on the order, with the approver's edits.
 - every write carries a ``Provenance``: the approver as author, wardround as the assembling
-  device, the proposal's reasons, and the approval's digest (``agents.approvals.digest``).
+  device, the proposal's reasons, and as entities the approval's digest
+  (``agents.approvals.digest``), the decision id, the thread id and the run id.
+
+Exactly once: before writing, each decision's Provenance is looked up by its decision id
+(``Provenance?entity:identifier=urn:wardround:decision|<id>``); a decision found there (the same
+decision replayed after a crash between the write and the checkpoint) is not written again, and
+its earlier locations are returned. A ``Task`` carries the decision id as its identifier too.
 
 A failed write raises ``FhirWriteFailed`` and nothing is recorded: the approval stays pending and
 can be decided again. A recorded one returns the locations the server gave each write (with their
@@ -37,6 +43,9 @@ FINAL_STATES = frozenset({"stopped", "completed", "cancelled", "entered-in-error
 NEW_STATUS = {"activate_order": "active", "hold_medication": "on-hold"}
 WRITABLE_TYPES = frozenset({"MedicationRequest", "MedicationStatement"})
 DIGEST_SYSTEM = "urn:wardround:approval-digest"
+DECISION_SYSTEM = "urn:wardround:decision"
+THREAD_SYSTEM = "urn:wardround:thread"
+RUN_SYSTEM = "urn:wardround:run"
 
 
 class FhirWriteFailed(WardroundError):
@@ -56,6 +65,30 @@ class FhirOutbox:
     async def write(self, items: Sequence[dict[str, Any]]) -> list[list[str]]:
         """Record ``items`` in one transaction; per item, the locations the server gave its
         writes (``MedicationRequest/x/_history/4``, ``Provenance/p1/_history/1``)."""
+        earlier = [await self._recorded(item) for item in items]
+        todo = [item for item, found in zip(items, earlier, strict=True) if found is None]
+        fresh = iter(await self._transaction(todo) if todo else [])
+        return [found if found is not None else next(fresh) for found in earlier]
+
+    async def _recorded(self, item: dict[str, Any]) -> list[str] | None:
+        """Where this decision was recorded before (a replay after a crash), or None.
+
+        Every write carries a Provenance whose entity names the decision id, so one search on
+        ``entity:identifier`` finds it."""
+        if not item.get("decision_id"):
+            return None
+        query = {"entity:identifier": f"{DECISION_SYSTEM}|{item['decision_id']}"}
+        response = await self._send("GET", f"{self.base_url}/Provenance", params=query)
+        if response.status_code != 200:
+            raise FhirWriteFailed(f"cannot look up earlier writes: {_problem(response)}")
+        found = [e.get("resource") or {} for e in response.json().get("entry") or []]
+        if not found:
+            return None
+        log.info("fhir.outbox.replay_recognised", writes=len(found))
+        targets = [str(t.get("reference", "")) for p in found for t in p.get("target") or []]
+        return targets + [f"Provenance/{p.get('id', '')}" for p in found]
+
+    async def _transaction(self, items: Sequence[dict[str, Any]]) -> list[list[str]]:
         per_item = [await self._entries(item) for item in items]
         entries = [entry for group in per_item for entry in group]
         if not entries:
@@ -142,7 +175,13 @@ def _task(target: str, proposal: dict[str, Any], item: dict[str, Any]) -> dict[s
         "description": f"{proposal['summary']}.{note}",
         "authoredOn": item["decided_at"],
         "requester": {"display": item["approver"]},
+        **_identifier(item),
     }
+
+
+def _identifier(item: dict[str, Any]) -> dict[str, Any]:
+    decision = item.get("decision_id")
+    return {"identifier": [{"system": DECISION_SYSTEM, "value": decision}]} if decision else {}
 
 
 def _provenance(
@@ -161,10 +200,14 @@ def _provenance(
         ],
         "reason": [{"text": f"{proposal['summary']} ({what}); because {proposal['because']}"}],
         "entity": [
-            {
-                "role": "source",
-                "what": {"identifier": {"system": DIGEST_SYSTEM, "value": item["digest"]}},
-            }
+            {"role": "source", "what": {"identifier": {"system": system, "value": value}}}
+            for system, value in (
+                (DIGEST_SYSTEM, item["digest"]),
+                (DECISION_SYSTEM, item.get("decision_id")),
+                (THREAD_SYSTEM, item.get("thread_id")),
+                (RUN_SYSTEM, item.get("run_id")),
+            )
+            if value
         ],
     }
 

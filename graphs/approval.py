@@ -1,0 +1,174 @@
+"""The ward round's approval steps: propose → approve (``interrupt``) → record_decision.
+
+Exactly once, and never a stale decision (issue 17):
+
+- ``approve`` pauses, and on resume only *takes* the decision (checked by
+  ``agents.approvals.validate_resume``, given its ``decision_id``); it writes nothing, and nothing
+  after ``interrupt`` raises: LangGraph keeps the resume value of a node that raised and hands it
+  to the next resume, in place of the next clinician's decision.
+- its checkpoint makes the decision durable; ``record_decision`` then audits it
+  (``approval.decided``), writes what was approved to the outbox, and audits where it went
+  (``approval.recorded``).
+- a failure before the outbox took the write undoes the decision: a fresh attempt (new decision
+  ids) and a fresh pause, with ``approval_failure`` naming the run, which reports it
+  (``graphs.run``). A failure or a crash after it leaves ``record_decision`` to run again with
+  the same decision ids (``graphs.run.finish_decision``); the outbox recognises them.
+
+So a crash at any point leaves the decision undone (still pending, decidable again) or done
+exactly once. ``crash_points.reached`` marks where the crash tests kill the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import interrupt
+
+from agents.approvals import (
+    ApprovalResume,
+    DecisionNotRecorded,
+    Proposal,
+    RecordedDecision,
+    decision_id,
+    digest,
+    propose,
+    validate_resume,
+    ward_of,
+)
+from agents.deps import WardRoundDeps
+from core import crash_points
+from core.audit import EventKind
+from core.domain import Finding, PatientRecord
+from core.errors import WardroundError
+from core.logging import get_logger
+from graphs.audit import emit
+from graphs.state import WardRoundState
+
+log = get_logger(__name__)
+RECORD_DECISION = "record_decision"
+"""The step that records a taken decision: a thread whose next step it is has a decision that a
+crash or a failure after the outbox write left unfinished."""
+
+
+class ApprovalSteps:
+    """The approval steps, bound to one set of dependencies (the outbox and the clock)."""
+
+    def __init__(self, deps: WardRoundDeps) -> None:
+        self.deps = deps
+
+    async def propose(self, state: WardRoundState) -> dict[str, Any]:
+        record = PatientRecord.model_validate(state["record"])
+        findings = [Finding.model_validate(f) for f in state.get("findings", [])]
+        proposals = [p.model_dump() for p in propose(record, findings)]
+        if proposals:
+            await emit(EventKind.APPROVAL_REQUESTED, {"proposals": proposals})
+        return {
+            "proposals": proposals,
+            "decisions": [],
+            "decided": None,
+            "approval_failure": None,
+            "approval_attempt": state.get("approval_attempt", 0) + 1,
+        }
+
+    @staticmethod
+    def needs_approval(state: WardRoundState) -> Literal["approve", "__end__"]:
+        return "approve" if state.get("proposals") else "__end__"
+
+    async def approve(self, state: WardRoundState, config: RunnableConfig) -> dict[str, Any]:
+        """Pause until a clinician on the ward decides; take the decision, write nothing."""
+        ward = ward_of(dict(state))
+        answer = interrupt({"proposals": state["proposals"], "ward": ward})
+        try:
+            decided = self._take(state, config, ApprovalResume.model_validate(answer), ward)
+        except Exception as exc:  # never raised here: reported by the run that resumed
+            return _not_recorded(state, config, exc)
+        crash_points.reached("decision_taken")
+        return {"decided": [d.model_dump() for d in decided], "approval_failure": None}
+
+    def _take(
+        self, state: WardRoundState, config: RunnableConfig, resume: ApprovalResume, ward: str
+    ) -> list[RecordedDecision]:
+        pending = [Proposal.model_validate(p) for p in state["proposals"]]
+        validate_resume(resume, ward=ward, pending=pending)
+        by_id = {p["id"]: p for p in state["proposals"]}
+        thread_id, run_id = _ids(config)
+        attempt = state.get("approval_attempt", 0)
+        return [
+            RecordedDecision(
+                **d.model_dump(),
+                approver=resume.approver.id,
+                approver_name=resume.approver.name,
+                digest=digest(by_id[d.proposal_id], d.edits),
+                decided_at=self.deps.clock().isoformat(),
+                decision_id=decision_id(thread_id, d.proposal_id, attempt),
+                run_id=run_id,
+            )
+            for d in resume.decisions
+        ]
+
+    async def record_decision(
+        self, state: WardRoundState, config: RunnableConfig
+    ) -> dict[str, Any]:
+        """Audit the decision, then write what was approved to the outbox (see the module)."""
+        decided = [RecordedDecision.model_validate(d) for d in state.get("decided") or []]
+        try:
+            for d in decided:
+                await emit(EventKind.APPROVAL_DECIDED, d.model_dump())
+            crash_points.reached("before_outbox")
+            receipts = await self._write_approved(state, config, decided)
+        except Exception as exc:  # nothing was written: decide again
+            return _not_recorded(state, config, exc)
+        crash_points.reached("after_outbox")
+        for d in decided:
+            d.recorded_as = receipts.get(d.decision_id, [])
+            if d.recorded_as:
+                await emit(
+                    EventKind.APPROVAL_RECORDED,
+                    d.model_dump(include={"decision_id", "proposal_id", "recorded_as"}),
+                )
+        crash_points.reached("before_checkpoint")
+        return {"decisions": [d.model_dump() for d in decided], "decided": None}
+
+    async def _write_approved(
+        self, state: WardRoundState, config: RunnableConfig, decided: list[RecordedDecision]
+    ) -> dict[str, list[str]]:
+        """Where each approved decision was recorded, by decision id."""
+        approved = [d for d in decided if d.decision == "approve"]
+        if not approved or self.deps.outbox is None:
+            return {}
+        by_id = {p["id"]: p for p in state["proposals"]}
+        thread_id, _ = _ids(config)
+        items = [
+            {"proposal": by_id[d.proposal_id], **d.model_dump(), "thread_id": thread_id}
+            for d in approved
+        ]
+        receipts = await self.deps.outbox.write(items)
+        return {d.decision_id: r for d, r in zip(approved, receipts, strict=True)}
+
+    @staticmethod
+    def after_record(state: WardRoundState) -> Literal["approve", "__end__"]:
+        """A decision that was not recorded goes back to a fresh pause."""
+        return "approve" if state.get("approval_failure") else "__end__"
+
+
+def _ids(config: RunnableConfig) -> tuple[str, str]:
+    configurable = config.get("configurable") or {}
+    return str(configurable.get("thread_id", "")), str(configurable.get("run_id", ""))
+
+
+def _not_recorded(state: WardRoundState, config: RunnableConfig, exc: Exception) -> dict[str, Any]:
+    """Undo the decision: a fresh attempt (new decision ids) and why, for the run to report."""
+    known = exc if isinstance(exc, WardroundError) else None
+    log.warning("approval.not_recorded", error=type(exc).__name__)
+    return {
+        "decided": None,
+        "approval_attempt": state.get("approval_attempt", 0) + 1,
+        "approval_failure": {
+            "run_id": _ids(config)[1],
+            "error": type(exc).__name__,
+            "message": f"{type(exc).__name__}: {exc}"[:500],
+            "http_status": known.http_status if known else DecisionNotRecorded.http_status,
+            "title": known.title if known else DecisionNotRecorded.title,
+        },
+    }
