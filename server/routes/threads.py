@@ -52,6 +52,11 @@ class Message(BaseModel):
     role: str
     content: str
     run_id: str = ""
+    answered: bool = Field(
+        default=True,
+        description="false for a question whose round has not finished: still running, or cut "
+        "short (the server stopped mid-round); ask it again",
+    )
 
 
 class ThreadDetail(ThreadOut):
@@ -125,6 +130,10 @@ async def read_thread(thread_id: ThreadId, state: ServerDeps, user: Clinician) -
         run_id = turn.get("run_id", "")
         messages.append(Message(role="user", content=turn["question"], run_id=run_id))
         messages.append(Message(role="assistant", content=turn["answer"], run_id=run_id))
+    question = values.get("question")
+    cut_short = not pending_proposals(snapshot) and not decision_unfinished(snapshot)
+    if question and snapshot.next and cut_short:
+        messages.append(Message(role="user", content=question, answered=False))
     return ThreadDetail(
         id=row.id,
         patient_id=row.patient_id,

@@ -16,11 +16,13 @@ from agents.approvals import (
     Decision,
     DecisionNotRecorded,
     JsonlOutbox,
+    NothingToApprove,
     Outbox,
     propose,
 )
 from agents.deps import WardRoundDeps
 from core.audit import AuditStore, EventKind
+from core.audit.errors import AuditError
 from core.errors import Forbidden, InvalidInput
 from core.settings import SHIPPED_DATA
 from graphs.run import ask, resume
@@ -267,3 +269,33 @@ async def test_the_file_outbox_writes_a_decision_once(outbox) -> None:
     lines = outbox.path.read_text(encoding="utf-8").splitlines()
     assert json.loads(lines[-1])["decision_id"] == "dec-2"
     assert outbox.recorded() == {"dec-1", "dec-2"}
+
+
+async def test_a_decision_written_but_not_fully_audited_is_finished_not_redone(
+    tmp_path: Path, graph, outbox
+) -> None:
+    """After the outbox took the write nothing undoes the decision: a failure there leaves the
+    recording to finish, and finishing it writes nothing twice."""
+    path = tmp_path / "audit.sqlite"
+    store = AuditStore.open(f"sqlite:///{path}")
+    result = await ask(graph, patient_id=PATIENT, question="Can we give it?", audit=store)
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TRIGGER refuse_receipts BEFORE INSERT ON audit_events "
+            "WHEN NEW.kind = 'approval.recorded' BEGIN SELECT RAISE(ABORT, 'audit full'); END"
+        )
+    with pytest.raises(AuditError):
+        await resume(graph, thread_id=result.thread_id, decision=decide("approve"), audit=store)
+    [written] = outbox_items(outbox)
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TRIGGER refuse_receipts")
+    with pytest.raises(NothingToApprove):  # the decision stands: finished first, then refused
+        await resume(graph, thread_id=result.thread_id, decision=reject_by_dr_chen(), audit=store)
+    assert outbox_items(outbox) == [written]
+    state = await graph.aget_state({"configurable": {"thread_id": result.thread_id}})
+    [recorded] = state.values["decisions"]
+    assert (recorded["decision"], recorded["approver"]) == ("approve", "dr-lin")
+    assert recorded["decision_id"] == written["decision_id"]
+    assert recorded["recorded_as"] == ["file:outbox.jsonl"]
+    assert (await store.verify()).ok
+    store.close()
