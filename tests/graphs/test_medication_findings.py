@@ -120,3 +120,19 @@ async def test_findings_with_the_model_down(  # noqa: PLR0917 - pytest fixtures
     assert result.degraded
     found = [f for f in result.findings if f.kind == kind and f.origin == "rule"]
     assert any(drugs <= set(f.drugs) for f in found), [f.summary for f in result.findings]
+
+
+async def test_a_finding_on_a_fuzzy_match_says_to_verify_it(curated_kg: GraphStore) -> None:
+    from agents.kg_checks import kg_findings
+    from tools.fhir.parse import parse_bundle
+
+    record = parse_bundle(
+        _bundle(_order("s", "Simvistatin 10 MG"), _order("v", "Verapamil Hydrochloride 40 MG"))
+    )
+    findings = {f.id: f for f in await kg_findings(curated_kg, record)}
+    interaction = next(f for f in findings.values() if f.kind == "interaction")
+    assert set(interaction.drugs) == {"simvastatin", "verapamil"}
+    assert "[verify: simvastatin matched approximately from 'Simvistatin 10 MG'" in (
+        interaction.summary
+    )
+    assert findings["kg:fuzzy-drugs"].drugs == ("simvastatin",)

@@ -54,9 +54,8 @@ def test_ingredients_and_brand(text: str, ingredients: list[tuple[str, ...]], br
 
 def test_a_drug_whose_name_looks_like_a_salt_is_looked_up_whole_first() -> None:
     # potassium chloride and dimethyl fumarate are drugs, not "chloride"/"fumarate" salts
-    assert parse_product("Potassium Chloride 20 MEQ Extended Release Oral Tablet").ingredients == (
-        ("potassium chloride",),
-    )
+    (names,) = parse_product("Potassium Chloride 20 MEQ Extended Release Oral Tablet").ingredients
+    assert names[0] == "potassium chloride"
     assert parse_product("dimethyl fumarate 120 MG").ingredients[0][0] == "dimethyl fumarate"
 
 
@@ -71,3 +70,20 @@ def test_rxnorm_inverted_names_are_put_back_in_order() -> None:
 
 def test_nothing_left_is_no_ingredient() -> None:
     assert parse_product("5 MG Oral Tablet").ingredients == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        # dm+d (NHS) virtual medicinal product names, as UK documents write them
+        ("Tazocin 4.5g powder for solution for infusion vials", "tazocin"),
+        ("Lansoprazole 30mg gastro-resistant capsules", "lansoprazole"),
+        ("Enoxaparin sodium 40mg/0.4ml solution for injection pre-filled syringes", "enoxaparin"),
+        ("Digoxin 125microgram tablets", "digoxin"),
+        # Portuguese (IPS PT) product text
+        ("Lisinopril 10 mg comprimidos", "lisinopril"),
+    ],
+)
+def test_uk_and_european_product_texts(text: str, first: str) -> None:
+    (names,) = parse_product(text).ingredients
+    assert first in names

@@ -135,6 +135,42 @@ DOSE_FORM_WORDS = frozenset(
         "subcutaneous",
         "intramuscular",
         "infusion",
+        "for",
+        "powder",
+        "infusion",
+        "vials",
+        "syringes",
+        "pre-filled",
+        "gastro-resistant",
+        "soluble",
+        "dispersible",
+        "effervescent",
+        "modified-release",
+        "prolonged-release",
+        "cfc",
+        "free",
+        "sachets",
+        "granules",
+        "ampoules",
+        "concentrate",
+        "pessaries",
+        "eye",
+        "ear",
+        "comprimidos",
+        "revestidos",
+        "revestido",
+        "película",
+        "cápsulas",
+        "cápsula",
+        "gastrorresistentes",
+        "solução",
+        "injetável",
+        "filmomhulde",
+        "omhulde",
+        "capsules,",
+        "maagsapresistente",
+        "bruistabletten",
+        "druppels",
     ]
 )
 # Salts, esters and hydrates that name the same active moiety (USP Salt Policy, USP-NF General
@@ -235,7 +271,11 @@ def _candidates(part: str) -> tuple[str, ...]:
     if "," in out[0]:  # RxNorm inverts some names: "insulin human, isophane"
         head, _, tail = out[0].partition(",")
         out.append(f"{tail.strip()} {head.strip()}")
-    return tuple(dict.fromkeys(c for c in out if c))
+    # last, the name's leading words: what follows an ingredient is form or packaging we do not
+    # list ("Tazocin 4.5g ... for infusion vials")
+    plain = no_comma.split()
+    out.extend(" ".join(plain[:n]) for n in range(len(plain) - 1, 0, -1))
+    return tuple(dict.fromkeys(c for c in out if len(c) > 2 or not c.isascii()))
 
 
 def parse_product(text: str) -> ParsedProduct:
