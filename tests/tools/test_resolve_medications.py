@@ -184,7 +184,14 @@ def test_what_does_not_resolve_stays_with_why(store: GraphStore) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["Influenzavaccin 0,5ml", "clotrimazole 1% cream", "ganciclovir 500 MG", "ofloxacin"]
+    "text",
+    [
+        "Influenzavaccin 0,5ml",
+        "clotrimazole 1% cream",
+        "ganciclovir 500 MG",
+        "ofloxacin",
+        "Vitamin B 12 5 MG/ML Injectable Solution",  # not vitamin K by its first two words
+    ],
 )
 def test_a_different_drug_with_a_similar_name_is_not_guessed(store: GraphStore, text: str) -> None:
     # clotrimazole is not co-trimoxazole, ganciclovir not aciclovir, ofloxacin not moxifloxacin

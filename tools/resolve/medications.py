@@ -25,6 +25,7 @@ from tools.fhir.codes import RXNORM, SNOMED
 from tools.fhir.medications import ATC
 from tools.resolve.med_maps import MedicationMaps, medication_maps
 from tools.resolve.med_routes import CONFIDENCE, How, Route, routes_for, states_no_medication
+from tools.resolve.product_names import SALT_WORDS
 
 _SYSTEM_NAMES = {RXNORM: "RxNorm", ATC: "ATC", SNOMED: "SNOMED CT"}
 FUZZY_CUTOFF = 0.85
@@ -215,13 +216,23 @@ def _a_misspelling_of(candidate: str, term: str) -> bool:
     return candidate[:1] == term[:1] and _edits(candidate, term) <= allowed
 
 
+def _whole_names(part: tuple[str, ...]) -> list[str]:
+    """The candidates that keep every word of the name but its salt: a fuzzy match on a name's
+    leading words alone would read "vitamin b 12" as "vitamin k"."""
+
+    def words(name: str) -> int:
+        return sum(w.strip(",") not in SALT_WORDS for w in name.split())
+
+    return [c for c in part if words(c) == words(part[0])]
+
+
 def _near_misses(store: Any, parts: list[tuple[str, ...]]) -> dict[str, tuple[str, float]]:
     """First candidate name of each part -> (the closest KG term, similarity), where one is a
     likely misspelling of it."""
     vocabulary = list(store.drug_terms())
     out: dict[str, tuple[str, float]] = {}
     for part in parts:
-        for candidate in part:
+        for candidate in _whole_names(part):
             close = difflib.get_close_matches(candidate, vocabulary, n=3, cutoff=FUZZY_CUTOFF)
             typo = next((term for term in close if _a_misspelling_of(candidate, term)), None)
             if typo is not None:
