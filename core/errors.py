@@ -83,6 +83,14 @@ class ModelOutputInvalid(ModelError):
         self.raw = raw
 
 
+class ModelReplyMalformed(ModelError):
+    """The endpoint answered 200 with something that is not an OpenAI reply: a body that is not
+    JSON or is cut short, a garbage SSE line, a completion without choices, or a reply larger
+    than wardround reads."""
+
+    title = "Model reply malformed"
+
+
 class ToolLoopExceeded(ModelError):
     """A tool-calling loop hit its step limit without a final answer."""
 

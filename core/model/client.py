@@ -26,6 +26,13 @@ from core.errors import ModelError, ModelTimeout, ModelUnavailable, StreamInterr
 from core.logging import get_logger
 from core.model.errors_map import Failure, classify
 from core.model.replies import completion_from_chunks
+from core.model.reply_checks import (
+    FAILED_CALL,
+    UnusableReply,
+    check_completion,
+    chunk_choices,
+    reply_chars,
+)
 from core.model.types import ModelCall, ModelCapabilities, ModelConfig, record_usage
 
 log = get_logger(__name__)
@@ -140,10 +147,10 @@ class ModelClient:
     async def _create(self, body: dict[str, Any]) -> ChatCompletion:
         params = {k: v for k, v in body.items() if k not in ("model", "messages")}
         async with self._limit, asyncio.timeout(self.config.total_timeout_s):
-            result: ChatCompletion = await self._openai.chat.completions.create(
+            result = await self._openai.chat.completions.create(
                 model=body["model"], messages=body["messages"], **params
             )
-        return result
+        return check_completion(result, max_chars=self.config.max_reply_chars)
 
     # --- streaming ------------------------------------------------------------------------------
 
@@ -188,21 +195,16 @@ class ModelClient:
     ) -> AsyncIterator[str]:
         iterator = stream.__aiter__()
         finished = False
-        first = True
-        while True:
-            budget = deadline - time.monotonic()
-            wait = min(budget, self.config.first_token_timeout_s) if first else budget
-            try:
-                chunk = await asyncio.wait_for(iterator.__anext__(), timeout=max(wait, 0.001))
-            except StopAsyncIteration:
-                break
-            except TimeoutError:
+        size = 0
+        while got := await self._next_chunk(stream, iterator, deadline, not call.chunks):
+            chunk, choices = got
+            size += sum(reply_chars(choice.delta) for choice in choices)
+            if size > self.config.max_reply_chars:
                 await stream.close()
-                what = "first token" if first else "end of the reply"
-                raise ModelTimeout(f"the model did not send the {what} in time") from None
-            except (openai.APIConnectionError, httpx.TransportError) as exc:
-                raise StreamInterrupted(f"the model's stream broke off: {exc}") from exc
-            first = False
+                raise classify(
+                    UnusableReply(f"sent more than {self.config.max_reply_chars} characters"),
+                    base_url=self.config.base_url,
+                ).error
             call.chunks.append(chunk.model_dump(mode="json", exclude_none=True))
             if chunk.usage is not None:
                 record_usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
@@ -210,7 +212,7 @@ class ModelClient:
                     "prompt_tokens": chunk.usage.prompt_tokens,
                     "completion_tokens": chunk.usage.completion_tokens,
                 }
-            for choice in chunk.choices:
+            for choice in choices:
                 finished = finished or choice.finish_reason is not None
                 if choice.delta.content:
                     yield choice.delta.content
@@ -218,6 +220,32 @@ class ModelClient:
             raise StreamInterrupted("the model's stream ended before the reply was finished")
         if not call.usage:
             _estimate_usage(call)
+
+    async def _next_chunk(
+        self, stream: Any, iterator: Any, deadline: float, first: bool
+    ) -> tuple[Any, list[Any]] | None:
+        """The next chunk and its choices, or None at the end; typed errors for every fault."""
+        budget = deadline - time.monotonic()
+        wait = min(budget, self.config.first_token_timeout_s) if first else budget
+        try:
+            chunk = await asyncio.wait_for(iterator.__anext__(), timeout=max(wait, 0.001))
+            return chunk, chunk_choices(chunk)
+        except StopAsyncIteration:
+            return None
+        except TimeoutError:
+            await stream.close()
+            what = "first token" if first else "end of the reply"
+            raise ModelTimeout(f"the model did not send the {what} in time") from None
+        except (openai.APITimeoutError, httpx.TimeoutException) as exc:
+            # the socket's read timeout (first_token_timeout_s) between two chunks: a stall
+            await stream.close()
+            raise ModelTimeout("the model stopped sending in the middle of its reply") from exc
+        except (openai.APIConnectionError, httpx.TransportError) as exc:
+            raise StreamInterrupted(f"the model's stream broke off: {exc}") from exc
+        except FAILED_CALL as exc:
+            # a garbage SSE line, an error event, or an event that is not a chunk
+            await stream.close()
+            raise classify(exc, base_url=self.config.base_url).error from exc
 
     # --- retry policy ---------------------------------------------------------------------------
 
@@ -233,7 +261,7 @@ class ModelClient:
                 raise ModelTimeout(
                     f"the model at {cfg.base_url} did not answer within {cfg.total_timeout_s:g} s"
                 ) from None
-            except openai.OpenAIError as exc:
+            except FAILED_CALL as exc:
                 failure = classify(exc, base_url=cfg.base_url)
                 call.status = failure.status
                 if not failure.retryable or number > retries:

@@ -16,12 +16,14 @@ import openai
 from core.errors import (
     ModelError,
     ModelRateLimited,
+    ModelReplyMalformed,
     ModelRequestRejected,
     ModelServerError,
     ModelTimeout,
     ModelUnavailable,
     TranscriptMismatch,
 )
+from core.model.reply_checks import UnusableReply
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,20 @@ def classify(exc: BaseException, *, base_url: str) -> Failure:
         return Failure(ModelUnavailable(msg), retryable=True)
     if isinstance(exc, openai.APIStatusError):
         return _classify_status(exc, base_url=base_url)
+    return _classify_unusable(exc, base_url=base_url)
+
+
+def _classify_unusable(exc: BaseException, *, base_url: str) -> Failure:
+    """A 200 that carried no usable reply: worth one more attempt unless it was enormous."""
+    if isinstance(exc, UnusableReply):
+        return Failure(ModelReplyMalformed(f"the model at {base_url} {exc}"), exc.retryable)
+    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
+        msg = f"the model at {base_url} answered 200 with a body that is not valid JSON: {exc}"
+        return Failure(ModelReplyMalformed(msg), retryable=True)
+    if isinstance(exc, openai.OpenAIError):
+        # an error event inside an SSE stream, or a body the client could not validate
+        msg = f"the model at {base_url} sent an error instead of a reply: {str(exc)[:500]}"
+        return Failure(ModelServerError(msg), retryable=False)
     raise exc
 
 

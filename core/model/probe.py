@@ -1,17 +1,27 @@
 """Capability probe: what does this OpenAI-compatible endpoint actually support?
 
 Run once at start-up (``ModelClient.capabilities``) and by ``wardround model probe URL``. Each
-probe is one small, non-retried request; a refusal (4xx/5xx) or an unusable reply means "no".
+probe is one small, non-retried request; a refusal (4xx/5xx) or an unusable reply means "no". A
+model that does not answer at all (timeout, unreachable, 429, a body that is not JSON) fails the
+whole probe instead, so a passing outage is not cached as "supports nothing"; and the whole probe
+is bounded by ``ModelConfig.probe_timeout_s``, so it can never outlast a round's deadline budget.
 Servers differ in ways their docs do not always say: llama-cpp-python's server answers 500 to
 OpenAI's ``json_schema`` shape but constrains output with ``json_object`` + ``schema``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
-from core.errors import ModelError, ModelUnavailable
+from core.errors import (
+    ModelError,
+    ModelRateLimited,
+    ModelReplyMalformed,
+    ModelTimeout,
+    ModelUnavailable,
+)
 from core.logging import get_logger
 from core.model.types import ModelCapabilities, StructuredMode
 
@@ -21,6 +31,8 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 PROBE_MARKER = "wardround capability probe"
+_NO_ANSWER = (ModelTimeout, ModelUnavailable, ModelRateLimited, ModelReplyMalformed)
+"""Failures that say nothing about a capability: the model did not answer at all."""
 _SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"ok": {"type": "boolean"}},
@@ -53,6 +65,8 @@ async def _supports_tools(client: ModelClient) -> bool:
             max_tokens=24,
             temperature=0.0,
         )
+    except _NO_ANSWER:
+        raise
     except ModelError:
         return False
     calls = reply.choices[0].message.tool_calls or []
@@ -78,6 +92,8 @@ async def _structured_mode(client: ModelClient) -> StructuredMode:
                 max_tokens=24,
                 temperature=0.0,
             )
+        except _NO_ANSWER:
+            raise
         except ModelError:
             continue
         try:
@@ -89,7 +105,19 @@ async def _structured_mode(client: ModelClient) -> StructuredMode:
 
 
 async def probe_capabilities(client: ModelClient) -> ModelCapabilities:
-    """Probe the endpoint; raise ``ModelUnavailable`` if it cannot be reached at all."""
+    """Probe the endpoint; raise a ``ModelError`` if it does not answer in time or at all."""
+    bound = client.config.probe_timeout_s
+    try:
+        async with asyncio.timeout(bound):
+            return await _probe(client)
+    except TimeoutError:
+        raise ModelTimeout(
+            f"the model at {client.config.base_url} did not finish the capability probe "
+            f"within {bound:g} s"
+        ) from None
+
+
+async def _probe(client: ModelClient) -> ModelCapabilities:
     try:
         listing = await client._openai.models.list()
         models = tuple(m.id for m in listing.data)

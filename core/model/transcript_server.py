@@ -3,8 +3,9 @@
 It implements ``POST /v1/chat/completions`` (JSON and SSE streaming, tools, ``response_format``)
 and ``GET /v1/models``. Answers come from (a) a transcript file, matched on the normalized request
 body, or (b) a Python function computing the reply from the request. An unmatched request gets
-HTTP 409 with a diff against the nearest recorded request. Faults (delay, 429, 5xx, truncated
-stream, invalid JSON) can be injected on demand, from Python or over ``POST /_transcript/faults``.
+HTTP 409 with a diff against the nearest recorded request. Faults (``core.model.faults``: delays,
+429, 5xx, broken bodies and streams, enormous replies, unknown tools) can be injected on demand,
+from Python or over ``POST /_transcript/faults``.
 
 It emulates a server *profile* (``ModelCapabilities``): by default a vLLM-like endpoint with tools
 and OpenAI ``json_schema``; with ``structured="json_object_schema"`` it answers OpenAI's shape with
@@ -20,11 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -32,6 +31,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from core.model.faults import (
+    Fault,
+    FaultKind,
+    altered_completion,
+    broken_body,
+    fault_chunks,
+    sse_events,
+)
 from core.model.probe import PROBE_MARKER
 from core.model.replies import (
     Reply,
@@ -43,19 +50,9 @@ from core.model.serving import RunningServer
 from core.model.transcript import RecordedCall, TranscriptIndex, read_transcript
 from core.model.types import ModelCapabilities
 
+__all__ = ["Fault", "FaultKind", "Script", "TranscriptServer"]
+
 Script = Callable[[dict[str, Any]], Reply | dict[str, Any] | Awaitable[Reply | dict[str, Any]]]
-FaultKind = Literal["delay", "status", "truncate", "invalid_json"]
-
-
-@dataclass
-class Fault:
-    """One injected misbehaviour, applied to the next ``times`` chat requests."""
-
-    kind: FaultKind
-    times: int = 1
-    delay_s: float = 0.0
-    status: int = 500
-    retry_after: float | None = None
 
 
 class TranscriptServer:
@@ -155,11 +152,12 @@ class TranscriptServer:
         if isinstance(answer, Response):
             return answer
         completion, chunks = answer
-        if fault is not None and fault.kind == "invalid_json":
-            completion, chunks = _corrupt(completion), []
+        altered = altered_completion(fault, completion)
+        if altered is not completion:
+            completion, chunks = altered, fault_chunks(fault, altered)
         if body.get("stream"):
             return self._stream(body, completion, chunks, fault)
-        return JSONResponse(completion)
+        return broken_body(fault, completion) or JSONResponse(completion)
 
     def _profile_rejects(self, body: dict[str, Any]) -> Response | None:
         fmt = body.get("response_format") or {}
@@ -200,19 +198,7 @@ class TranscriptServer:
     ) -> StreamingResponse:
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         chunks = chunks or chunks_from_completion(completion, include_usage=include_usage)
-        truncate = fault is not None and fault.kind == "truncate"
-        delay = fault.delay_s if fault is not None and fault.kind == "delay" else 0.0
-
-        async def events() -> AsyncIterator[bytes]:
-            if delay:
-                await asyncio.sleep(delay)
-            sent = chunks[: max(1, len(chunks) // 2)] if truncate else chunks
-            for chunk in sent:
-                yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode()
-            if not truncate:
-                yield b"data: [DONE]\n\n"
-
-        return StreamingResponse(events(), media_type="text/event-stream")
+        return StreamingResponse(sse_events(chunks, fault), media_type="text/event-stream")
 
     # --- real server ----------------------------------------------------------------------------
 
@@ -238,14 +224,6 @@ async def _read_body(request: Request) -> dict[str, Any] | Response:
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         return _problem(400, "invalid request", "'messages' must be a list")
     return body
-
-
-def _corrupt(completion: dict[str, Any]) -> dict[str, Any]:
-    bad: dict[str, Any] = json.loads(json.dumps(completion))
-    bad["choices"][0]["message"]["content"] = '{"answer": "unterminated'
-    bad["choices"][0]["message"].pop("tool_calls", None)
-    bad["choices"][0]["finish_reason"] = "stop"
-    return bad
 
 
 def _probe_reply(body: dict[str, Any], profile: ModelCapabilities) -> Response | None:

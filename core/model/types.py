@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from core.model.reply_checks import MAX_REPLY_CHARS
 from core.settings import Settings
 
 StructuredMode = Literal["json_schema", "json_object_schema", "json_object", "prompt"]
@@ -36,6 +37,11 @@ class ModelConfig:
     backoff_max_s: float = 8.0
     retry_after_max_s: float = 30.0
     """A server asking us to wait longer than this is treated as unavailable now."""
+    probe_timeout_s: float = 60.0
+    """The whole capability probe (a model list and four 24-token replies) within this: about
+    20 s for SmolLM2 on two busy CPU cores (measured), under a second on a GPU."""
+    max_reply_chars: int = MAX_REPLY_CHARS
+    """Reply text (content and tool-call arguments) read from one call before it is refused."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelConfig:
