@@ -9,6 +9,7 @@ tests all build their ward round through them, so none can drift from another.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -94,12 +95,22 @@ def fhir_http(settings: Settings) -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=30, auth=auth)
 
 
-async def model_info(model: ModelClient | None) -> ModelInfo:
+STARTUP_PROBE_S = 5.0
+"""How long start-up waits for the model's capability probe. A model that has not answered by
+then is reported unavailable and probed again by the first round, inside that round's deadline:
+start-up never waits on the model (a hanging model once held ``/healthz`` silent for 243 s)."""
+
+
+async def model_info(model: ModelClient | None, *, within_s: float = STARTUP_PROBE_S) -> ModelInfo:
     if model is None:
         return ModelInfo(base_url=None, name=None)
     info = ModelInfo(base_url=model.config.base_url, name=model.config.model)
     try:
-        caps = await model.capabilities()
+        async with asyncio.timeout(within_s):
+            caps = await model.capabilities()
+    except TimeoutError:
+        log.warning("model.unavailable", reason=f"no capability probe answer in {within_s:g} s")
+        return info
     except WardroundError as err:
         log.warning("model.unavailable", reason=str(err)[:200])
         return info
