@@ -34,6 +34,7 @@ from graphs.approval import RECORD_DECISION, ApprovalSteps
 from graphs.audit import audited_node, emit
 from graphs.specialists import build_specialist
 from graphs.state import START_AFRESH, SpecialistTask, WardRoundInput, WardRoundState
+from tools.fhir.parse import PARTLY_CHECKED
 
 SPECIALISTS: dict[str, SpecialistSteps] = {
     "history": history.STEPS,
@@ -55,6 +56,7 @@ class _Nodes:
 
     async def load_record(self, state: WardRoundState) -> dict[str, Any]:
         started = time.monotonic()
+        began = self.deps.clock()  # the deadline covers reading the record too
         async with audited_node("load_record") as step:
             record = await self.deps.patients.load(state["patient_id"])
             if step is not None:
@@ -68,7 +70,7 @@ class _Nodes:
             "record": record.model_dump(mode="json"),
             "context": patient_context(record, now),
             "language": language_of(state["question"]),
-            "deadline_at": now.timestamp() + self.deps.round_deadline_s,
+            "deadline_at": began.timestamp() + self.deps.round_deadline_s,
             "reports": START_AFRESH,
             "findings": START_AFRESH,
             "degraded_reasons": START_AFRESH,
@@ -89,7 +91,12 @@ class _Nodes:
             )
             if step is not None:
                 step.record(specialists=chosen, origin=origin)
-        return {"specialists": chosen, "route_origin": origin, "timings": {"route": _ms(started)}}
+        return {
+            "specialists": chosen,
+            "route_origin": origin,
+            "degraded_reasons": _partly_checked(state["record"]),
+            "timings": {"route": _ms(started)},
+        }
 
     @staticmethod
     def fan_out(state: WardRoundState) -> list[Send]:
@@ -167,3 +174,10 @@ def build_ward_round(
     graph.add_edge("approve", RECORD_DECISION)
     graph.add_conditional_edges(RECORD_DECISION, approval.after_record, ["approve", END])
     return graph.compile(checkpointer=checkpointer, name="ward_round")
+
+
+def _partly_checked(record: dict[str, Any]) -> list[str]:
+    """A record too large to check in time says so, with what was checked (a degraded reason:
+    ``load_record`` starts the question's reasons afresh, so the next step carries it)."""
+    issues = record.get("data_issues") or []
+    return [i["message"] for i in issues if i.get("kind") == PARTLY_CHECKED]

@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from core.audit import EventKind
 from core.domain import PatientRecord
-from core.errors import Forbidden, NotAuthenticated, RecordNotFound, WardroundError
+from core.errors import Forbidden, InvalidFhir, NotAuthenticated, RecordNotFound, WardroundError
 from core.settings import Settings
 from server.auth import TOKEN_PREFIX, Principal, RateLimiter, TokenStore
 from server.oidc import OidcVerifier, looks_like_jwt
@@ -140,20 +140,30 @@ async def patient_in_scope(
     action: str = "open_thread",
     thread_id: str | None = None,
 ) -> PatientRecord:
-    """The patient's record if they are on one of ``user``'s wards; 404 otherwise (audited)."""
-    runtime = state.require_runtime()
-    record: PatientRecord | None
-    try:
-        record = await runtime.deps.patients.load(patient_id)
-    except RecordNotFound:
-        record = None
-    allowed = record is not None and user.covers_ward(record.patient.ward)
+    """The patient's record if they are on one of ``user``'s wards; 404 otherwise (audited).
+
+    The ward is checked before the record is read where the source can tell it (a directory of
+    bundles keeps each file's ward): a patient elsewhere and a patient nowhere then cost the same
+    and answer the same, and a broken bundle off the ward is never read for this caller.
+    """
+    patients = state.require_runtime().deps.patients
+    record: PatientRecord | None = None
+    ward_of = getattr(patients, "ward_of", None)
+    if ward_of is not None:
+        ward: str | None = await ward_of(patient_id)
+    else:
+        try:
+            record = await patients.load(patient_id)
+        except (RecordNotFound, InvalidFhir):  # unreadable: no ward anyone is known to be on
+            record = None
+        ward = record.patient.ward if record else None
+    allowed = ward is not None and user.covers_ward(ward)
     await audit_access(
         state, user, action, patient_id=patient_id, thread_id=thread_id, allowed=allowed
     )
-    if record is None or not allowed:
+    if not allowed:
         raise _not_on_wards(patient_id)
-    return record
+    return record if record is not None else await patients.load(patient_id)
 
 
 async def thread_in_scope(

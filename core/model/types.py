@@ -37,9 +37,9 @@ class ModelConfig:
     backoff_max_s: float = 8.0
     retry_after_max_s: float = 30.0
     """A server asking us to wait longer than this is treated as unavailable now."""
-    probe_timeout_s: float = 60.0
-    """The whole capability probe (a model list and four 24-token replies) within this: about
-    20 s for SmolLM2 on two busy CPU cores (measured), under a second on a GPU."""
+    probe_timeout_s: float | None = None
+    """The whole capability probe (a model list and four 24-token replies) within this; by
+    default ``first_token_timeout_s``: the probe may take as long as one reply may wait."""
     max_reply_chars: int = MAX_REPLY_CHARS
     """Reply text (content and tool-call arguments) read from one call before it is refused."""
 

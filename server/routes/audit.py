@@ -25,6 +25,7 @@ from core.audit.evidence import (
 )
 from core.audit.fhir_export import export_bundle
 from core.audit.runs import RunOutcome
+from core.errors import InvalidInput
 from server.deps import Auditor, NotReady, ServerDeps, ServerState, audit_access
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -48,7 +49,11 @@ class RunFilter(BaseModel):
         default=None, description="only runs that ended this way (answered, failed...)"
     )
     limit: int = Field(default=50, ge=1, le=500)
-    cursor: str | None = None
+    cursor: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{1,18}$",
+        description="the next_cursor of the page before (a sequence number)",
+    )
 
 
 @router.get("/runs")
@@ -103,7 +108,10 @@ async def verify_chain(state: ServerDeps, user: Auditor) -> VerifyReport:
 async def export_fhir(
     state: ServerDeps, user: Auditor, run: str | None = None, patient: str | None = None
 ) -> dict[str, Any]:
-    """FHIR R4 ``AuditEvent`` + ``Provenance`` resources as a Bundle (validated on export)."""
+    """FHIR R4 ``AuditEvent`` + ``Provenance`` resources as a Bundle (validated on export): of
+    one run or of one patient's runs; the whole store is never one answer."""
+    if run is None and patient is None:
+        raise InvalidInput("export needs run= or patient= (the whole store is not one bundle)")
     bundle = await export_bundle(_store(state), run_id=run, patient_id=patient)
     await audit_access(state, user, "audit.export", patient_id=patient, run=run)
     exported: dict[str, Any] = bundle.model_dump(mode="json", exclude_none=True)

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from core.errors import WardroundError
+from server.auth import Principal
 from server.deps import CurrentUser, ServerDeps
 
 router = APIRouter(tags=["health"])
@@ -61,8 +62,10 @@ async def _db_check(state: ServerDeps) -> dict[str, Any]:
     return {"ok": True, "threads": True, "audit": audit is not None, "checkpointer": True}
 
 
-async def _records_check(state: ServerDeps) -> dict[str, Any]:
-    """The patient record source: the FHIR server's CapabilityStatement, or the bundles dir."""
+async def _records_check(state: ServerDeps, user: Principal) -> dict[str, Any]:
+    """The patient record source: the FHIR server's CapabilityStatement, or the bundles dir
+    with the bundles it could not read: named for administrators, counted for others (a
+    bundle's file name is its patient's id)."""
     patients = getattr(getattr(state.runtime, "deps", None), "patients", None)
     status = getattr(patients, "status", None)
     if status is None:
@@ -71,6 +74,9 @@ async def _records_check(state: ServerDeps) -> dict[str, Any]:
         report: dict[str, Any] = await asyncio.wait_for(status(), PROBE_TIMEOUT_S)
     except (WardroundError, TimeoutError) as err:
         return {"ok": False, "detail": type(err).__name__}
+    unreadable = report.get("unreadable")
+    if unreadable is not None and user.role != "admin":
+        report = {**report, "unreadable": len(unreadable)}
     return report
 
 
@@ -84,7 +90,7 @@ async def _oidc_check(state: ServerDeps) -> dict[str, Any]:
 
 
 @router.get("/readyz")
-async def readyz(state: ServerDeps, _user: CurrentUser) -> JSONResponse:
+async def readyz(state: ServerDeps, user: CurrentUser) -> JSONResponse:
     """Each dependency reported; 503 unless the round can run: the databases answer and the
     patient records can be read.
 
@@ -95,7 +101,7 @@ async def readyz(state: ServerDeps, _user: CurrentUser) -> JSONResponse:
         "model": await _model_check(state),
         "kg": _kg_check(state),
         "db": await _db_check(state),
-        "records": await _records_check(state),
+        "records": await _records_check(state, user),
         "graph": {"ok": state.runtime is not None},
         "oidc": await _oidc_check(state),
     }

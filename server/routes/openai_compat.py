@@ -58,7 +58,7 @@ from server.routes.openai_shapes import (
     data,
     model_entry,
 )
-from server.routes.threads import refuse_if_paused
+from server.routes.threads import MAX_QUESTION_CHARS, refuse_if_paused
 from server.sse import PING_EVERY_S, Turn, drain, run_round, start_round_events
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -119,9 +119,17 @@ def _text_of(message: ChatMessage) -> str:
 
 
 def question_of(request: ChatRequest) -> str:
+    """The last user message's text: the question (at most ``MAX_QUESTION_CHARS``, as on a
+    thread; the conversation before it may be longer)."""
     for message in reversed(request.messages):
-        if message.role == "user" and _text_of(message).strip():
-            return _text_of(message).strip()
+        text = _text_of(message).strip()
+        if message.role == "user" and text:
+            if len(text) > MAX_QUESTION_CHARS:
+                raise InvalidInput(
+                    f"messages: the question has {len(text):,} characters; "
+                    f"at most {MAX_QUESTION_CHARS:,}"
+                )
+            return text
     raise InvalidInput("messages: no user message with text")
 
 

@@ -82,8 +82,12 @@ class ThreadSummary(ThreadOut):
     paused: bool = Field(description="waits for a clinician's decision on proposed writes")
 
 
+MAX_QUESTION_CHARS = 4000
+"""A ward-round question is a sentence or two; the facade holds its questions to the same."""
+
+
 class Question(BaseModel):
-    content: str = Field(min_length=1, max_length=4000, description="the question")
+    content: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="the question")
 
 
 @router.post("", status_code=201)

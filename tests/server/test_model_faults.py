@@ -98,8 +98,9 @@ def test_ask_degrades_on_a_model_fault(
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
     assert_degraded_with_findings(json.loads(done.stdout))
-    # the deadline plus a process start (imports, the record, the audit store)
-    assert took < DEADLINE_S + 20, f"{name}: {took:.1f} s"
+    # the deadline plus a process start (imports, the record, the audit store: 20-30 s on a
+    # busy CI machine)
+    assert took < DEADLINE_S + 45, f"{name}: {took:.1f} s"
 
 
 @pytest.fixture

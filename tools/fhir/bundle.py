@@ -18,11 +18,63 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
+from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 
 from core.errors import InvalidFhir, RecordNotFound
 
 _MAX_REPORTED_ERRORS = 5
+MAX_OBSERVATIONS = 5_000
+"""The most Observations one round checks: the newest ones. Validating and checking a result
+costs about 3 ms on two busy CPU cores (benchmarks/large_record_bench.py), so 5,000 keep the
+deterministic work of a round to seconds where 30,000 took minutes; a ward round asks about the
+current admission, and the older results are named as not checked, never silently dropped."""
+
+
+@dataclass(frozen=True)
+class Trimmed:
+    """What a bounded read left out: how many Observations, and the newest one left out."""
+
+    kept: int
+    total: int
+    oldest_kept: str
+
+
+def _observation_when(resource: Mapping[str, Any]) -> str:
+    """A raw Observation's time as written (ISO 8601 sorts as text to within its offset)."""
+    period = resource.get("effectivePeriod")
+    start = period.get("start") if isinstance(period, Mapping) else None
+    for when in (resource.get("effectiveDateTime"), start, resource.get("effectiveInstant")):
+        if isinstance(when, str):
+            return when
+    issued = resource.get("issued")
+    return issued if isinstance(issued, str) else ""
+
+
+def newest_observations(
+    data: dict[str, Any], limit: int | None = None
+) -> tuple[dict[str, Any], Trimmed | None]:
+    """``data`` with only its ``limit`` (default ``MAX_OBSERVATIONS``) newest Observations, others
+    untouched, before the costly validation; ``None`` when nothing was left out."""
+    limit = MAX_OBSERVATIONS if limit is None else limit
+    entries = data.get("entry")
+    if not isinstance(entries, list):
+        return data, None
+    observations = [
+        (i, _observation_when(e["resource"]))
+        for i, e in enumerate(entries)
+        if isinstance(e, Mapping)
+        and isinstance(e.get("resource"), Mapping)
+        and e["resource"].get("resourceType") == "Observation"
+    ]
+    if len(observations) <= limit:
+        return data, None
+    newest = sorted(observations, key=lambda pair: pair[1], reverse=True)[:limit]
+    keep = {i for i, _ in newest}
+    dropped = {i for i, _ in observations} - keep
+    kept_entries = [e for i, e in enumerate(entries) if i not in dropped]
+    trimmed = Trimmed(kept=limit, total=len(observations), oldest_kept=newest[-1][1])
+    return {**data, "entry": kept_entries}, trimmed
 
 
 @dataclass(frozen=True)
@@ -65,6 +117,8 @@ def read_json(source: Mapping[str, Any] | str | Path) -> tuple[dict[str, Any], s
         raise RecordNotFound(f"no FHIR bundle at {path}")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise InvalidFhir(_TOO_DEEP, path="Bundle") from None
     except json.JSONDecodeError as exc:
         raise InvalidFhir(f"not JSON: {exc.msg} at line {exc.lineno}", path="Bundle") from exc
     except UnicodeDecodeError as exc:
@@ -88,8 +142,13 @@ def validate(data: dict[str, Any]) -> Any:
             f"expected resourceType 'Bundle', got {data.get('resourceType')!r}",
             path="Bundle.resourceType",
         )
+    _check_resource_types(data)
     try:
         return Bundle.model_validate(data)
+    except RecursionError:
+        raise InvalidFhir(_TOO_DEEP, path="Bundle") from None
+    except KeyError:  # fhir.resources' look-up of a contained resource's unknown type
+        raise InvalidFhir("a resource type FHIR R4 does not define", path="Bundle") from None
     except pydantic.ValidationError as exc:
         errors = exc.errors()
         first = fhir_path(tuple(errors[0]["loc"]))
@@ -101,6 +160,26 @@ def validate(data: dict[str, Any]) -> Any:
         raise InvalidFhir(
             f"{len(errors)} invalid element(s): {details}{suffix}", path=first
         ) from exc
+
+
+_TOO_DEEP = "nested too deeply to read (a FHIR resource is a few levels deep, not hundreds)"
+
+
+def _check_resource_types(data: dict[str, Any]) -> None:
+    """Every entry's resourceType is one FHIR R4B defines (``fhir.resources`` answers an unknown
+    one with a ``KeyError`` from deep inside validation, not an error naming the entry)."""
+    entries = data.get("entry")
+    for i, entry in enumerate(entries if isinstance(entries, list) else ()):
+        resource = entry.get("resource") if isinstance(entry, Mapping) else None
+        rtype = resource.get("resourceType") if isinstance(resource, Mapping) else None
+        if rtype is None:
+            continue
+        try:
+            get_fhir_model_class(str(rtype))
+        except (ValueError, KeyError):
+            raise InvalidFhir(
+                "not a FHIR R4 resource type", path=f"Bundle.entry[{i}].resource.resourceType"
+            ) from None
 
 
 def _relative_ref(reference: str) -> str | None:

@@ -20,7 +20,15 @@ from core.errors import InvalidFhir
 from core.logging import get_logger
 from core.settings import SHIPPED_DATA
 from tools.fhir import clinical, medications, results
-from tools.fhir.bundle import Entry, IndexedBundle, index, read_json, validate
+from tools.fhir.bundle import (
+    Entry,
+    IndexedBundle,
+    Trimmed,
+    index,
+    newest_observations,
+    read_json,
+    validate,
+)
 from tools.fhir.context import ParseContext
 
 log = get_logger(__name__)
@@ -52,8 +60,11 @@ def parse_bundle(
     ``data_dir`` resolves relative DICOM locators; ``source`` is recorded on the record.
     """
     data, origin = read_json(bundle)
+    data, trimmed = newest_observations(data)
     indexed = index(validate(data))
     ctx = ParseContext(bundle=indexed, now=now or datetime.now(UTC), data_dir=data_dir)
+    if trimmed is not None:
+        ctx.issue("Bundle", PARTLY_CHECKED, partly_checked_message(trimmed), "Bundle.entry")
     patient_entry = _the_patient(indexed)
     _check_subjects(indexed, patient_entry.ref)
     encounters = tuple(clinical.encounter(e, ctx) for e in indexed.of_type("Encounter"))
@@ -79,6 +90,17 @@ def parse_bundle(
         issues=len(record.data_issues),
     )
     return record
+
+
+PARTLY_CHECKED = "record_too_large"
+"""The data-issue kind of a record whose oldest Observations were not checked."""
+
+
+def partly_checked_message(trimmed: Trimmed) -> str:
+    return (
+        f"record too large to check in time: checked the {trimmed.kept:,} newest of "
+        f"{trimmed.total:,} observations (from {trimmed.oldest_kept or 'undated'} on)"
+    )
 
 
 def _the_patient(indexed: IndexedBundle) -> Entry:

@@ -18,6 +18,7 @@ from core.errors import InvalidInput, RecordNotFound
 from core.logging import get_logger
 from core.settings import SHIPPED_DATA
 from tools.fhir.parse import parse_bundle
+from tools.fhir.ward_index import UNREADABLE, UnreadableBundles, WardIndex, file_digest
 
 log = get_logger(__name__)
 
@@ -70,6 +71,8 @@ class DirectoryPatientSource:
         self.path = Path(path)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._data_dir = data_dir
+        self.wards = WardIndex()
+        self.unreadable = UnreadableBundles()
 
     def _file_for(self, patient_id: str) -> Path:
         if self.path.is_file():
@@ -86,33 +89,78 @@ class DirectoryPatientSource:
         return sorted(self.path.glob("*.json"))
 
     def _parse(self, file: Path) -> PatientRecord:
-        return parse_bundle(file, now=self._clock(), data_dir=self._data_dir)
+        try:
+            record = parse_bundle(file, now=self._clock(), data_dir=self._data_dir)
+        except UNREADABLE as err:
+            self.unreadable.note(file, err)
+            raise
+        if record.patient.id != file.stem:
+            log.info("fhir.patient_id_differs_from_file", file_digest=file_digest(file))
+        self.unreadable.clear(file)
+        self.wards.remember(file, record.patient.ward)
+        return record
 
     def _load(self, patient_id: str) -> PatientRecord:
         file = self._file_for(patient_id)
         if not file.is_file():
             raise RecordNotFound(f"no patient {patient_id!r} in {self.path}")
-        record = self._parse(file)
-        if record.patient.id != patient_id:
-            log.warning("fhir.patient_id_differs_from_file", file=file.name)
-        return record
+        return self._parse(file)
+
+    def _ward_of(self, patient_id: str) -> str | None:
+        if not self.wards.complete:
+            self.wards.complete = True
+            for file in self._files():
+                self._readable(file)
+        try:
+            file = self._file_for(patient_id)
+        except RecordNotFound:  # a single bundle file that is another patient
+            return None
+        known = self.wards.get(file)
+        if known is not None or not file.is_file():
+            return known.ward if known else None
+        record = self._readable(file)
+        return record.patient.ward if record else None
+
+    def _readable(self, file: Path) -> PatientRecord | None:
+        try:
+            return self._parse(file)
+        except UNREADABLE:
+            self.wards.remember(file, None)
+            return None
+
+    async def ward_of(self, patient_id: str) -> str | None:
+        """The patient's ward, ``None`` when there is no such patient or the bundle cannot be
+        read. Kept per file version after the first call, so that the answer costs the same few
+        file-system calls whether the patient exists or not: who is not on the ward cannot time
+        the difference."""
+        return await asyncio.to_thread(self._ward_of, patient_id)
 
     async def status(self) -> dict[str, Any]:
-        """Readiness: the directory (or bundle file) is there, and how many bundles it holds."""
+        """Readiness: the directory (or bundle file) is there, how many bundles it holds, and
+        which could not be read (named by file: for administrators, see ``/readyz``)."""
         if self.path.is_file():
-            return {"ok": True, "bundles": 1}
+            return {"ok": True, "bundles": 1, "unreadable": self.unreadable.listing()}
         if not self.path.is_dir():
             return {"ok": False, "detail": "the patients directory does not exist"}
-        return {"ok": True, "bundles": sum(1 for _ in self.path.glob("*.json"))}
+        bundles = sum(1 for _ in self.path.glob("*.json"))
+        return {"ok": True, "bundles": bundles, "unreadable": self.unreadable.listing()}
 
     async def load(self, patient_id: str) -> PatientRecord:
         return await asyncio.to_thread(self._load, patient_id)
 
     async def list_patients(self) -> list[PatientSummary]:
+        """Every readable patient; a bundle that cannot be read is left out (and named as a data
+        issue), never the reason the ward list fails for everyone."""
         today = self._clock().date()
         files = await asyncio.to_thread(self._files)
-        records = await asyncio.gather(*(asyncio.to_thread(self._parse, f) for f in files))
-        return [summarise(r, today) for r in records]
+        records = await asyncio.gather(*(asyncio.to_thread(self._readable, f) for f in files))
+        # listed under the id it is loaded by, its file name: a bundle whose Patient.id differs
+        # showed as a second patient (or as another file's) that could not be opened
+        return [
+            summarise(r, today).model_copy(update={"id": f.stem})
+            for f, r in zip(files, records, strict=True)
+            if r is not None
+        ]
 
 
 async def load_patient(

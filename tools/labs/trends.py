@@ -57,21 +57,31 @@ class LabTrend(BaseModel):
         return tuple(dict.fromkeys(p.ref for p in self.points))
 
 
-def _usable(record: PatientRecord, loinc: str) -> list[Observation]:
-    codes = same_analyte(loinc)
-    return sorted(
-        (
-            o
-            for o in record.observations
-            if o.loinc in codes and o.value is not None and o.status not in _SKIPPED_STATUSES
-        ),
-        key=observation_time,
-    )
+ByCode = dict[str, list[tuple[int, Observation]]]
+"""A record's usable results grouped by their LOINC code, each with its place in the record."""
 
 
-def lab_trends(record: PatientRecord, loinc: str) -> LabTrend:
+def usable_by_code(record: PatientRecord) -> ByCode:
+    """One pass over the record: a trend per analyte then reads only its own results (scanning
+    every result for every analyte grew as analytes x results on a long admission)."""
+    groups: ByCode = {}
+    for place, o in enumerate(record.observations):
+        if o.loinc and o.value is not None and o.status not in _SKIPPED_STATUSES:
+            groups.setdefault(o.loinc, []).append((place, o))
+    return groups
+
+
+def _usable(record: PatientRecord, loinc: str, by_code: ByCode | None = None) -> list[Observation]:
+    groups = by_code if by_code is not None else usable_by_code(record)
+    chosen = [pair for code in same_analyte(loinc) for pair in groups.get(code, ())]
+    # by time, then in record order (as the one-pass filter over the record sorted them)
+    chosen.sort(key=lambda pair: (observation_time(pair[1]), pair[0]))
+    return [o for _, o in chosen]
+
+
+def lab_trends(record: PatientRecord, loinc: str, *, by_code: ByCode | None = None) -> LabTrend:
     """The trend of ``loinc`` (and its aliases) in ``record``; empty points when none."""
-    obs = _usable(record, loinc)
+    obs = _usable(record, loinc, by_code)
     rr = range_for(loinc)
     name = rr.name if rr else (obs[-1].display if obs else loinc)
     if not obs:
@@ -133,5 +143,6 @@ def all_trends(record: PatientRecord, *, min_points: int = 2) -> list[LabTrend]:
         if o.loinc and o.value is not None:
             rr = range_for(o.loinc)
             seen.setdefault(rr.loinc if rr else o.loinc, None)
-    trends = (lab_trends(record, code) for code in sorted(seen))
+    by_code = usable_by_code(record)
+    trends = (lab_trends(record, code, by_code=by_code) for code in sorted(seen))
     return [t for t in trends if len(t.points) >= min_points]

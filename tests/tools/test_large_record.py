@@ -1,0 +1,60 @@
+"""A record too large to check in time: the newest results are checked, the rest are named as not
+checked (a data issue on the record and a degraded reason on the answer), never dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agents.deps import WardRoundDeps
+from benchmarks.large_record_bench import PATIENT, grown_bundle
+from graphs.run import ask
+from graphs.ward_round import build_ward_round
+from tools.fhir import bundle
+from tools.fhir.bundle import MAX_OBSERVATIONS, newest_observations
+from tools.fhir.parse import PARTLY_CHECKED, parse_bundle
+from tools.fhir.sources import DirectoryPatientSource
+
+NOW = datetime(2025, 7, 12, 9, tzinfo=UTC)
+
+
+def test_the_newest_observations_are_kept_at_the_real_bound() -> None:
+    data = grown_bundle(MAX_OBSERVATIONS + 300)
+    others = [e for e in data["entry"] if e["resource"]["resourceType"] != "Observation"]
+    kept, trimmed = newest_observations(data)
+    assert trimmed is not None
+    assert (trimmed.kept, trimmed.total) == (MAX_OBSERVATIONS, MAX_OBSERVATIONS + 300)
+    observations = [e for e in kept["entry"] if e["resource"]["resourceType"] == "Observation"]
+    assert len(observations) == MAX_OBSERVATIONS
+    # every other resource stays, and the grown copies (dated before the originals) go first
+    assert [e for e in kept["entry"] if e["resource"]["resourceType"] != "Observation"] == others
+    ids = {e["resource"]["id"] for e in observations}
+    assert f"{PATIENT}-grown-0" in ids
+    assert f"{PATIENT}-grown-{MAX_OBSERVATIONS + 300 - 35}" not in ids
+
+
+def test_a_record_within_the_bound_is_untouched() -> None:
+    data = grown_bundle(100)
+    assert newest_observations(data) == (data, None)
+
+
+async def test_the_round_says_what_it_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a bound of 200 stands in for 5,000 so that the test parses 400 results, not 5,400
+    monkeypatch.setattr(bundle, "MAX_OBSERVATIONS", 200)
+    (tmp_path / f"{PATIENT}.json").write_text(json.dumps(grown_bundle(400)))
+    record = parse_bundle(tmp_path / f"{PATIENT}.json", now=NOW)
+    [issue] = [i for i in record.data_issues if i.kind == PARTLY_CHECKED]
+    assert "checked the 200 newest of 400 observations" in issue.message
+    deps = WardRoundDeps(
+        patients=DirectoryPatientSource(tmp_path, clock=lambda: NOW), model=None, clock=lambda: NOW
+    )
+    result = await ask(build_ward_round(deps, InMemorySaver()), patient_id=PATIENT, question="?")
+    assert issue.message in result.degraded_reasons
+    assert any(f.kind == "aki_stage" for f in result.findings)  # the newest results still count
