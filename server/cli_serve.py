@@ -26,6 +26,8 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level.lower(),
+        access_log=False,  # its lines carry raw paths and queries, which name patients; the
+        # app logs each request by route template instead (server.routes.metrics)
     )
 
 

@@ -24,6 +24,7 @@ from langgraph.graph.state import CompiledStateGraph
 from agents.approvals import JsonlOutbox, Outbox
 from agents.deps import RecordSource, WardRoundDeps, utcnow
 from core.audit import AuditStore, checkpoint_key
+from core.audit.signing import KEPT_KEY_FILE, kept_key
 from core.errors import ConfigurationError, WardroundError
 from core.logging import get_logger
 from core.model.client import ModelClient
@@ -50,10 +51,18 @@ class Runtime:
 
 
 def open_audit_store(settings: Settings) -> AuditStore:
+    """The audit store, signing a checkpoint every 1000 events: with ``WARDROUND_AUDIT_KEY``, or
+    else with a key generated once and kept in the data dir (said at start-up, since a key
+    beside the data protects less than one kept elsewhere)."""
     key = checkpoint_key(settings.audit_key)
-    # a signed checkpoint every 1000 events when a key is configured
-    every = 1000 if key else None
-    return AuditStore.from_settings(settings, checkpoint_key=key, checkpoint_every=every)
+    if key is None:
+        key = kept_key(settings.data_dir, create=True)
+        log.warning(
+            "audit.key_in_data_dir",
+            file=KEPT_KEY_FILE,
+            advice="set WARDROUND_AUDIT_KEY from a secret store kept apart from the data",
+        )
+    return AuditStore.from_settings(settings, checkpoint_key=key, checkpoint_every=1000)
 
 
 def open_graph_store(settings: Settings) -> GraphStore | None:

@@ -1,8 +1,9 @@
 """``wardround audit``: verify the chain, export FHIR, list runs, sign and archive.
 
 Configuration comes from ``Settings()`` (``WARDROUND_AUDIT_DSN`` or the data dir's SQLite file).
-The checkpoint key is ``WARDROUND_AUDIT_KEY`` (``Settings.audit_key``). Exit codes: 0 ok, 1 the
-chain failed verification, 2 an error.
+The checkpoint key is ``WARDROUND_AUDIT_KEY`` (``Settings.audit_key``), else the one the server
+keeps in the data dir; without either, every command warns what an unsigned chain cannot show.
+Exit codes: 0 ok, 1 the chain failed verification, 2 an error.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from rich.table import Table
 from core.audit.archive import verify_segment
 from core.audit.fhir_export import export_bundle
 from core.audit.runs import RunOutcome
-from core.audit.signing import checkpoint_key
+from core.audit.signing import UNSIGNED_WARNING, checkpoint_key, kept_key
 from core.audit.store import AuditStore
 from core.audit.verify import VerifyReport
 from core.errors import WardroundError
@@ -39,7 +40,9 @@ T = TypeVar("T")
 def _store() -> Iterator[AuditStore]:
     settings = Settings()
     try:
-        key = checkpoint_key(settings.audit_key)
+        key = checkpoint_key(settings.audit_key) or kept_key(settings.data_dir, create=False)
+        if key is None:
+            err.print(f"[yellow]warning:[/yellow] {UNSIGNED_WARNING}")
         store = AuditStore.from_settings(settings, checkpoint_key=key)
     except WardroundError as exc:
         _fail(exc)

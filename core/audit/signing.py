@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import secrets
+from pathlib import Path
 
 from pydantic import SecretStr
 
@@ -40,6 +43,30 @@ def checkpoint_key(configured: SecretStr | str | bytes | None) -> bytes | None:
             "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
         )
     return key
+
+
+KEPT_KEY_FILE = "audit.key"
+"""The key kept in the data dir when none is configured (file mode 0600)."""
+UNSIGNED_WARNING = (
+    "no audit key (WARDROUND_AUDIT_KEY): the hash chain alone cannot show a deleted tail or a "
+    "chain re-hashed by someone who can write the audit database"
+)
+
+
+def kept_key(data_dir: Path, *, create: bool) -> bytes | None:
+    """The key kept in ``data_dir`` (made on first use when ``create``): signing by default.
+
+    Weaker than a configured key (whoever can read the data dir can forge a checkpoint), but it
+    catches a deleted tail and a re-hashed chain written by anyone who cannot."""
+    path = data_dir / KEPT_KEY_FILE
+    if not path.is_file():
+        if not create:
+            return None
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_urlsafe(32))
+    return checkpoint_key(path.read_text(encoding="utf-8").strip())
 
 
 def sign_head(key: bytes, *, seq: int, head_hash: str, ts: str) -> str:

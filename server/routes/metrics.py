@@ -15,8 +15,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.logging import get_logger
 from server.deps import CurrentUser, ServerDeps
 
+log = get_logger(__name__)
 router = APIRouter(tags=["health"])
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
@@ -93,7 +95,17 @@ class MetricsMiddleware:
             await self.app(scope, receive, sending)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.observe(scope["method"], route, status, time.monotonic() - started)
+            took = time.monotonic() - started
+            self.metrics.observe(scope["method"], route, status, took)
+            # the access log, by route template: a raw path or query names patients (uvicorn's
+            # own access log is off in ``wardround serve`` for that reason)
+            log.info(
+                "http.request",
+                method=scope["method"],
+                route=route,
+                status=status,
+                duration_ms=round(took * 1000, 1),
+            )
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

@@ -1,6 +1,7 @@
 """``wardround serve`` never waits on the model: with a model that hangs on every request (even
 ``GET /v1/models``) or answers every request with a 200 that is not JSON, the server starts,
 ``/healthz`` answers, and ``/readyz`` says the model is unavailable while the rest is ready.
+Its log names no patient: the access log goes by route template.
 
 The server is a real subprocess, as a ward runs it; the model a real HTTP server on loopback.
 """
@@ -75,8 +76,9 @@ def test_serve_starts_and_says_the_model_is_unavailable(model_url: str, tmp_path
     }
     started = time.monotonic()
     server = subprocess.Popen(
-        [sys.executable, "-c", "from server.cli import main; main()", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-c", "from server.cli import main; main()",
+         "--verbose", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
         health = _first_answer(f"http://127.0.0.1:{port}/healthz", server)
@@ -93,18 +95,27 @@ def test_serve_starts_and_says_the_model_is_unavailable(model_url: str, tmp_path
         assert checks["db"]["ok"] is True
         assert checks["records"]["ok"] is True
         assert ready.status_code == 200  # a missing model degrades rounds; it is not unready
+        # no patient id in the access log: requests are logged by route template
+        httpx.get(
+            f"http://127.0.0.1:{port}/v1/audit/runs",
+            params={"patient": "pt-secret-4711"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
     finally:
         server.terminate()
-        _, stderr = server.communicate(timeout=30)
-    assert "Traceback" not in stderr
+        output, _ = server.communicate(timeout=30)
+    assert "Traceback" not in output
+    assert "route=/v1/audit/runs" in output or '"route": "/v1/audit/runs"' in output
+    assert "pt-secret-4711" not in output
 
 
 def _first_answer(url: str, server: subprocess.Popen[str]) -> httpx.Response:
     deadline = time.monotonic() + STARTED_WITHIN_S + 30
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            _, stderr = server.communicate()
-            pytest.fail(f"wardround serve exited with {server.returncode}: {stderr[-3000:]}")
+            output, _ = server.communicate()
+            pytest.fail(f"wardround serve exited with {server.returncode}: {output[-3000:]}")
         try:
             return httpx.get(url, timeout=1)
         except httpx.TransportError:
