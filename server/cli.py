@@ -72,19 +72,28 @@ def model_serve(
         port=port, host=host, log_file=settings.ensure_data_dir() / "model.log"
     )
     started = time.monotonic()
+    # SIGTERM (a service manager, `kill`) stops it like Ctrl-C: the default action ended this
+    # process at once and left llama.cpp, in its own session, holding the port
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         url = server.start()
+        if server.reused:
+            out.print(f"a model server is already running at {url}; leaving it alone")
+            return
+        out.print(f"model server ready at {url} in {time.monotonic() - started:.1f} s")
+        while True:
+            signal.pause()
     except WardroundError as error:
         raise _fail(error) from error
-    if server.reused:
-        out.print(f"a model server is already running at {url}; leaving it alone")
-        return
-    out.print(f"model server ready at {url} in {time.monotonic() - started:.1f} s (Ctrl-C stops)")
-    try:
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    except KeyboardInterrupt:
+        pass
     finally:
-        server.stop()
-        out.print("model server stopped")
+        server.stop()  # nothing to stop when it was reused
+    out.print("model server stopped")
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @model_app.command("probe")
