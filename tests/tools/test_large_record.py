@@ -4,7 +4,9 @@ checked (a data issue on the record and a degraded reason on the answer), never 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,3 +60,20 @@ async def test_the_round_says_what_it_checked(
     result = await ask(build_ward_round(deps, InMemorySaver()), patient_id=PATIENT, question="?")
     assert issue.message in result.degraded_reasons
     assert any(f.kind == "aki_stage" for f in result.findings)  # the newest results still count
+
+
+def test_a_50_mb_bundle_is_read_in_bounded_time_and_listed(tmp_path: Path) -> None:
+    """A 50 MB bundle (made here, never committed) neither stalls nor breaks the directory."""
+    data = grown_bundle(62_000)
+    path = tmp_path / f"{PATIENT}.json"
+    path.write_text(json.dumps(data))
+    assert path.stat().st_size > 50_000_000
+    source = DirectoryPatientSource(tmp_path, clock=lambda: NOW)
+    started = time.perf_counter()
+    [summary] = asyncio.run(source.list_patients())
+    took = time.perf_counter() - started
+    assert summary.id == PATIENT
+    # JSON of 50 MB plus the newest 5,000 results validated: about 25 s on two busy cores
+    assert took < 120, f"{took:.0f} s"
+    assert asyncio.run(source.ward_of(PATIENT)) == summary.ward  # known without a second parse
+    assert source.unreadable.listing() == []
