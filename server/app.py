@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from core.settings import Settings
 from server.auth import RateLimit, RateLimiter, TokenStore, tokens_path
 from server.deps import ServerState
-from server.problems import BodySizeLimit, install_problem_handlers
+from server.problems import PROBLEM_RESPONSES, BodySizeLimit, install_problem_handlers
 from server.routes import (
     approvals,
     audit,
@@ -96,6 +96,7 @@ def create_app(
         summary="Evidence-grounded ward rounds: chat, OpenAI-compatible facade, health.",
         version="0.1.0",
         lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
     )
     app.state.wardround = state
     app.state.metrics = Metrics()

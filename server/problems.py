@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,6 +28,45 @@ PROBLEM_JSON = "application/problem+json"
 class PayloadTooLarge(WardroundError):
     http_status = 413
     title = "Request too large"
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="the offending field, 'patient_id' or 'messages.0.content'")
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document, as every error of this API is sent."""
+
+    type: str = Field(description="urn:wardround:problem:<slug>")
+    title: str
+    status: int
+    detail: str = ""
+    errors: list[FieldError] | None = Field(
+        default=None, description="422 only: each invalid field"
+    )
+
+
+_PROBLEMS = {
+    400: "Bad request",
+    401: "Not authenticated (no or unknown bearer token)",
+    403: "Forbidden for this role",
+    404: "Not found; a patient off the caller's wards is answered exactly as a missing one",
+    409: "Conflict (the thread waits for a decision, or a round is already running on it)",
+    413: "Request body too large",
+    422: "Invalid request: a field failed validation (errors lists each) or an impossible value",
+    429: "Too many requests (Retry-After says when to come back)",
+}
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "model": Problem,
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    for status, description in _PROBLEMS.items()
+}
+"""The problem responses every operation may answer, for the OpenAPI document (422 replaces
+FastAPI's own ``HTTPValidationError``, which this API never sends)."""
 
 
 def problem(status: int, title: str, detail: str = "", **extra: Any) -> dict[str, Any]:
