@@ -106,7 +106,7 @@ async def _structured_mode(client: ModelClient) -> StructuredMode:
 
 async def probe_capabilities(client: ModelClient) -> ModelCapabilities:
     """Probe the endpoint; raise a ``ModelError`` if it does not answer in time or at all."""
-    bound = client.config.probe_timeout_s or client.config.first_token_timeout_s
+    bound = client.config.probe_timeout_s or client.config.total_timeout_s
     try:
         async with asyncio.timeout(bound):
             return await _probe(client)

@@ -39,7 +39,7 @@ class ModelConfig:
     """A server asking us to wait longer than this is treated as unavailable now."""
     probe_timeout_s: float | None = None
     """The whole capability probe (a model list and four 24-token replies) within this; by
-    default ``first_token_timeout_s``: the probe may take as long as one reply may wait."""
+    default ``total_timeout_s``: the probe may take as long as one whole reply."""
     max_reply_chars: int = MAX_REPLY_CHARS
     """Reply text (content and tool-call arguments) read from one call before it is refused."""
 
