@@ -17,8 +17,11 @@ BLATCHFORD_2000 = Source(
     year=2000,
 )
 # Blatchford 2000, Table 2: (lower bound, points) for urea (mmol/L), haemoglobin (g/L) by sex,
-# systolic blood pressure (mmHg).
-_UREA = ((25.0, 6.0), (10.0, 4.0), (8.0, 3.0), (6.5, 2.0))
+# systolic blood pressure (mmHg). Urea 10.0-25.0 scores 4 and only > 25 scores 6 (the 25.0 row
+# edge, as read in the table reproduced by Wikipedia "Glasgow-Blatchford score" and the
+# pharmacy-notebook GBS page: "10.0-25.0 = 4 points, >25.0 = 6 points").
+_UREA_OVER_25 = 6.0
+_UREA = ((10.0, 4.0), (8.0, 3.0), (6.5, 2.0))
 _HB_MEN = ((130.0, 0.0), (120.0, 1.0), (100.0, 3.0), (0.0, 6.0))
 _HB_WOMEN = ((120.0, 0.0), (100.0, 1.0), (0.0, 6.0))
 _SBP = ((110.0, 0.0), (100.0, 1.0), (90.0, 2.0), (0.0, 3.0))
@@ -54,11 +57,15 @@ def _band(value: float, table: tuple[tuple[float, float], ...]) -> float:
     return next((points for low, points in table if value >= low), 0.0)
 
 
+def _urea_points(urea_mmol_l: float) -> float:
+    return _UREA_OVER_25 if urea_mmol_l > 25.0 else _band(urea_mmol_l, _UREA)
+
+
 def glasgow_blatchford(params: BlatchfordInput) -> CalcResult:
     """Urea, haemoglobin, systolic BP, pulse >= 100, melaena, syncope (2), hepatic disease (2),
     cardiac failure (2) (Blatchford 2000, Table 2)."""
     points = {
-        "urea": _band(params.urea_mmol_l(), _UREA),
+        "urea": _urea_points(params.urea_mmol_l()),
         "haemoglobin": _band(
             params.haemoglobin_g_l(), _HB_MEN if params.sex == "male" else _HB_WOMEN
         ),
@@ -87,7 +94,8 @@ def glasgow_blatchford(params: BlatchfordInput) -> CalcResult:
         category="very low risk (0-1)" if total <= 1 else "not low risk",
         interpretation=f"Glasgow-Blatchford {total}: "
         + (
-            "very low risk: early discharge can be considered (NICE CG141; 0-1, Stanley 2017)"
+            "very low risk: outpatient management can be considered (0-1, Stanley 2017; "
+            "NICE CG141 1.1.2 names a score of 0 for early discharge)"
             if total <= 1
             else "needs admission and endoscopy; higher scores predict intervention"
         ),
