@@ -361,7 +361,9 @@ def _recommendations(store: GraphStore, facts: PatientFacts) -> list[Finding]:
         refs = [facts.conditions[c] for c in rec.matched_conditions if c in facts.conditions]
         refs += [facts.lab_refs[c] for c in rec.matched_labs if c in facts.lab_refs]
         g = rec.guideline
-        text = f"{g.org} {g.title} ({g.year}): {rec.text} [{rec.strength}, {rec.evidence}]"
+        # the guideline's name once: "KDIGO Clinical Practice Guideline..." already names KDIGO
+        name = g.title if g.org.lower() in g.title.lower() else f"{g.org} {g.title}"
+        text = f"{name} ({g.year}): {rec.text} [{rec.strength}, {rec.evidence}]"
         finding = _finding("recommendation", rec, "minor", text, cites=_fhir(refs), drugs=[])
         out.append(finding.model_copy(update={"severity": Severity.info}))
     return out

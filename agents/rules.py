@@ -122,7 +122,9 @@ def egfr_finding(record: PatientRecord, now: datetime) -> Finding | None:
         id="egfr_ckd_epi_2021",
         kind="calculation",
         severity=severity,
-        summary=f"eGFR (CKD-EPI 2021) {result.value:.0f} mL/min/1.73m2, category {result.category}",
+        summary=(
+            f"eGFR (CKD-EPI 2021) {result.value:.0f} mL/min/1.73 m², category {result.category}"
+        ),
         labs=(latest.loinc,),
         citations=(Citation.fhir(latest.ref), result.citation()),
         source=result.source,

@@ -1,14 +1,16 @@
 """Synthesizer: one answer for the ward team, in the question's language, findings by severity.
 
-The model writes the prose; it cannot remove or downgrade a rule finding: every rule finding is
-appended to the answer verbatim, ranked by severity. A verifier keeps only citations that resolve
-to the record, the KG facts the round used, or an image; a claim left with a citation that does
-not resolve loses it and is marked ``supported: false``.
+The model writes the prose; it cannot remove or downgrade a rule finding: the rule findings
+follow the prose as problem cards by tier (``agents.cards``: Act now and Review with every
+finding and its citations, For information collapsed); every finding stays in the result. A
+verifier keeps only citations that resolve to the record, the KG facts the round used, or an
+image; a claim left with a citation that does not resolve loses it and is marked
+``supported: false``.
 
 The model's reply streams: the ``answer`` field's text goes out on LangGraph's custom stream as it
 is written (``{"kind": "answer_delta", "text": ...}``; ``{"kind": "answer_restart"}`` when a repair
 starts over), so a reader sees the answer grow before the round ends. What streamed is a preview:
-the node's ``answer`` (validated, with the rule findings appended) is the answer of record.
+the node's ``answer`` (validated, with the cards appended) is the answer of record.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from typing import Any
 from langgraph.config import get_stream_writer
 from pydantic import BaseModel, Field
 
-from agents.common import DIGEST_CHARS, HEADINGS, claims_of, findings_digest
+from agents.cards import Card, cards_block
+from agents.cards.words import frame
+from agents.common import DIGEST_CHARS, claims_of, findings_digest
 from agents.consult import LANGUAGE_NAMES, consult_structured
 from agents.conversation import earlier_turns
 from agents.deps import WardRoundDeps
@@ -55,15 +59,6 @@ def verify_claims(claims: Iterable[Claim], known: frozenset[str]) -> tuple[list[
         rejected += lost
         verified.append(claim.model_copy(update={"citations": good, "supported": lost == 0}))
     return verified, rejected
-
-
-def findings_block(findings: list[Finding], language: str) -> str:
-    heading = HEADINGS.get(language, HEADINGS["en"])[0]
-    lines = [heading]
-    for i, f in enumerate(f for f in findings if f.origin == "rule"):
-        refs = ", ".join(c.ref for c in f.citations)
-        lines.append(f"{i + 1}. [{f.severity.value.upper()}] {f.summary} [{refs}]")
-    return "\n".join(lines) if len(lines) > 1 else ""
 
 
 SYNTHESIS_FINDINGS = 12
@@ -154,11 +149,13 @@ async def synthesize(
     record: PatientRecord,
     reports: list[SpecialistReport],
     findings: list[Finding],
+    cards: Sequence[Card],
     deadline_at: float,
     earlier: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[str, list[Claim], int, str | None]:
     """(answer, verified claims, rejected citation count, degraded reason or None); ``earlier``
-    is the thread's previous turns (``agents.conversation``)."""
+    is the thread's previous turns (``agents.conversation``). The degraded reason goes to the
+    result and the audit trail; the answer says only that the model was unavailable."""
     order = ranked(findings)
     messages = synthesis_messages(context, question, language, reports, order, earlier=earlier)
     result = await consult_structured(
@@ -170,12 +167,10 @@ async def synthesize(
         max_tokens=500,
         preview=answer_preview(),
     )
-    block = findings_block(order, language)
+    block = cards_block(cards, language)
     if result.value is None:
         summaries = " ".join(r.summary for r in reports if r.summary)
-        prose = (
-            f"{HEADINGS.get(language, HEADINGS['en'])[1]}: {result.degraded_reason}. {summaries}"
-        )
+        prose = f"{frame(language)['degraded']}. {summaries}".strip()
         return "\n\n".join(p for p in (prose, block) if p), [], 0, result.degraded_reason
     claims = claims_of(ModelNote(summary="", key_points=result.value.claims))
     for report in reports:

@@ -1,9 +1,9 @@
 """The versioned result of one ward round: what ``wardround ask --json`` prints.
 
 Schema version 1. Fields: ``run_id, thread_id, patient_id, question, answer, language, degraded,
-degraded_reasons, findings[], claims[], specialists[], unsupported_citations, timings, tokens,
-model, turns, proposals[], pending_approval, decisions[], outlook[]``. Adding a field is compatible;
-renaming or removing one bumps ``schema_version``.
+degraded_reasons, findings[], cards[], claims[], specialists[], unsupported_citations, timings,
+tokens, model, turns, proposals[], pending_approval, decisions[], outlook[]``. Adding a field is
+compatible; renaming or removing one bumps ``schema_version``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from agents.approvals import Proposal, RecordedDecision
+from agents.cards import Card
 from agents.outlook import OutlookItem, outlook, outlook_text
 from core.domain import Claim, Finding, PatientRecord
 
@@ -45,6 +46,11 @@ class WardRoundResult(BaseModel):
     degraded: bool = Field(description="true when any part ran without the model")
     degraded_reasons: list[str] = Field(default_factory=list)
     findings: list[Finding]
+    cards: list[Card] = Field(
+        default_factory=list,
+        description="the findings grouped by clinical problem, tier act_now|review|"
+        "for_information, in reading order (agents.cards); findings[] stays complete",
+    )
     claims: list[Claim]
     specialists: list[SpecialistSummary]
     route_origin: str
@@ -92,6 +98,7 @@ def result_from_state(state: dict[str, Any], **meta: Any) -> WardRoundResult:
         degraded=bool(reasons),
         degraded_reasons=reasons,
         findings=findings,
+        cards=[Card.model_validate(c) for c in state.get("cards") or []],
         claims=[Claim.model_validate(c) for c in state.get("claims") or []],
         specialists=[
             SpecialistSummary(

@@ -75,6 +75,8 @@ class WardRoundState(TypedDict, total=False):
     timings: Annotated[dict[str, float], merge_timings]
     """Milliseconds per node."""
     answer: str
+    cards: list[dict[str, Any]]
+    """The findings as problem cards by tier (``agents.cards.Card`` dumps), set by synthesize."""
     claims: list[dict[str, Any]]
     unsupported_citations: int
     proposals: list[dict[str, Any]]

@@ -21,6 +21,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Send
 
 from agents import guideline, history, imaging, labs
+from agents.cards.round import round_cards
 from agents.context import patient_context
 from agents.deps import WardRoundDeps
 from agents.report import SpecialistReport
@@ -117,15 +118,19 @@ class _Nodes:
 
     async def synthesize(self, state: WardRoundState, config: RunnableConfig) -> dict[str, Any]:
         started = time.monotonic()
+        record = PatientRecord.model_validate(state["record"])
+        findings = [Finding.model_validate(f) for f in state.get("findings", [])]
+        cards = round_cards(record, findings, state["question"], state["language"])
         async with audited_node("synthesize"):
             answer, claims, rejected, degraded = await synthesize(
                 self.deps,
                 context=state["context"],
                 question=state["question"],
                 language=state["language"],
-                record=PatientRecord.model_validate(state["record"]),
+                record=record,
                 reports=[SpecialistReport.model_validate(r) for r in state.get("reports", [])],
-                findings=[Finding.model_validate(f) for f in state.get("findings", [])],
+                findings=findings,
+                cards=cards,
                 deadline_at=state["deadline_at"],
                 earlier=state.get("turns") or [],
             )
@@ -133,6 +138,7 @@ class _Nodes:
         run_id = (config.get("configurable") or {}).get("run_id", "")
         return {
             "answer": answer,
+            "cards": [c.model_dump(mode="json") for c in cards],
             "claims": [c.model_dump(mode="json") for c in claims],
             "unsupported_citations": rejected,
             "degraded_reasons": [degraded] if degraded else [],

@@ -253,3 +253,38 @@ HDL_MG_DL = Analyte("HDL cholesterol", "2085-9", "mg/dL", low=2.0, high=250.0)
 TRIGLYCERIDES_MG_DL = Analyte("triglycerides", "2571-8", "mg/dL", low=5.0, high=20000.0)
 HAEMOGLOBIN_G_L = Analyte("haemoglobin", "718-7", "g/L", low=10.0, high=250.0)
 PLATELETS_10E9_L = Analyte("platelets", "777-3", "10*9/L", low=1.0, high=3000.0)
+
+
+# How ward staff write the UCUM codes that read badly (UCUM 2.1 print symbols, §§ 4-5: the
+# curly-brace annotation and the square-bracket atoms are syntax, not what a clinician writes).
+_WRITTEN = {
+    "mL/min/{1.73_m2}": "mL/min/1.73 m²",
+    "mL/min/1.73m2": "mL/min/1.73 m²",
+    "mm[Hg]": "mmHg",
+    "Cel": "°C",
+    "10*9/L": "×10⁹/L",
+    "10*12/L": "×10¹²/L",
+    "10*3/uL": "×10³/µL",
+    "10*6/uL": "×10⁶/µL",
+    "[degF]": "°F",
+    "{INR}": "",
+    "{ratio}": "",
+    "{score}": "",
+    "/min": "/min",
+    "[IU]/L": "IU/L",
+    "m[IU]/L": "mIU/L",
+    "u[IU]/mL": "µIU/mL",
+    "umol/L": "µmol/L",
+    "ug/L": "µg/L",
+    "ug/dL": "µg/dL",
+    "uL": "µL",
+}
+
+
+def written_unit(unit: str) -> str:
+    """The unit as people write it (``mL/min/{1.73_m2}`` -> ``mL/min/1.73 m²``, ``mm[Hg]`` ->
+    ``mmHg``); other annotations in braces are dropped (``ng/mL{FEU}`` keeps ``ng/mL FEU``)."""
+    if unit in _WRITTEN:
+        return _WRITTEN[unit]
+    written = re.sub(r"\{([^}]*)\}", lambda m: f" {m.group(1)}" if m.group(1) else "", unit)
+    return written.replace("[", "").replace("]", "").strip()

@@ -12,7 +12,8 @@ from __future__ import annotations
 from core.domain import Citation, Finding, PatientRecord, Severity
 from tools.labs.flags import LabFlag, lab_flags
 from tools.labs.ranges import range_for
-from tools.labs.trends import LabTrend, all_trends
+from tools.labs.trends import LabTrend, all_trends, course
+from tools.units import written_unit
 
 _FLAG_SEVERITY = {
     "LL": Severity.critical,
@@ -28,14 +29,14 @@ def _fmt(value: float | None) -> str:
 
 
 def _interval_text(f: LabFlag) -> str:
-    lo, hi = f.low, f.high
+    lo, hi, unit = f.low, f.high, written_unit(f.unit)
     if lo is not None and hi is not None:
-        return f"{_fmt(lo)}-{_fmt(hi)} {f.unit}"
-    return f">{_fmt(lo)} {f.unit}" if lo is not None else f"<{_fmt(hi)} {f.unit}"
+        return f"{_fmt(lo)}-{_fmt(hi)} {unit}"
+    return f">{_fmt(lo)} {unit}" if lo is not None else f"<{_fmt(hi)} {unit}"
 
 
 def _cite(f: LabFlag) -> Citation:
-    return Citation.fhir(f.ref, label=f"{f.name} {_fmt(f.value)} {f.unit}")
+    return Citation.fhir(f.ref, label=f"{f.name} {_fmt(f.value)} {written_unit(f.unit)}")
 
 
 def flag_finding(f: LabFlag, *, earlier: bool = False) -> Finding:
@@ -49,7 +50,8 @@ def flag_finding(f: LabFlag, *, earlier: bool = False) -> Finding:
         kind="lab_flag",
         severity=Severity.high if earlier else _FLAG_SEVERITY[f.flag],
         summary=(
-            f"{f.name} {_fmt(f.value)} {f.unit} {tense} [{f.flag}] (reference {_interval_text(f)})"
+            f"{f.name} {_fmt(f.value)} {written_unit(f.unit)} {tense} [{f.flag}] "
+            f"(reference {_interval_text(f)})"
         ),
         labs=(f.loinc,),
         citations=(_cite(f),),
@@ -64,7 +66,10 @@ def quality_finding(f: LabFlag) -> Finding:
         id=f"lab_quality:{f.ref}#{f.loinc}",
         kind="data_quality",
         severity=severity,
-        summary=f"{f.name} {_fmt(f.value)} {f.unit} is {what}: {f.detail}. Repeat or verify.",
+        summary=(
+            f"{f.name} {_fmt(f.value)} {written_unit(f.unit)} is {what}: {f.detail}. "
+            "Repeat or verify."
+        ),
         labs=(f.loinc,),
         citations=(_cite(f),),
         source=f.source,
@@ -87,10 +92,18 @@ def trend_finding(t: LabTrend, source: str) -> Finding | None:
     direction = _direction(t)
     if not direction or t.baseline is None or t.latest is None:
         return None
-    verb = "rising" if (t.delta or 0) > 0 else "falling"
-    per_day = t.recent_rate_per_day if t.recent_rate_per_day is not None else t.rate_per_day
-    rate = f", latest {per_day:+.3g} {t.unit}/day" if per_day is not None else ""
+    unit = written_unit(t.unit)
+    # the last change, named as such: "latest" beside "rising" read as the current pace
+    last = t.recent_rate_per_day if t.recent_rate_per_day is not None else t.rate_per_day
+    rate = f"; last change {last:+.3g} {unit}/day" if last is not None else ""
     pct = f", {t.percent_change:+.0f}%" if t.percent_change is not None else ""
+    peak = ""
+    if "since the peak" in course(t) and t.maximum is not None:
+        peak = f" (peak {_fmt(t.maximum.value)})"
+    elif "since the low point" in course(t) and t.minimum is not None:
+        peak = f" (lowest {_fmt(t.minimum.value)})"
+    if direction == "worsening" and peak:
+        direction = "worse than baseline"  # not "worsening": the last change was towards normal
     severity = Severity.info if direction == "normalised" else Severity.moderate
     if t.latest.flag in ("LL", "HH"):
         severity = Severity.high
@@ -99,12 +112,13 @@ def trend_finding(t: LabTrend, source: str) -> Finding | None:
         kind="lab_trend",
         severity=severity,
         summary=(
-            f"{t.name} {verb} ({direction}): {_fmt(t.baseline.value)} -> {_fmt(t.latest.value)} "
-            f"{t.unit} over {len(t.points)} results ({t.delta:+.3g}{pct}{rate})"
+            f"{t.name} {course(t)} ({direction}): {_fmt(t.baseline.value)} -> "
+            f"{_fmt(t.latest.value)} {unit}{peak} over {len(t.points)} results "
+            f"({t.delta:+.3g}{pct}{rate})"
         ),
         labs=(t.loinc,),
         citations=tuple(
-            Citation.fhir(p.ref, label=f"{t.name} {_fmt(p.value)} {t.unit}") for p in t.points
+            Citation.fhir(p.ref, label=f"{t.name} {_fmt(p.value)} {unit}") for p in t.points
         ),
         source=source,
     )

@@ -136,6 +136,21 @@ def _rate(a: TrendPoint, b: TrendPoint) -> float | None:
     return (b.value - a.value) / ((b.effective - a.effective).total_seconds() / _SECONDS_PER_DAY)
 
 
+def course(t: LabTrend) -> str:
+    """The course in words that match the numbers: "rising", or "rising overall, falling since
+    the peak" when the latest result is below the series' maximum (and the mirror for falling).
+    Empty when there is no change to describe."""
+    if t.delta is None or t.latest is None or t.minimum is None or t.maximum is None:
+        return ""
+    if t.delta == 0:
+        return "unchanged overall"
+    if t.delta > 0:
+        turned = t.maximum.value > t.latest.value and t.maximum.ref != t.latest.ref
+        return "rising overall, falling since the peak" if turned else "rising"
+    turned = t.minimum.value < t.latest.value and t.minimum.ref != t.latest.ref
+    return "falling overall, rising since the low point" if turned else "falling"
+
+
 def all_trends(record: PatientRecord, *, min_points: int = 2) -> list[LabTrend]:
     """A trend for every analyte measured at least ``min_points`` times, by LOINC order."""
     seen: dict[str, None] = {}

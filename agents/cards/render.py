@@ -1,0 +1,46 @@
+"""Cards as text, by tier: what the answer, the CLI and the OpenAI facade show.
+
+Act now and Review show each card's findings with their citations underneath; For information
+is collapsed to one line per card (its findings stay in the card's ``detail`` and in
+``findings[]``). The block opens with the rules' heading (``agents.common.HEADINGS``) so that a
+thread's later questions still read an earlier answer's prose without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agents.cards.model import TIERS, Card
+from agents.cards.words import frame
+from agents.common import HEADINGS
+
+
+def _card_lines(number: int, card: Card, language: str) -> list[str]:
+    lines = [f"{number}. [{card.severity.upper()}] {card.summary}"]
+    lines.extend(f"   {line}" for line in card.detail.splitlines())
+    if card.suggestions:
+        proposed = "; ".join(s.label for s in card.suggestions)
+        lines.append(f"   {frame(language)['suggested']}: {proposed}")
+    return lines
+
+
+def cards_block(cards: Sequence[Card], language: str) -> str:
+    """The cards under an answer ('' when there are none)."""
+    if not cards:
+        return ""
+    words = frame(language)
+    lines = [HEADINGS.get(language, HEADINGS["en"])[0]]
+    number = 0
+    for tier in TIERS:
+        mine = [c for c in cards if c.tier == tier]
+        if not mine:
+            continue
+        if tier == "for_information":
+            lines.append(f"{words[tier]} ({len(mine)} {words['cards']}, {words['collapsed']})")
+            lines.extend(f"- {c.summary}" for c in mine)
+            continue
+        lines.append(words[tier])
+        for card in mine:
+            number += 1
+            lines.extend(_card_lines(number, card, language))
+    return "\n".join(lines)

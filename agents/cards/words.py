@@ -1,0 +1,146 @@
+"""The words on a card: its summary in the question's language, its kidney and analyte phrases.
+
+Rule text (a finding's summary) stays English where no translation is sourced; the frame around
+it (titles, tier headings, the degraded-mode line) is in the answer's language.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from agents.cards.model import SUMMARY_MAX
+from agents.cards.rules import Problem, analytes
+from core.domain import Finding
+
+FRAMES = {
+    "en": {
+        "act_now": "Act now",
+        "review": "Review",
+        "for_information": "For information",
+        "collapsed": "collapsed",
+        "suggested": "Proposed (needs a clinician's approval)",
+        "guidelines": "Guidelines",
+        "degraded": "Model unavailable: the findings below are computed by rules",
+        "medicines": "Medicines: {drugs}",
+        "statements": "Guideline statements not tied to a finding on this patient ({n})",
+        "not_applicable": "Guideline statements that do not apply: no matching diagnosis ({n})",
+        "aki": "AKI stage {stage}",
+        "on_ckd": " on CKD",
+        "egfr": "eGFR {value} ({category})",
+        "kidney_none": "kidney results",
+        "cards": "cards",
+    },
+    "zh-TW": {
+        "act_now": "立即處理",
+        "review": "需要檢視",
+        "for_information": "參考資訊",
+        "collapsed": "已收合",
+        "suggested": "建議處置（需臨床醫師核准）",
+        "guidelines": "指引",
+        "degraded": "模型無法使用：以下發現由規則計算",
+        "medicines": "藥物：{drugs}",
+        "statements": "與本病人的發現無直接關聯的指引建議（{n}）",
+        "not_applicable": "不適用於本病人的指引建議：無相符的診斷（{n}）",
+        "aki": "急性腎損傷第{stage}期",
+        "on_ckd": "合併慢性腎臟病",
+        "egfr": "eGFR {value}（{category}）",
+        "kidney_none": "腎功能檢驗",
+        "cards": "張卡片",
+    },
+}
+
+
+def frame(language: str) -> dict[str, str]:
+    return FRAMES.get(language, FRAMES["en"])
+
+
+_AKI = re.compile(r"AKI stage (\d)")
+_EGFR = re.compile(r"eGFR \(CKD-EPI 2021\) (\d+(?:\.\d+)?) .*category (G\w+)")
+
+
+def kidney_phrase(findings: Sequence[Finding], has_ckd: bool, language: str) -> str:
+    """'AKI stage 2 on CKD, eGFR 20 (G4)' from the AKI staging and the eGFR calculation."""
+    words = frame(language)
+    parts = []
+    for f in findings:
+        if f.kind == "aki_stage" and (m := _AKI.search(f.summary)):
+            parts.append(
+                words["aki"].format(stage=m.group(1)) + (words["on_ckd"] if has_ckd else "")
+            )
+            break
+    for f in findings:
+        if f.id.startswith("egfr_") and (m := _EGFR.search(f.summary)):
+            parts.append(words["egfr"].format(value=m.group(1), category=m.group(2)))
+            break
+    sep = ", " if language == "en" else "，"
+    return sep.join(parts) or words["kidney_none"]
+
+
+_FLAG = re.compile(
+    r"^(?P<name>.+?) (?P<value>\d[\d.,]*\s\S+(?: \S+)?) (?:is|was) (?P<word>critically \w+|\w+)"
+)
+_TREND = re.compile(r"^(?P<name>.+?) (?P<course>(?:rising|falling|unchanged)[^:(]*)")
+
+
+def analyte_phrase(findings: Sequence[Finding], lead_labs: Sequence[str]) -> str:
+    """'Creatinine 3.1 mg/dL high, rising overall, falling since the peak' for the first of
+    ``lead_labs`` the card has a flag or trend of (else its most severe one)."""
+    order: dict[str, int] = {}
+    for code in lead_labs:
+        order.setdefault(next(iter(analytes([code]))), len(order))
+    labbed = [f for f in findings if f.kind in ("lab_flag", "lab_trend") and f.labs]
+    if not labbed:
+        return ""
+    lead = min(labbed, key=lambda f: min(order.get(a, 99) for a in analytes(f.labs)))
+    same = [f for f in labbed if analytes(f.labs) == analytes(lead.labs)]
+    flag = next((_FLAG.match(f.summary) for f in same if f.kind == "lab_flag"), None)
+    trend = next((_TREND.match(f.summary) for f in same if f.kind == "lab_trend"), None)
+    found = flag or trend
+    text = found.group("name") if found is not None else lead.summary
+    if flag:
+        text += f" {flag.group('value')} {flag.group('word')}"
+    if trend:
+        text += f"{',' if flag else ''} {trend.group('course').strip()}"
+    return text
+
+
+def drug_phrase(findings: Sequence[Finding]) -> str:
+    """The card's drugs, most severe first; a drug contraindicated here says so."""
+    named: dict[str, str] = {}
+    for f in findings:
+        for drug in f.drugs:
+            contraindicated = f.kind == "contraindication" and "contraindicated" in f.summary
+            if contraindicated or drug not in named:
+                named[drug] = f"{drug} (contraindicated)" if contraindicated else drug
+    return ", ".join(named.values())
+
+
+def fit(text: str, limit: int = SUMMARY_MAX) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip(" ,;:—-") + "…"
+
+
+def problem_summary(
+    problem: Problem, findings: Sequence[Finding], *, kidney: str, language: str
+) -> str:
+    title = problem.title.get(language) or problem.title["en"]
+    lead_labs = [code for m in problem.match for code in m.labs]
+    analyte = analyte_phrase(findings, lead_labs)
+    text = title.format(kidney=kidney, drugs=drug_phrase(findings), analyte=analyte)
+    if problem.id == "kidney-function" and analyte:
+        text += f"; {analyte}"
+    return fit(text)
+
+
+def generic_summary(findings: Sequence[Finding], language: str) -> str:
+    """A card no problem rule names: its analyte, or its drugs and worst finding."""
+    lead = findings[0]
+    analyte = analyte_phrase(findings, lead.labs)
+    if analyte and not lead.drugs:
+        return fit(analyte)
+    drugs = drug_phrase(findings)
+    if not drugs:
+        return fit(lead.summary)
+    head = frame(language)["medicines"].format(drugs=drugs)
+    return fit(f"{head} — {lead.summary}")
