@@ -4,6 +4,8 @@ Events (``event:`` name, ``data:`` one JSON object):
 
 - ``status`` ``{node, phase: started|finished}`` as the graph moves (specialists run in parallel);
 - ``finding`` one per finding, as each specialist finishes;
+- ``cards`` ``{cards: [...]}`` once the synthesizer has grouped the findings into problem cards,
+  in reading order (Act now, Review, For information; ``agents.cards``);
 - ``token`` ``{text}``: the next piece of the synthesizer's answer as the model writes it
   (``{text: "", restart: true}`` when a repair starts it over: drop what came before). The pieces
   are a preview: ``answer`` holds the answer of record, with the rule findings appended;
@@ -76,6 +78,8 @@ class _Progress:
         update = value if isinstance(value, dict) else {}
         for finding in findings_in(update):
             self.emit(RoundEvent("finding", finding))
+        if update.get("cards"):
+            self.emit(RoundEvent("cards", {"cards": update["cards"]}))
         if node == "load_record":
             self.emit(_status("route", "started"))
         elif node == "route":

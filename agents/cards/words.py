@@ -78,7 +78,8 @@ def kidney_phrase(findings: Sequence[Finding], has_ckd: bool, language: str) -> 
 
 
 _FLAG = re.compile(
-    r"^(?P<name>.+?) (?P<value>\d[\d.,]*\s\S+(?: \S+)?) (?:is|was) (?P<word>critically \w+|\w+)"
+    r"^(?P<name>.+?) (?P<value>\d[\d.,]*(?: \S+(?: \S+)?)?) (?:is|was) "
+    r"(?P<word>critically \w+|\w+)"
 )
 _TREND = re.compile(r"^(?P<name>.+?) (?P<course>(?:rising|falling|unchanged)[^:(]*)")
 
@@ -127,7 +128,9 @@ def problem_summary(
     title = problem.title.get(language) or problem.title["en"]
     lead_labs = [code for m in problem.match for code in m.labs]
     analyte = analyte_phrase(findings, lead_labs)
-    text = title.format(kidney=kidney, drugs=drug_phrase(findings), analyte=analyte)
+    drugs = drug_phrase(findings)
+    on_drugs = (f" on {drugs}" if language == "en" else f"（{drugs}）") if drugs else ""
+    text = title.format(kidney=kidney, drugs=drugs, analyte=analyte, on_drugs=on_drugs)
     if problem.id == "kidney-function" and analyte:
         text += f"; {analyte}"
     return fit(text)

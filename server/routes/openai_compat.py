@@ -10,9 +10,9 @@ otherwise each call opens a new one, seeded with the conversation the client sen
 question (user message, assistant reply), so a chat UI's follow-up is read in context; either way
 the reply names the thread in its ``X-Wardround-Thread`` header and in ``wardround.thread_id``, so
 the next call can continue it. A thread waiting for an approval refuses new questions (409)
-until it is decided. The reply's text ends with its citations, and the extension field
-``wardround`` carries the structured findings and claims. Same scope rules as ``/v1/threads``: a
-thread or patient off the caller's wards is 404.
+until it is decided. The reply's text lists the problem cards by tier and ends with its
+citations; the extension field ``wardround`` carries the structured findings, cards and claims.
+Same scope rules as ``/v1/threads``: a thread or patient off the caller's wards is 404.
 
 No round runs for a chat client's own housekeeping (Open WebUI's ``### Task:`` title, tags and
 follow-up prompts: ``openai_housekeeping``) nor for a request that names no patient (it is told
@@ -182,6 +182,7 @@ def extension(result: WardRoundResult) -> dict[str, Any]:
         "degraded": result.degraded,
         "degraded_reasons": result.degraded_reasons,
         "findings": [f.model_dump(mode="json") for f in result.findings],
+        "cards": [c.model_dump(mode="json") for c in result.cards],
         "claims": [c.model_dump(mode="json") for c in result.claims],
         "pending_approvals": [p.model_dump() for p in pending_approvals(result)],
     }

@@ -49,6 +49,12 @@ async def test_sse_event_sequence_of_a_round(server: Server) -> None:
     assert findings
     assert {"aki_stage"} <= {f["kind"] for f in findings}
     answer = dict(events)["answer"]
+    # the cards come once, after synthesis, in reading order, holding every finding sent before
+    (cards,) = [d["cards"] for name, d in events if name == "cards"]
+    assert names.index("cards") > names.index("finding")
+    assert cards[0]["tier"] == "act_now"
+    assert cards == answer["result"]["cards"]
+    assert sorted(i for c in cards for i in c["finding_ids"]) == sorted(f["id"] for f in findings)
     assert answer["answer"].startswith("Answer for Q-1.")
     assert answer["result"]["thread_id"] == thread
     assert answer["result"]["patient_id"] == OWN
@@ -66,6 +72,8 @@ async def test_json_when_asked_and_thread_keeps_its_messages(server: Server) -> 
         assert response.status_code == 200
         body: dict[str, Any] = response.json()
         assert body["schema_version"] == "1"
+        assert body["cards"]
+        assert body["findings"]
         assert body["turns"] == n
     read = await server.client.get(f"/v1/threads/{thread}", headers=server.auth("clinician"))
     assert read.status_code == 200

@@ -28,15 +28,20 @@ def _fmt(value: float | None) -> str:
     return "?" if value is None else f"{value:.4g}"
 
 
+def _measured(value: float | None, unit: str) -> str:
+    """'3.1 mg/dL', '19 mL/min/1.73 m²', '7.08' (pH has no unit as written)."""
+    return f"{_fmt(value)} {written_unit(unit)}".strip()
+
+
 def _interval_text(f: LabFlag) -> str:
     lo, hi, unit = f.low, f.high, written_unit(f.unit)
     if lo is not None and hi is not None:
-        return f"{_fmt(lo)}-{_fmt(hi)} {unit}"
-    return f">{_fmt(lo)} {unit}" if lo is not None else f"<{_fmt(hi)} {unit}"
+        return f"{_fmt(lo)}-{_fmt(hi)} {unit}".strip()
+    return f">{_measured(lo, f.unit)}" if lo is not None else f"<{_measured(hi, f.unit)}"
 
 
 def _cite(f: LabFlag) -> Citation:
-    return Citation.fhir(f.ref, label=f"{f.name} {_fmt(f.value)} {written_unit(f.unit)}")
+    return Citation.fhir(f.ref, label=f"{f.name} {_measured(f.value, f.unit)}")
 
 
 def flag_finding(f: LabFlag, *, earlier: bool = False) -> Finding:
@@ -50,7 +55,7 @@ def flag_finding(f: LabFlag, *, earlier: bool = False) -> Finding:
         kind="lab_flag",
         severity=Severity.high if earlier else _FLAG_SEVERITY[f.flag],
         summary=(
-            f"{f.name} {_fmt(f.value)} {written_unit(f.unit)} {tense} [{f.flag}] "
+            f"{f.name} {_measured(f.value, f.unit)} {tense} [{f.flag}] "
             f"(reference {_interval_text(f)})"
         ),
         labs=(f.loinc,),
@@ -66,10 +71,7 @@ def quality_finding(f: LabFlag) -> Finding:
         id=f"lab_quality:{f.ref}#{f.loinc}",
         kind="data_quality",
         severity=severity,
-        summary=(
-            f"{f.name} {_fmt(f.value)} {written_unit(f.unit)} is {what}: {f.detail}. "
-            "Repeat or verify."
-        ),
+        summary=(f"{f.name} {_measured(f.value, f.unit)} is {what}: {f.detail}. Repeat or verify."),
         labs=(f.loinc,),
         citations=(_cite(f),),
         source=f.source,

@@ -1,0 +1,152 @@
+"""Problem cards on the shipped scenario patients: real records, the real KG, the real rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import yaml
+
+from agents.cards import TIERS, Card, CardContext, build_cards, cards_block
+from agents.cards.model import SUMMARY_MAX
+from agents.cards.round import round_cards
+from agents.rules import kg_rule_findings, lab_rule_findings
+from core.domain import Citation, Finding, PatientRecord, Severity
+from core.settings import SHIPPED_DATA
+from kg.store import GraphStore
+from tools.fhir.sources import DirectoryPatientSource
+
+NOW = datetime(2025, 10, 8, 3, 0, tzinfo=UTC)
+SCENARIOS = yaml.safe_load((SHIPPED_DATA / "patients" / "scenarios.yaml").read_text("utf-8"))
+KIDNEY_Q = "Why is the creatinine rising, and is it safe to continue ibuprofen?"
+
+
+async def round_of(store: GraphStore, patient: str) -> tuple[PatientRecord, list[Finding]]:
+    record = await DirectoryPatientSource().load(patient)
+    findings = lab_rule_findings(record, NOW) + await kg_rule_findings(store, record)
+    return record, findings
+
+
+def act_now(cards: list[Card]) -> list[Card]:
+    return [c for c in cards if c.tier == "act_now"]
+
+
+def card(cards: list[Card], card_id: str) -> Card:
+    return next(c for c in cards if c.id == card_id)
+
+
+async def test_the_demo_patients_act_now_is_nsaid_in_aki_the_aki_and_the_potassium(
+    curated_kg: GraphStore,
+) -> None:
+    record, findings = await round_of(curated_kg, "aki-on-ckd")
+    cards = round_cards(record, findings, KIDNEY_Q, "en")
+    assert [c.id for c in act_now(cards)] == [
+        "kidney-harming-medicines",
+        "kidney-function",
+        "potassium",
+    ]
+    drugs = card(cards, "kidney-harming-medicines")
+    ids = set(drugs.finding_ids)
+    # both contraindications, the three pairs and the triple of NSAID + ACE inhibitor + diuretic
+    nsaid = {f.id for f in findings if f.kind == "contraindication" and "ibuprofen" in f.drugs}
+    assert nsaid <= ids
+    assert len([i for i in ids if i.startswith("interaction:")]) == 4
+    assert drugs.severity == "critical"
+    assert drugs.indicator == "critical"
+    assert "Hold ibuprofen" in drugs.suggestions[0].label
+    assert drugs.summary.startswith("Kidney risk from medicines during AKI stage 2 on CKD")
+    kidney = card(cards, "kidney-function")
+    assert {"aki_stage", "egfr_ckd_epi_2021", "lab_trend:2160-0"} <= set(kidney.finding_ids)
+    assert "Creatinine 3.1 mg/dL high" in kidney.summary
+    # a statin, VTE prophylaxis or a vasopressor recommendation is never in Act now
+    act_ids = {i for c in act_now(cards) for i in c.finding_ids}
+    for noise in ("kdigo-ckd-2024-statin", "nice-ng89-medical", "kdigo-aki-2012-3.1.2"):
+        assert not any(i.endswith(noise) for i in act_ids), noise
+    vasopressors = card(cards, "guideline-not-applicable")
+    assert vasopressors.tier == "for_information"
+    assert any(i.endswith("kdigo-aki-2012-3.1.2") for i in vasopressors.finding_ids)
+
+
+async def test_a_merged_card_keeps_the_highest_severity_and_every_source_and_citation(
+    curated_kg: GraphStore,
+) -> None:
+    record, findings = await round_of(curated_kg, "aki-on-ckd")
+    by_id = {f.id: f for f in findings}
+    for c in round_cards(record, findings, KIDNEY_Q, "en"):
+        mine = [by_id[i] for i in c.finding_ids]
+        assert c.severity == max(mine, key=lambda f: f.severity.rank).severity.value
+        assert {s.label for s in c.sources} == {f.source for f in mine if f.source}
+        assert set(c.citations) == {cite.ref for f in mine for cite in f.citations}
+        assert all(f.summary in c.detail for f in mine)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS["scenarios"], ids=lambda s: s["id"])
+async def test_every_finding_is_in_exactly_one_card_and_nothing_severe_waits(
+    curated_kg: GraphStore, scenario: dict[str, str]
+) -> None:
+    record, findings = await round_of(curated_kg, scenario["id"])
+    cards = round_cards(record, findings, scenario["question"], "en")
+    placed = [i for c in cards for i in c.finding_ids]
+    assert sorted(placed) == sorted(f.id for f in findings)  # none lost, none twice
+    assert [c.tier for c in cards] == sorted((c.tier for c in cards), key=TIERS.index)
+    assert all(len(c.summary) <= SUMMARY_MAX for c in cards)
+    critical = {f.id for f in findings if f.severity is Severity.critical}
+    assert critical <= {i for c in act_now(cards) for i in c.finding_ids}
+    assert len(act_now(cards)) <= 5 or all(c.severity == "critical" for c in act_now(cards))
+
+
+async def test_the_question_orders_the_cards_but_never_changes_a_tier(
+    curated_kg: GraphStore,
+) -> None:
+    record, findings = await round_of(curated_kg, "gi-bleed-apixaban")
+    bleeding = round_cards(record, findings, "Should we reverse the apixaban?", "en")
+    kidneys = round_cards(record, findings, "How are his kidneys and creatinine?", "en")
+    assert {(c.id, c.tier) for c in bleeding} == {(c.id, c.tier) for c in kidneys}
+    assert "anticoagulation" in bleeding[0].topics
+    assert bleeding[0].tier == "act_now"
+    assert kidneys[0].tier == "act_now"  # Act now always shows first, whatever the question
+    review = [c for c in kidneys if c.tier == "review"]
+    assert review[0].id == "kidney-function"
+    assert review[0].relevant
+    assert next(c.id for c in bleeding if c.tier == "review") != "kidney-function"
+
+
+async def test_an_anticoagulation_question_puts_the_inr_first(curated_kg: GraphStore) -> None:
+    record, findings = await round_of(curated_kg, "warfarin-clarithromycin")
+    cards = round_cards(record, findings, "What should we do with the warfarin and the INR?", "en")
+    assert "anticoagulation" in cards[0].topics
+    assert cards[0].tier == "act_now"
+    assert cards[0].summary.startswith("Bleeding and clotting on warfarin")
+    assert "INR" in cards[0].summary
+
+
+async def test_a_traditional_chinese_question_gets_a_chinese_frame(
+    curated_kg: GraphStore,
+) -> None:
+    record, findings = await round_of(curated_kg, "aki-on-ckd")
+    cards = round_cards(record, findings, "為什麼肌酸酐上升？可以繼續用 ibuprofen 嗎？", "zh-TW")
+    assert act_now(cards)[0].summary.startswith("急性腎損傷第2期合併慢性腎臟病")
+    assert act_now(cards)[0].id == "kidney-harming-medicines"
+    block = cards_block(cards, "zh-TW")
+    assert block.splitlines()[1] == "立即處理"
+    assert "參考資訊" in block
+    assert "需要檢視" in block
+    assert "ibuprofen: contraindicated" in block  # rule text stays English, unsourced in Chinese
+
+
+def test_a_new_kind_of_finding_falls_into_the_card_of_its_drug_or_analyte() -> None:
+    note_allergy = Finding(
+        id="note_allergy:x", kind="note_allergy", severity=Severity.high,
+        summary="Penicillin allergy written in a note only", drugs=("amoxicillin",),
+        citations=(Citation.fhir("DocumentReference/n1"),),
+    )  # fmt: skip
+    verify = Finding(
+        id="verify:k", kind="verify_value", severity=Severity.moderate,
+        summary="Potassium 7.9 mmol/L from a haemolysed sample: repeat", labs=("2823-3",),
+    )  # fmt: skip
+    cards = build_cards([note_allergy, verify], CardContext("Is it safe?"))
+    assert [(c.id, c.tier) for c in cards] == [
+        ("drug:amoxicillin", "act_now"),
+        ("potassium", "review"),
+    ]
+    assert cards[0].summary.startswith("Medicines: amoxicillin — Penicillin allergy")
