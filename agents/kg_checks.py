@@ -13,6 +13,7 @@ The store's queries are blocking (embedded engine or driver), so they run in a w
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -416,10 +417,21 @@ def _marked_fuzzy(findings: list[Finding], facts: PatientFacts) -> list[Finding]
     return out
 
 
+def _unique_ids(findings: list[Finding]) -> list[Finding]:
+    """A class-level fact met by several drugs (one QT fact, three QT-prolonging drugs) gives one
+    finding per drug or pair; each then carries its drugs in its id (``fact@drug+drug``), so a
+    card, a proposal or a reader names one finding, not three."""
+    seen = Counter(f.id for f in findings)
+    return [
+        f.model_copy(update={"id": f"{f.id}@{'+'.join(f.drugs)}"}) if seen[f.id] > 1 else f
+        for f in findings
+    ]
+
+
 def _all_findings(store: GraphStore, record: PatientRecord) -> list[Finding]:
     facts = patient_facts(store, record)
     contraindications, implicated = _contraindications(store, facts)
-    return _marked_fuzzy([
+    found = _marked_fuzzy([
         *_interactions(store, facts, implicated),
         *contraindications,
         *_allergy_conflicts(store, facts),
@@ -430,6 +442,7 @@ def _all_findings(store: GraphStore, record: PatientRecord) -> list[Finding]:
         *_unresolved(facts),
         *(facts.notes.findings(n for n, _ in facts.acb.values()) if facts.notes else ()),
     ], facts)  # fmt: skip
+    return _unique_ids(found)
 
 
 async def kg_findings(store: GraphStore, record: PatientRecord) -> list[Finding]:

@@ -15,6 +15,7 @@ A suite file::
           - {kind: interaction, drugs: [ibuprofen, lisinopril, furosemide], severity: high}
         required_citations: ["Observation/aki-on-ckd-obs-19"]
         forbidden_claims: ["safe to continue ibuprofen"]
+        not_in_act_now: ["kdigo-ckd-2024-statin"]   # finding-id fragments Act now must not hold
 
 Expected findings name drugs by ingredient name (matched case-insensitively against the finding's
 drugs and its summary) and labs by LOINC code. ``severity`` is a floor: a finding at least that
@@ -71,6 +72,8 @@ class Case(BaseModel):
     expected_findings: tuple[ExpectedFinding, ...] = ()
     required_citations: tuple[str, ...] = ()
     forbidden_claims: tuple[str, ...] = ()
+    not_in_act_now: tuple[str, ...] = ()
+    """Fragments of finding ids no Act-now card may hold (``evals.card_metrics``)."""
     tags: tuple[str, ...] = ()
 
 

@@ -32,6 +32,8 @@ Definitions (what each number means, so two runs can be compared honestly):
   prefix already sent by an earlier request of the same round (what a server prefix cache can
   reuse; characters stand in for tokens).
 - **degraded**: the round ran some part without the model.
+- **cards** (``evals.card_metrics``): cards in Act now and in all, findings merged, duplicates
+  left, Act-now precision, safety recall within Act now, not-in-Act-now hits, answer length.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from core.domain import Finding, Severity
+from evals.card_metrics import CardMetrics, card_metrics
 from evals.cases import Case, ExpectedFinding
 from graphs.result import WardRoundResult
 from tools.labs.ranges import same_analyte
@@ -156,6 +159,7 @@ class CaseMetrics(BaseModel):
     model_calls: int
     shared_prefix_fraction: float | None
     degraded: bool
+    cards: CardMetrics = CardMetrics()
 
 
 def _recall_precision(
@@ -279,7 +283,14 @@ def case_metrics(
         model_calls=int(result.tokens.get("calls", 0)),
         shared_prefix_fraction=shared_prefix_fraction(requests),
         degraded=result.degraded,
+        cards=_card_metrics(case, result, labs),
     )
+
+
+def _card_metrics(case: Case, result: WardRoundResult, labs: Mapping[str, str]) -> CardMetrics:
+    by_id = {f.id: f for f in result.findings}
+    cards = [(c.tier, [by_id[i] for i in c.finding_ids if i in by_id]) for c in result.cards]
+    return card_metrics(case, result.answer, cards, len(result.findings), labs)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -311,6 +322,8 @@ class SuiteMetrics(BaseModel):
     tokens_total: int
     shared_prefix_fraction: float | None
     degraded: int
+    cards: dict[str, float | int | None] = {}
+    """Suite totals and means of the case card metrics (``suite_cards``)."""
 
 
 def _sum(items: Iterable[int]) -> int:
@@ -359,4 +372,22 @@ def suite_metrics(cases: Sequence[CaseMetrics]) -> SuiteMetrics:
         tokens_total=tokens,
         shared_prefix_fraction=round(sum(prefixes) / len(prefixes), 4) if prefixes else None,
         degraded=sum(c.degraded for c in cases),
+        cards=suite_cards([c.cards for c in cases]),
     )
+
+
+def suite_cards(cards: Sequence[CardMetrics]) -> dict[str, float | int | None]:
+    n = len(cards)
+    act = _sum(c.cards_act_now for c in cards)
+    safety = _sum(c.safety_expected for c in cards)
+    return {
+        "act_now_per_case": round(act / n, 2) if n else None,
+        "act_now_max": max((c.cards_act_now for c in cards), default=0),
+        "cards_per_case": round(_sum(c.cards_total for c in cards) / n, 2) if n else None,
+        "findings_merged": _sum(c.findings_merged for c in cards),
+        "duplicates_left": _sum(c.duplicates_left for c in cards),
+        "act_now_precision": _ratio(_sum(c.act_now_true for c in cards), act),
+        "act_now_safety_recall": _ratio(_sum(c.safety_in_act_now for c in cards), safety),
+        "not_in_act_now_hits": _sum(len(c.not_in_act_now_hits) for c in cards),
+        "answer_chars_per_case": round(_sum(c.answer_chars for c in cards) / n, 1) if n else None,
+    }

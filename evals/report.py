@@ -107,6 +107,7 @@ def render_markdown(results: dict[str, Any]) -> str:
     header = ["case", "recall rule", "recall model", "safety misses", "citations valid"]
     header += ["unsupported claims", "route ok", "tokens", "total ms", "degraded"]
     lines += _table(header, rows)
+    lines += _cards_section(results)
     misses = [
         f"- `{c['case_id']}`: " + "; ".join(c["metrics"]["safety_critical_misses"])
         for c in results["cases"]
@@ -118,6 +119,40 @@ def render_markdown(results: dict[str, Any]) -> str:
     if errors:
         lines += ["", "## Failed cases", "", *errors]
     return "\n".join(lines) + "\n"
+
+
+CARD_COLUMNS = (
+    ("cards_act_now", "act now"),
+    ("cards_total", "cards"),
+    ("findings_merged", "findings merged"),
+    ("duplicates_left", "duplicates left"),
+    ("act_now_precision", "act-now precision"),
+    ("act_now_safety_recall", "safety recall in act now"),
+    ("not_in_act_now_hits", "must-not in act now"),
+    ("answer_chars", "answer chars"),
+)
+
+
+def _cards_section(results: dict[str, Any]) -> list[str]:
+    """What a ward reads: the cards per tier (``evals.card_metrics``); absent in older runs."""
+    totals = results["summary"].get("cards") or {}
+    if not totals:
+        return []
+    rows = []
+    for case in results["cases"]:
+        cards = (case.get("metrics") or {}).get("cards")
+        if cards is None:
+            continue
+        values = [cards[key] for key, _ in CARD_COLUMNS]
+        rows.append([case["case_id"], *(fmt(len(v) if isinstance(v, list) else v) for v in values)])
+    return [
+        "",
+        "## Cards (what a ward reads)",
+        "",
+        *_table(["metric", "value"], [[k.replace("_", " "), fmt(v)] for k, v in totals.items()]),
+        "",
+        *_table(["case", *(label for _, label in CARD_COLUMNS)], rows),
+    ]
 
 
 def _unfinished(results: dict[str, Any]) -> str:

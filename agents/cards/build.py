@@ -97,11 +97,36 @@ def _group(rules: CardRules, findings: Sequence[Finding], ctx: CardContext) -> d
             continue
         key = _key(rules, f)
         groups.setdefault(key, _Group(key, rules.problem(key))).findings.append(f)
+    _merge_drug_cards(groups)
     for rec in recommendations:
         key = _recommendation_key(rules, rec, groups, ctx)
         group = groups.setdefault(key, _Group(key, rules.problem(key)))
         (group.guidelines if group.findings else group.findings).append(rec)
     return groups
+
+
+_DRUG_SUBJECT_KINDS = frozenset({"interaction", "contraindication", "allergy_conflict"})
+
+
+def _drugs_of(group: _Group) -> set[str]:
+    return {d.lower() for f in group.findings if f.kind in _DRUG_SUBJECT_KINDS for d in f.drugs}
+
+
+def _merge_drug_cards(groups: dict[str, _Group]) -> None:
+    """A drug's own card joins the card that already holds that drug (a problem card first): a
+    drug is one problem, not one card per interaction partner."""
+    merged = True
+    while merged:
+        merged = False
+        for key in [k for k in groups if k.startswith("drug:")]:
+            drugs = _drugs_of(groups[key])
+            hosts = [g for k, g in groups.items() if k != key and drugs & _drugs_of(g)]
+            if not hosts:
+                continue
+            host = min(hosts, key=lambda g: (g.key.startswith("drug:"), list(groups).index(g.key)))
+            host.findings.extend(groups.pop(key).findings)
+            merged = True
+            break
 
 
 def _recommendation_key(

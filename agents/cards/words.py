@@ -85,15 +85,19 @@ _TREND = re.compile(r"^(?P<name>.+?) (?P<course>(?:rising|falling|unchanged)[^:(
 
 
 def analyte_phrase(findings: Sequence[Finding], lead_labs: Sequence[str]) -> str:
-    """'Creatinine 3.1 mg/dL high, rising overall, falling since the peak' for the first of
-    ``lead_labs`` the card has a flag or trend of (else its most severe one)."""
+    """'Creatinine 3.1 mg/dL high, rising overall, falling since the peak' for the card's most
+    severe flagged or trending analyte (the first of ``lead_labs`` among equals)."""
     order: dict[str, int] = {}
     for code in lead_labs:
         order.setdefault(next(iter(analytes([code]))), len(order))
     labbed = [f for f in findings if f.kind in ("lab_flag", "lab_trend") and f.labs]
     if not labbed:
         return ""
-    lead = min(labbed, key=lambda f: min(order.get(a, 99) for a in analytes(f.labs)))
+    # the most severe analyte leads; among equals, the first of ``lead_labs``
+    lead = min(
+        labbed,
+        key=lambda f: (-f.severity.rank, min(order.get(a, 99) for a in analytes(f.labs))),
+    )
     same = [f for f in labbed if analytes(f.labs) == analytes(lead.labs)]
     flag = next((_FLAG.match(f.summary) for f in same if f.kind == "lab_flag"), None)
     trend = next((_TREND.match(f.summary) for f in same if f.kind == "lab_trend"), None)
@@ -104,6 +108,15 @@ def analyte_phrase(findings: Sequence[Finding], lead_labs: Sequence[str]) -> str
     if trend:
         text += f"{',' if flag else ''} {trend.group('course').strip()}"
     return text
+
+
+_SCORE = re.compile(r"^((?:NEWS2|qSOFA|CURB-65) \d+(?: \([^)]*\))?)")
+
+
+def score_phrase(findings: Sequence[Finding]) -> str:
+    """'NEWS2 1 (low clinical risk), qSOFA 0' from the card's score findings."""
+    found = [m.group(1) for f in findings if f.kind == "score" and (m := _SCORE.match(f.summary))]
+    return ", ".join(found) or "—"
 
 
 def drug_phrase(findings: Sequence[Finding]) -> str:
@@ -130,7 +143,15 @@ def problem_summary(
     analyte = analyte_phrase(findings, lead_labs)
     drugs = drug_phrase(findings)
     on_drugs = (f" on {drugs}" if language == "en" else f"（{drugs}）") if drugs else ""
-    text = title.format(kidney=kidney, drugs=drugs, analyte=analyte, on_drugs=on_drugs)
+    tail = (f"; drugs: {drugs}" if language == "en" else f"；藥物：{drugs}") if drugs else ""
+    text = title.format(
+        kidney=kidney,
+        drugs=drugs,
+        analyte=analyte,
+        on_drugs=on_drugs,
+        drugs_tail=tail,
+        score=score_phrase(findings),
+    )
     if problem.id == "kidney-function" and analyte:
         text += f"; {analyte}"
     return fit(text)

@@ -67,11 +67,25 @@ async def test_chat_page_round(server: Server, tmp_path: Path) -> None:
         shown = await page.js("window.shownPieces")
         assert len(shown) >= 3
         assert "".join(shown[:-1]) == "Answer for Q-7."
-        assert shown[-1].startswith("Answer for Q-7.\n\nFindings computed by rules")
+        assert shown[-1] == "Answer for Q-7."  # the prose; the rules' cards are in the panel
         await page.wait_for(
             "document.querySelector('#progress span[data-node=\"synthesize\"].finished')"
         )
         assert await page.js("document.querySelectorAll('.finding').length") > 0
+        # the cards by tier, Act now first; severity in words; For information collapsed
+        tiers = await page.js(
+            "[...document.querySelectorAll('#cards .tier')].map(t => t.dataset.tier)"
+        )
+        assert tiers[0] == "act_now"
+        assert tiers == [t for t in ("act_now", "review", "for_information") if t in tiers]
+        first = await page.js("document.querySelector('#cards .card .sev').textContent")
+        assert first in {"Critical", "High"}
+        collapsed = "document.querySelector('#cards details.tier')"
+        assert await page.js(f"{collapsed} === null || {collapsed}.open === false")
+        act_now = await page.js(
+            "[...document.querySelectorAll('#cards .tier.act_now .card')].map(c => c.dataset.card)"
+        )
+        assert act_now[:2] == ["kidney-function", "potassium"]  # no KG here: the labs only
         chips = await page.js(
             "[...document.querySelectorAll('#progress span.finished')].map(s => s.dataset.node)"
         )
