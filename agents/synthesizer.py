@@ -170,7 +170,7 @@ async def synthesize(
     block = cards_block(cards, language)
     if result.value is None:
         summaries = " ".join(r.summary for r in reports if r.summary)
-        prose = f"{frame(language)['degraded']}. {summaries}".strip()
+        prose = f"{frame(language)['degraded']} {summaries}".strip()
         return "\n\n".join(p for p in (prose, block) if p), [], 0, result.degraded_reason
     claims = claims_of(ModelNote(summary="", key_points=result.value.claims))
     for report in reports:

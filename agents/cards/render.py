@@ -16,7 +16,8 @@ from agents.common import HEADINGS
 
 
 def _card_lines(number: int, card: Card, language: str) -> list[str]:
-    lines = [f"{number}. [{card.severity.upper()}] {card.summary}"]
+    severity = frame(language).get(card.severity, card.severity.upper())
+    lines = [f"{number}. [{severity}] {card.summary}"]
     lines.extend(f"   {line}" for line in card.detail.splitlines())
     if card.suggestions:
         proposed = "; ".join(s.label for s in card.suggestions)
