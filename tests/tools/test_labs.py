@@ -13,8 +13,8 @@ from core.errors import DataFileError
 from tools.labs.findings import lab_findings
 from tools.labs.flags import LAB_RANGE_SOURCE, flag_observation, lab_flags
 from tools.labs.ranges import load_ranges, range_for, reference_ranges
-from tools.labs.trends import lab_trends
-from tools.units import UnitMismatch, convert
+from tools.labs.trends import course, lab_trends
+from tools.units import UnitMismatch, convert, written_unit
 
 T0 = datetime(2025, 3, 1, 6, tzinfo=UTC)
 
@@ -343,3 +343,44 @@ def test_the_laboratorys_own_flag_is_kept_and_named_when_it_disagrees() -> None:
     f = flag_observation(disagree, "male", 60)
     assert (f.flag, f.lab_flag) == ("HH", "H")
     assert f.detail == "the laboratory flagged it H"
+
+
+# --- trend wording that matches the numbers (issue 14) -----------------------------------------
+
+
+def test_a_rise_then_a_fall_reads_rising_overall_falling_since_the_peak() -> None:
+    # the demo patient's creatinine: 1.6, 2.9, 3.4, 3.1 mg/dL
+    values = (1.6, 2.9, 3.4, 3.1)
+    rec = record(
+        *(ob(f"Observation/c{i}", "2160-0", v, "mg/dL", 24 * i) for i, v in enumerate(values))
+    )
+    assert course(lab_trends(rec, "2160-0")) == "rising overall, falling since the peak"
+    [trend] = [f for f in lab_findings(rec) if f.kind == "lab_trend"]
+    assert trend.summary.startswith(
+        "Creatinine rising overall, falling since the peak (worse than baseline): 1.6 -> 3.1 mg/dL"
+        " (peak 3.4)"
+    )
+    assert "last change -0.3 mg/dL/day" in trend.summary
+    assert "(worsening)" not in trend.summary
+    steady = record(
+        *(
+            ob(f"Observation/s{i}", "2160-0", v, "mg/dL", 24 * i)
+            for i, v in enumerate((1.6, 2.9, 3.4))
+        )
+    )
+    assert course(lab_trends(steady, "2160-0")) == "rising"
+    assert "rising (worsening)" in next(
+        f.summary for f in lab_findings(steady) if f.kind == "lab_trend"
+    )
+
+
+def test_units_are_written_as_clinicians_write_them() -> None:
+    assert written_unit("mL/min/{1.73_m2}") == "mL/min/1.73 m²"
+    assert written_unit("mm[Hg]") == "mmHg"
+    assert written_unit("10*9/L") == "×10⁹/L"
+    assert written_unit("ng/mL{FEU}") == "ng/mL FEU"
+    assert written_unit("mmol/L") == "mmol/L"
+    egfr = record(ob("Observation/e", "98979-8", 19, "mL/min/{1.73_m2}"))
+    [flag] = [f for f in lab_findings(egfr) if f.kind == "lab_flag"]
+    assert "19 mL/min/1.73 m² is low" in flag.summary
+    assert "{" not in flag.summary
