@@ -59,6 +59,10 @@ async def test_chat_completion(client: AsyncOpenAI) -> None:
     extra = (reply.model_extra or {})["wardround"]
     assert extra["patient_id"] == OWN
     assert {"aki_stage"} <= {f["kind"] for f in extra["findings"]}
+    # the text lists the cards by tier, Act now first; the extension carries them
+    assert text.index("Act now\n") < text.index("Review\n") < text.index("For information")
+    assert extra["cards"][0]["tier"] == "act_now"
+    assert extra["cards"][0]["summary"] in text
     assert extra["claims"]
     assert reply.usage is not None
     assert reply.usage.total_tokens > 0
