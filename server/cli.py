@@ -160,7 +160,13 @@ def _print_result(result: Any) -> None:
     if result.degraded:
         out.print("[yellow]degraded:[/] " + escape("; ".join(result.degraded_reasons)))
     if result.pending_approval:
-        out.print("[bold]Waiting for approval[/] (wardround approve --thread ... --proposal ...):")
+        out.print(
+            "[bold]Waiting for approval[/] (wardround approve --thread "
+            f"{result.thread_id} --approver ME --ward W --approve ID --reject ID --all "
+            "approve|reject):",
+            markup=True,
+            highlight=False,
+        )
         for p in result.proposals:
             out.print(f"  • {p.id}: {p.summary}", markup=False, highlight=False)
     total = result.timings.get("total", 0.0) / 1000
