@@ -157,6 +157,17 @@ class Observation(Frozen):
         default="",
         description="the laboratory's flag (HL7 v3 ObservationInterpretation: H, L, HH, LL, N...)",
     )
+    analyte: str = Field(
+        default="", description="what was measured, from data/resolve ('creatinine', 'egfr')"
+    )
+    reported_loinc: str = Field(
+        default="",
+        description="the LOINC the record used, when the result is counted under another code of "
+        "the same analyte (creatinine 38483-4 -> 2160-0); '' when ``loinc`` is the record's own",
+    )
+    reported_unit: str = Field(
+        default="", description="the unit as written, when it was read as another ('mL/min')"
+    )
 
 
 class Note(Frozen):

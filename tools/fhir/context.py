@@ -21,9 +21,17 @@ class ParseContext:
     now: datetime
     data_dir: Path
     issues: list[DataIssue] = field(default_factory=list)
+    _told: set[str] = field(default_factory=set)
 
     def issue(self, ref: str, kind: str, message: str, path: str = "") -> None:
         self.issues.append(DataIssue(ref=ref, kind=kind, message=message, path=path))
+
+    def issue_once(self, key: str, ref: str, kind: str, message: str, path: str = "") -> None:
+        """An issue said once per ``key`` (e.g. per analyte), not once per result that shows it:
+        sixty results in the same odd unit are one thing to fix at the source."""
+        if key not in self._told:
+            self._told.add(key)
+            self.issue(ref, kind, message, path)
 
     def checked_date(self, when: datetime | None, ref: str, path: str) -> datetime | None:
         """``when`` unchanged; a date after ``now`` is recorded as a ``future_date`` issue."""

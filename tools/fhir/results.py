@@ -18,6 +18,7 @@ from tools.fhir.values import (
     to_datetime,
     to_float,
 )
+from tools.resolve.labs import LabResolution, range_from_text, resolve_result
 
 # Quantities that may legitimately be negative: base excess (LOINC 11555-0 blood, 1925-7
 # arterial, 1927-3 venous) and any value in degrees. Every other ward analyte is a concentration,
@@ -67,10 +68,32 @@ def _lab_range(entry: Entry, ctx: ParseContext, holder: Any, path: str) -> LabRa
         if low is not None and high is not None and low > high:
             ctx.issue(entry.ref, "invalid_range", f"low {low:g} above high {high:g}", where)
             continue
-        if low is None and high is None and not given.text:
-            continue
+        if low is None and high is None:
+            # Many laboratories send the range as text only ("0-220", "<5", "3.5 - 5.2").
+            parsed = range_from_text(given.text or "")
+            if parsed is None:
+                continue
+            low, high = parsed
         return LabRange(low=low, high=high, unit=low_unit or high_unit, text=given.text or "")
     return None
+
+
+def _resolved(
+    entry: Entry, ctx: ParseContext, codes: tuple[Any, ...], unit: str, path: str
+) -> LabResolution | None:
+    """The code our checks use for this result (``tools.resolve.labs``); a unit read as another
+    is said once per analyte."""
+    resolution = resolve_result(codes, unit)
+    if resolution is not None and resolution.reported_unit:
+        ctx.issue_once(
+            f"unit:{resolution.analyte}:{resolution.reported_unit}",
+            entry.ref,
+            "unit_assumed",
+            f"{resolution.analyte} reported in {resolution.reported_unit or '(no unit)'}: read as "
+            f"{resolution.unit}, the unit its LOINC code defines (said once for every such result)",
+            f"{path}.valueQuantity.unit",
+        )
+    return resolution
 
 
 def _one(
@@ -81,6 +104,7 @@ def _one(
     if known is None:
         ctx.issue(entry.ref, "unknown_code", "no valid LOINC code: kept as is", f"{path}.code")
     value, unit, text = _value(holder)
+    resolution = _resolved(entry, ctx, codes, unit, path) if known is not None else None
     if value is not None and value < 0 and (known is None or known.code not in _MAY_BE_NEGATIVE):
         ctx.issue(
             entry.ref,
@@ -90,11 +114,14 @@ def _one(
         )
     return Observation(
         ref=entry.ref,
-        loinc=known.code if known else "",
+        loinc=resolution.loinc if resolution else (known.code if known else ""),
         display=concept_text(holder.code) or "(uncoded observation)",
         value=value,
         value_text=text,
-        unit=unit,
+        unit=resolution.unit if resolution else unit,
+        analyte=resolution.analyte if resolution else "",
+        reported_loinc=resolution.reported_loinc if resolution else "",
+        reported_unit=resolution.reported_unit if resolution else "",
         unknown_code=known is None,
         codings=codes,
         lab_range=_lab_range(entry, ctx, holder, path),

@@ -64,16 +64,20 @@ def flag_finding(f: LabFlag, *, earlier: bool = False) -> Finding:
     )
 
 
-def quality_finding(f: LabFlag) -> Finding:
+def quality_finding(f: LabFlag, earlier: tuple[LabFlag, ...] = ()) -> Finding:
+    """One finding per analyte and kind of defect, on its latest result; ``earlier`` results with
+    the same defect are counted and cited, not repeated (sixty results in one odd unit are one
+    thing to verify)."""
     severity = Severity.high if f.flag == "implausible" else Severity.moderate
     what = "not interpretable" if f.flag == "implausible" else "in a unit that cannot be converted"
+    also = f" ({len(earlier)} earlier result(s) the same)" if earlier else ""
     return Finding(
         id=f"lab_quality:{f.ref}#{f.loinc}",
         kind="data_quality",
         severity=severity,
-        summary=(f"{f.name} {_measured(f.value, f.unit)} is {what}: {f.detail}. Repeat or verify."),
+        summary=f"Verify {f.name} {_measured(f.value, f.unit)}: {what}; {f.detail}{also}",
         labs=(f.loinc,),
-        citations=(_cite(f),),
+        citations=(_cite(f), *(_cite(e) for e in reversed(earlier))),
         source=f.source,
     )
 
@@ -132,14 +136,16 @@ def lab_findings(record: PatientRecord) -> list[Finding]:
     latest: dict[str, LabFlag] = {}
     worst_critical: dict[str, LabFlag] = {}
     out: list[Finding] = []
+    defects: dict[tuple[str, str, str], list[LabFlag]] = {}
     for f in flags:
         if f.flag in ("implausible", "unit_mismatch"):
-            out.append(quality_finding(f))
+            defects.setdefault((_analyte(f.loinc), f.flag, f.unit), []).append(f)
         elif f.flag not in ("no_range", "non_numeric"):
             key = _analyte(f.loinc)
             latest[key] = f
             if f.flag in ("LL", "HH") and _more_extreme(f, worst_critical.get(key)):
                 worst_critical[key] = f
+    out.extend(quality_finding(same[-1], tuple(same[:-1])) for same in defects.values())
     out.extend(flag_finding(f) for f in latest.values() if f.flag in _FLAG_SEVERITY)
     out.extend(
         flag_finding(f, earlier=True)

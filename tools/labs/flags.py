@@ -16,6 +16,7 @@ numeric value, a unit that cannot be converted, or a value outside plausibility 
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -127,24 +128,41 @@ def _laboratory_bounds(obs: Observation) -> tuple[_Bounds | None, str]:
     return _Bounds(low=low, high=high, source=source), ""
 
 
+LAB_FLAG_SOURCE = "the reporting laboratory's flag (FHIR Observation.interpretation)"
+
+
+def _laboratory_only(obs: Observation, name: str, lab: _Bounds | None, why: str) -> LabFlag:
+    """A result we hold no usable shipped range for: the laboratory's own range, else its own
+    H/L flag, else reported as having no range (``why``)."""
+    assert obs.value is not None
+    if lab is not None:
+        flag = _classify(obs.value, lab.low, lab.high, None, None)
+        return _flag(obs, name, flag, low=lab.low, high=lab.high, source=lab.source, detail=why)
+    if obs.lab_interpretation in _COMPARABLE_FLAGS:
+        code = obs.lab_interpretation
+        return _flag(obs, name, code, source=LAB_FLAG_SOURCE, detail=why)  # type: ignore[arg-type]
+    return _flag(obs, name, "no_range", detail=why)
+
+
 def flag_observation(obs: Observation, sex: str, age: int | None) -> LabFlag:
     """Flag one observation for a patient of this sex and age."""
     rr = range_for(obs.loinc) if obs.loinc else None
-    name = rr.name if rr else obs.display
+    # A result counted under another code of its analyte keeps the laboratory's own name for it.
+    name = rr.name if rr and not obs.reported_loinc else obs.display
     if obs.value is None:
         return _flag(obs, name, "non_numeric", detail=obs.value_text)
     lab, lab_unusable = _laboratory_bounds(obs)
     if rr is None:
-        if lab is not None:  # no shipped range, but the laboratory gave one
-            flag = _classify(obs.value, lab.low, lab.high, None, None)
-            return _flag(obs, name, flag, low=lab.low, high=lab.high, source=lab.source)
         why = "unknown code" if obs.unknown_code else f"no reference range for LOINC {obs.loinc}"
-        return _flag(obs, name, "no_range", detail="; ".join(filter(None, [why, lab_unusable])))
+        return _laboratory_only(obs, name, lab, "; ".join(filter(None, [why, lab_unusable])))
     try:
         return _flag_with_range(
             obs, obs.value, rr, rr.interval_for(sex, age), lab=lab, lab_unusable=lab_unusable
         )
     except UnitMismatch as exc:
+        if lab is not None:  # the laboratory's range is in the result's unit: it still applies
+            why = f"shipped limits not applicable in {obs.unit or '(no unit)'}"
+            return _laboratory_only(obs, name, lab, why)
         return _flag(obs, name, "unit_mismatch", source=rr.source, detail=str(exc))
 
 
@@ -163,6 +181,8 @@ def _flag_with_range(
         plo, phi = _in_unit(plaus.low, rr, unit), _in_unit(plaus.high, rr, unit)
         if (plo is not None and value < plo) or (phi is not None and value > phi):
             detail = f"outside plausibility limits {plo}-{phi} {unit}: specimen or entry error"
+            slip = _unit_slip(value, (plo, phi), interval, rr, unit)
+            detail = f"{detail}{f'; {slip}' if slip else ''}"
             return _flag(obs, rr.name, "implausible", source=plaus.source, detail=detail)
     if lab is not None:
         bounds = lab
@@ -189,6 +209,30 @@ def _flag_with_range(
         critical_source=crit.source if crit else "",
         detail="; ".join(filter(None, [bounds.note, lab_unusable])),
     )
+
+
+# A result off by exactly a power of ten (g/L sent as g/dL: total protein 70 "g/dL") is a unit
+# slip, not a patient: say which reading would be measurable, so the ward verifies, not treats.
+_SLIPS = (10.0, 0.1, 1000.0, 0.001)
+
+
+def _unit_slip(
+    value: float, plausible: tuple[float | None, float | None], interval: Interval | None,
+    rr: ReferenceRange, unit: str,
+) -> str:  # fmt: skip
+    """The power-of-ten reading closest to the reference interval that is plausible, if any."""
+    plo, phi = plausible
+    reads = [
+        value / f for f in _SLIPS
+        if (plo is None or value / f >= plo) and (phi is None or value / f <= phi)
+    ]  # fmt: skip
+    if not reads or value <= 0:
+        return ""
+    bounds = [_in_unit(b, rr, unit) for b in (interval.low, interval.high)] if interval else []
+    middle = [b for b in bounds if b]
+    centre = math.prod(middle) ** (1 / len(middle)) if middle else reads[0]
+    read = min(reads, key=lambda r: abs(math.log(r / centre)))
+    return f"read as {read:.3g} {unit} it would be measurable: a unit slip (x{value / read:g})?"
 
 
 def lab_flags(record: PatientRecord, *, abnormal_only: bool = False) -> list[LabFlag]:
