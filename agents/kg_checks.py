@@ -27,7 +27,10 @@ from tools.labs.flags import observation_time
 from tools.labs.ranges import same_analyte
 from tools.labs.units import convert
 from tools.notes import NoteReading, read_record
+from tools.resolve.allergies import active_allergens
+from tools.resolve.conditions import current_condition_codes
 from tools.resolve.medications import MedicationResolution, resolve_record
+from tools.resolve.pregnancy import pregnancy_evidence
 
 _SEVERITY = {
     "contraindicated": Severity.critical,
@@ -60,15 +63,19 @@ class PatientFacts:
     """LOINC -> its KG LabTest (analyte and unit of ``labs``)."""
     lab_times: dict[str, datetime] = field(default_factory=dict)
     conditions: dict[str, str] = field(default_factory=dict)
-    """ICD-10-CM code -> Condition ref."""
+    """ICD-10-CM code (from ICD-10 or SNOMED CT, current problems only) -> Condition ref;
+    "pregnant" -> the fact that says so."""
     allergies: dict[str, str] = field(default_factory=dict)
-    """substance -> AllergyIntolerance ref."""
+    """substance, as the allergy checks read it -> AllergyIntolerance ref (active ones only)."""
     acb: dict[str, tuple[str, int]] = field(default_factory=dict)
     """KG drug id -> (name, Anticholinergic Cognitive Burden score)."""
     classes: dict[str, frozenset[str]] = field(default_factory=dict)
     """KG drug id -> its KG classes (ids)."""
     notes: NoteReading | None = None
     """What the notes say that the codes do not (``tools.notes``)."""
+
+    def icd_codes(self) -> list[str]:
+        return [code for code in self.conditions if code != "pregnant"]
 
 
 Implicated = dict[str, set[str]]
@@ -122,11 +129,11 @@ def patient_facts(store: GraphStore, record: PatientRecord) -> PatientFacts:
     facts = PatientFacts()
     _resolve(store, record, facts)
     _labs_in_kg_units(store, record, facts)
-    for problem in record.problems:
-        for coding in problem.codings:
-            if "icd-10" in coding.system and coding.code:
-                facts.conditions[coding.code] = problem.ref
-    facts.allergies = {a.substance: a.ref for a in record.allergies}
+    facts.conditions = current_condition_codes(record.problems)
+    pregnancy = pregnancy_evidence(record)
+    if pregnancy:  # matched as "pregnant" by the KG's pregnancy facts (kg.matching)
+        facts.conditions.setdefault("pregnant", pregnancy[0].ref)
+    facts.allergies = active_allergens(record.allergies)
     facts.notes = read_record(record)
     facts.allergies |= facts.notes.uncoded_allergies()  # cited as DocumentReference/x
     return facts
@@ -236,9 +243,12 @@ def _contraindications(store: GraphStore, facts: PatientFacts) -> tuple[list[Fin
     """Contraindication findings, and which drugs the patient's results already implicate."""
     out = []
     implicated: Implicated = {}
+    # pregnant is passed only when true: the call is otherwise the one recorded KG transcripts
+    # (evals/golden) replay
+    pregnant = {"pregnant": True} if "pregnant" in facts.conditions else {}
     found = store.contraindications(
-        list(facts.drug_refs), conditions=list(facts.conditions), labs=facts.labs,
-        allergies=list(facts.allergies),
+        list(facts.drug_refs), conditions=facts.icd_codes(), labs=facts.labs,
+        allergies=list(facts.allergies), **pregnant,
     )  # fmt: skip
     for cx in found:
         if cx.kind == "allergy":
@@ -358,7 +368,7 @@ def _bleeding_risk(record: PatientRecord, facts: PatientFacts) -> list[Finding]:
 
 def _recommendations(store: GraphStore, facts: PatientFacts) -> list[Finding]:
     out = []
-    for rec in store.recommendations_for(list(facts.conditions), facts.labs):
+    for rec in store.recommendations_for(facts.icd_codes(), facts.labs):
         refs = [facts.conditions[c] for c in rec.matched_conditions if c in facts.conditions]
         refs += [facts.lab_refs[c] for c in rec.matched_labs if c in facts.lab_refs]
         g = rec.guideline

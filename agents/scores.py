@@ -23,6 +23,7 @@ from core.errors import InvalidInput
 from core.logging import get_logger
 from tools.calculators.news2 import News2Input, news2
 from tools.calculators.sepsis import Curb65Input, QsofaInput, curb65, qsofa
+from tools.resolve.conditions import is_current, resolve_condition
 
 log = get_logger(__name__)
 
@@ -66,15 +67,18 @@ def _moment(obs: Observation) -> float:
 
 
 def _codes(problem: Problem, system: str) -> list[str]:
+    if system == ICD10:  # ICD-10 as coded, or read from SNOMED CT (tools.resolve.conditions)
+        return list(resolve_condition(problem).icd10cm)
     return [c.code for c in problem.codings if system in c.system and c.code]
 
 
 def _active(problem: Problem) -> bool:
-    return problem.clinical_status in ("active", "recurrence", "relapse", "")
+    return is_current(problem)
 
 
 def problems_coded(record: PatientRecord, icd_prefixes: tuple[str, ...]) -> list[Problem]:
-    """Active problems with an ICD-10-CM code starting with one of ``icd_prefixes``."""
+    """Current problems with an ICD-10-CM code (coded, or mapped from SNOMED CT) starting with
+    one of ``icd_prefixes``."""
     return [
         p
         for p in record.problems

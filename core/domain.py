@@ -121,6 +121,9 @@ class Allergy(Frozen):
     category: str = ""
     clinical_status: str = ""
     unknown_code: bool = Field(default=False, description="no RxNorm/SNOMED coding: kept, flagged")
+    verification_status: str = Field(
+        default="", description="unconfirmed, confirmed, refuted, entered-in-error"
+    )
 
 
 class LabRange(Frozen):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from core.domain import Allergy, Encounter, Patient, Problem
+from core.domain import Allergy, Coding, Encounter, Patient, Problem
 from tools.fhir.bundle import Entry
 from tools.fhir.codes import ICD10, ICD10CM, RXNORM, SNOMED, first_known
 from tools.fhir.context import ParseContext
@@ -15,6 +15,7 @@ from tools.fhir.values import (
     period_start,
     to_datetime,
 )
+from tools.resolve.allergies import allergen_name
 
 _SEXES: dict[str, Literal["male", "female", "other", "unknown"]] = {
     "male": "male",
@@ -107,11 +108,24 @@ def allergy(entry: Entry, ctx: ParseContext) -> Allergy:
     ]
     return Allergy(
         ref=entry.ref,
-        substance=concept_text(r.code) or "(unnamed substance)",
+        substance=_substance(r.code, codes),
         codings=codes,
         reaction="; ".join(reactions),
         criticality=r.criticality or "",
         category=str((r.category or [""])[0]),
         clinical_status=first_code(r.clinicalStatus),
+        verification_status=first_code(r.verificationStatus),
         unknown_code=known is None,
     )
+
+
+def _substance(concept: Any, codes: tuple[Coding, ...]) -> str:
+    """The allergy's substance by name: the record's text, else the name our allergen map gives
+    a bare SNOMED CT code (a pharmacist cannot read "373270004")."""
+    text = concept_text(concept)
+    for c in codes:
+        if c.system == SNOMED and (not text or text == c.code):
+            named = allergen_name(c.code)
+            if named:
+                return named
+    return text or "(unnamed substance)"
