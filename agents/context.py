@@ -35,11 +35,11 @@ def _value(obs: Observation) -> str:
 def patient_context(record: PatientRecord, now: datetime) -> str:
     p = record.patient
     age = p.age_on(now.date())
-    lines = [
-        PREAMBLE,
-        OPEN,
-        f"Patient: [{p.ref}] sex {p.sex}, age {age if age is not None else '?'}",
-    ]
+    lines = [PREAMBLE, OPEN]
+    if p.deceased:  # said first and plainly: nothing below is about a living patient
+        when = f" on {p.deceased_at.date().isoformat()}" if p.deceased_at else ""
+        lines.append(f"DECEASED: [{p.ref}] this patient is recorded as having died{when}.")
+    lines.append(f"Patient: [{p.ref}] sex {p.sex}, age {age if age is not None else '?'}")
     if p.ward:
         lines.append(f"Ward: {p.ward}")
     lines.append("Problems:")

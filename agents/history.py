@@ -10,6 +10,7 @@ from agents.common import SpecialistTask, findings_digest, record_of
 from agents.deps import WardRoundDeps
 from agents.specialist import Gathered, SpecialistSteps, explain_with
 from core.domain import Citation, Finding, PatientRecord, Severity
+from tools.resolve.allergies import resolve_allergies
 
 NAME = "history"
 INSTRUCTIONS = (
@@ -20,6 +21,9 @@ INSTRUCTIONS = (
 
 
 def allergy_findings(record: PatientRecord) -> list[Finding]:
+    """Each current allergy; "no known allergy" entries and inactive, resolved or refuted ones
+    are not allergies (``tools.resolve.allergies``)."""
+    current = {r.ref for r in resolve_allergies(record.allergies) if r.outcome == "active"}
     return [
         Finding(
             id=f"allergy:{a.ref}",
@@ -32,6 +36,7 @@ def allergy_findings(record: PatientRecord) -> list[Finding]:
             specialist=NAME,
         )
         for a in record.allergies
+        if a.ref in current
     ]
 
 

@@ -12,6 +12,7 @@ import statistics
 from datetime import datetime
 
 from agents.kg_checks import kg_findings
+from agents.record_status import record_status_findings
 from agents.scores import curb65_finding, drawn_together, news2_finding, qsofa_finding
 from core.domain import Citation, Finding, Observation, PatientRecord, Severity
 from core.errors import InvalidInput
@@ -160,7 +161,10 @@ def anion_gap_finding(record: PatientRecord) -> Finding | None:
 
 
 def lab_rule_findings(record: PatientRecord, now: datetime) -> list[Finding]:
-    found = [f.model_copy(update={"specialist": "labs"}) for f in lab_findings(record)]
+    found = [
+        f.model_copy(update={"specialist": "labs"})
+        for f in (*record_status_findings(record, now), *lab_findings(record))
+    ]
     computed = (
         aki_finding(record),
         egfr_finding(record, now),

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from agents.bedside import Charted, charted_consciousness, supplemental_oxygen
 from core.domain import Citation, Finding, Observation, PatientRecord, Problem, Severity
 from core.errors import InvalidInput
 from core.logging import get_logger
@@ -37,7 +38,6 @@ VITALS = {
     "8867-4": "hr",
     "8310-5": "temp",
 }
-OXYGEN = {"3151-8", "3150-0"}
 GCS = "9269-2"  # Glasgow coma score total
 ICD10 = "icd-10"
 SNOMED = "http://snomed.info/sct"
@@ -157,20 +157,30 @@ def _mentation_note(known: Mentation | None) -> str:
     return f"mentation from the record: {known.evidence}"
 
 
+def _bedside_note(known: Mentation | None, acvpu: Charted | None, oxygen: Charted | None) -> str:
+    mind = f"consciousness from the record: {acvpu.evidence}" if acvpu else _mentation_note(known)
+    air = f"{oxygen.value} from the record: {oxygen.evidence}" if oxygen else "no oxygen charted"
+    return f"{mind}; {air}"
+
+
 def news2_finding(record: PatientRecord) -> Finding | None:
     v = latest_vitals(record)
     keys = ("rr", "spo2", "sbp", "hr", "temp")
     if not all(k in v for k in keys):
         return None
-    on_oxygen = any(o.loinc in OXYGEN and (o.value or 0) > 0 for o in record.observations)
-    known = mentation(record, v["rr"].effective)
+    at = v["rr"].effective
+    oxygen, acvpu = supplemental_oxygen(record, at), charted_consciousness(record, at)
+    known = mentation(record, at)
+    consciousness = (
+        acvpu.value if acvpu else ("new_confusion" if known and known.confused else "alert")
+    )
     try:
         result = news2(
             News2Input(
                 respiration_rate=round(_value(v, "rr")), spo2=round(_value(v, "spo2")),
-                spo2_scale=1, on_oxygen=on_oxygen, systolic_bp=round(_value(v, "sbp")),
-                pulse=round(_value(v, "hr")),
-                consciousness="new_confusion" if known and known.confused else "alert",
+                spo2_scale=1, on_oxygen=oxygen is not None and oxygen.value == "oxygen",
+                systolic_bp=round(_value(v, "sbp")), pulse=round(_value(v, "hr")),
+                consciousness=consciousness,
                 temperature=_value(v, "temp"),
             )
         )  # fmt: skip
@@ -186,9 +196,14 @@ def news2_finding(record: PatientRecord) -> Finding | None:
         id="news2",
         kind="score",
         severity=severity,
-        summary=f"{result.interpretation} ({_mentation_note(known)})",
+        summary=f"{result.interpretation} ({_bedside_note(known, acvpu, oxygen)})",
         labs=tuple(v[k].loinc for k in keys),
-        citations=(*_cites(v, keys), *(known.citations if known else ()), result.citation()),
+        citations=(
+            *_cites(v, keys),
+            *((acvpu.citation,) if acvpu else known.citations if known else ()),
+            *((oxygen.citation,) if oxygen else ()),
+            result.citation(),
+        ),
         source=result.source,
     )
 

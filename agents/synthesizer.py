@@ -38,7 +38,19 @@ class Synthesis(BaseModel):
 
 
 def ranked(findings: Iterable[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (-f.severity.rank, f.origin != "rule", f.id))
+    """Most severe first; a deceased patient is said before anything else."""
+    return sorted(
+        findings, key=lambda f: (f.kind != "deceased", -f.severity.rank, f.origin != "rule", f.id)
+    )
+
+
+def deceased_line(record: PatientRecord) -> str:
+    """The answer's first line when the patient died: plainly, before the model's prose."""
+    p = record.patient
+    if not p.deceased:
+        return ""
+    when = f" on {p.deceased_at.date().isoformat()}" if p.deceased_at else ""
+    return f"This patient is recorded as deceased{when} [{p.ref}]."
 
 
 def known_refs(record: PatientRecord, findings: Iterable[Finding]) -> frozenset[str]:
@@ -171,10 +183,13 @@ async def synthesize(
     if result.value is None:
         summaries = " ".join(r.summary for r in reports if r.summary)
         prose = f"{frame(language)['degraded']} {summaries}".strip()
-        return "\n\n".join(p for p in (prose, block) if p), [], 0, result.degraded_reason
+        first = deceased_line(record)
+        return "\n\n".join(p for p in (first, prose, block) if p), [], 0, result.degraded_reason
     claims = claims_of(ModelNote(summary="", key_points=result.value.claims))
     for report in reports:
         claims.extend(report.key_points)
     verified, rejected = verify_claims(claims, known_refs(record, order))
-    answer = "\n\n".join(p for p in (result.value.answer.strip(), block) if p)
+    answer = "\n\n".join(
+        p for p in (deceased_line(record), result.value.answer.strip(), block) if p
+    )
     return answer, verified, rejected, None

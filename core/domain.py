@@ -52,6 +52,8 @@ class Patient(Frozen):
     birth_date: date | None = None
     ward: str = ""
     identifiers: tuple[str, ...] = ()
+    deceased: bool = Field(default=False, description="Patient.deceased[x] says the patient died")
+    deceased_at: datetime | None = Field(default=None, description="Patient.deceasedDateTime")
 
     def age_on(self, when: date) -> int | None:
         if self.birth_date is None:

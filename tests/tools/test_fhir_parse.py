@@ -282,9 +282,11 @@ def test_undecodable_note_names_the_attachment() -> None:
             }
         ],
     )
-    with pytest.raises(InvalidFhir) as err:
-        parse(note)
-    assert err.value.path == "Bundle.entry[1].resource.content[0].attachment.data"
+    record = parse(note, obs("o1", "2823-3", 4.0, "mmol/L"))  # the rest is still read
+    assert record.notes == ()
+    assert [o.ref for o in record.observations] == ["Observation/o1"]
+    (issue,) = [i for i in record.data_issues if i.kind == "unreadable"]
+    assert issue.path == "Bundle.entry[1].resource.content[0].attachment.data"
 
 
 def test_diagnostic_report_conclusion_and_imaging_study_locator() -> None:
@@ -355,20 +357,31 @@ def test_bad_dicom_locators_are_flagged_not_followed(locator: str) -> None:
     assert [i.kind for i in record.data_issues] == ["unresolved_file"]
 
 
-def test_invalid_element_names_its_path() -> None:
+def test_an_invalid_element_is_a_named_issue_and_the_rest_is_read() -> None:
     bad = obs("o1", "2823-3", 4.0, "mmol/L")
     bad["resource"]["valueQuantity"]["value"] = "four"
-    with pytest.raises(InvalidFhir) as err:
-        parse(obs("o0", "2823-3", 4.0, "mmol/L"), bad)
-    assert err.value.path == "Bundle.entry[2].resource.valueQuantity.value"
-    assert err.value.http_status == 422
+    record = parse(obs("o0", "2823-3", 4.0, "mmol/L"), bad, obs("o2", "2823-3", 4.2, "mmol/L"))
+    assert [o.ref for o in record.observations] == ["Observation/o0", "Observation/o2"]
+    (issue,) = record.data_issues
+    assert (issue.kind, issue.ref) == ("unreadable", "Observation/o1")
+    assert issue.path == "Bundle.entry[2].resource.valueQuantity.value"
 
 
-def test_unknown_element_is_invalid() -> None:
+def test_an_unknown_element_is_a_named_issue() -> None:
     bad = obs("o1", "2823-3", 4.0, "mmol/L")
     bad["resource"]["valueQuantityy"] = {}
-    with pytest.raises(InvalidFhir, match="valueQuantityy"):
-        parse(bad)
+    (issue,) = parse(bad).data_issues
+    assert issue.kind == "unreadable"
+    assert "valueQuantityy" in issue.path
+
+
+def test_a_bundle_whose_own_structure_is_invalid_is_refused() -> None:
+    broken = bundle(obs("o1", "2823-3", 4.0, "mmol/L"))
+    broken["type"] = 42
+    with pytest.raises(InvalidFhir) as err:
+        parse_bundle(broken)
+    assert err.value.path == "Bundle.type"
+    assert err.value.http_status == 422
 
 
 def test_not_a_bundle() -> None:

@@ -219,3 +219,12 @@ def test_total_protein_in_g_per_l_labelled_g_per_dl_is_verify_not_high() -> None
     assert verify.summary.startswith("Verify Total protein")
     assert "unit slip (x10)" in verify.summary
     assert {c.ref for c in verify.citations} == {o.ref for o in protein}
+
+
+def test_of_two_egfr_results_at_one_moment_the_abnormal_one_stands() -> None:
+    """Synthea reports eGFR twice at 2021-03-13 21:37 (37 in mL/min/1.73m2 and 82 in mL/min):
+    the safety net reports the low one, not whichever came later in the bundle."""
+    record = parse_bundle(EXTERNAL / "synthea21-josue-sipes.json", now=NOW)
+    (egfr,) = [f for f in lab_findings(record) if f.kind == "lab_flag" and "33914-3" in f.labs]
+    assert egfr.summary.startswith("eGFR (MDRD) 37.2 ")
+    assert "[L]" in egfr.summary

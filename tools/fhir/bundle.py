@@ -21,6 +21,7 @@ import pydantic
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 
+from core.domain import DataIssue
 from core.errors import InvalidFhir, RecordNotFound
 
 _MAX_REPORTED_ERRORS = 5
@@ -136,7 +137,11 @@ def fhir_path(loc: tuple[int | str, ...], root: str = "Bundle") -> str:
     return out
 
 
-def validate(data: dict[str, Any]) -> Any:
+def validate(data: dict[str, Any]) -> tuple[Any, list[int], list[DataIssue]]:
+    """The validated bundle, the original position of each entry it kept, and an ``unreadable``
+    issue for each entry that is not valid FHIR (named by its element path): one bad resource in
+    a third-party record costs that resource, not the whole record. A bundle whose own structure
+    is invalid is refused."""
     if data.get("resourceType") != "Bundle":
         raise InvalidFhir(
             f"expected resourceType 'Bundle', got {data.get('resourceType')!r}",
@@ -144,22 +149,65 @@ def validate(data: dict[str, Any]) -> Any:
         )
     _check_resource_types(data)
     try:
-        return Bundle.model_validate(data)
+        bundle = Bundle.model_validate(data)
+        return bundle, list(range(len(bundle.entry or ()))), []
     except RecursionError:
         raise InvalidFhir(_TOO_DEEP, path="Bundle") from None
     except KeyError:  # fhir.resources' look-up of a contained resource's unknown type
         raise InvalidFhir("a resource type FHIR R4 does not define", path="Bundle") from None
     except pydantic.ValidationError as exc:
-        errors = exc.errors()
-        first = fhir_path(tuple(errors[0]["loc"]))
-        details = "; ".join(
-            f"{fhir_path(tuple(e['loc']))}: {e['msg']}" for e in errors[:_MAX_REPORTED_ERRORS]
-        )
-        more = len(errors) - _MAX_REPORTED_ERRORS
-        suffix = f" (and {more} more)" if more > 0 else ""
-        raise InvalidFhir(
-            f"{len(errors)} invalid element(s): {details}{suffix}", path=first
-        ) from exc
+        entries = data.get("entry")
+        in_entries = any(e["loc"][:1] == ("entry",) for e in exc.errors())
+        if not isinstance(entries, list) or not in_entries:
+            raise _invalid(exc) from exc
+    kept: list[Any] = []
+    positions: list[int] = []
+    issues: list[DataIssue] = []
+    for i, raw in enumerate(entries):
+        try:
+            kept.extend(Bundle.model_validate({**data, "entry": [raw]}).entry or ())
+            positions.append(i)
+        except pydantic.ValidationError as exc:
+            issues.append(_unreadable(raw, i, exc))
+    try:
+        bundle = Bundle.model_validate({**data, "entry": []})
+    except pydantic.ValidationError as exc:
+        raise _invalid(exc) from exc
+    return bundle.model_copy(update={"entry": kept}), positions, issues
+
+
+def _at_entry(loc: tuple[int | str, ...], index: int) -> tuple[int | str, ...]:
+    return ("entry", index, *loc[2:]) if loc[:1] == ("entry",) else loc
+
+
+def _invalid(exc: pydantic.ValidationError) -> InvalidFhir:
+    errors = exc.errors()
+    first = fhir_path(tuple(errors[0]["loc"]))
+    details = "; ".join(
+        f"{fhir_path(tuple(e['loc']))}: {e['msg']}" for e in errors[:_MAX_REPORTED_ERRORS]
+    )
+    more = len(errors) - _MAX_REPORTED_ERRORS
+    suffix = f" (and {more} more)" if more > 0 else ""
+    return InvalidFhir(f"{len(errors)} invalid element(s): {details}{suffix}", path=first)
+
+
+def _unreadable(raw: Any, index: int, exc: pydantic.ValidationError) -> DataIssue:
+    resource = raw.get("resource") if isinstance(raw, dict) else None
+    rtype = resource.get("resourceType", "Resource") if isinstance(resource, dict) else "Resource"
+    rid = resource.get("id") if isinstance(resource, dict) else None
+    full_url = raw.get("fullUrl") if isinstance(raw, dict) else None
+    tail = str(rid or full_url or f"entry-{index}").removeprefix("urn:uuid:").rsplit("/", 1)[-1]
+    errors = exc.errors()
+    paths = [fhir_path(_at_entry(tuple(e["loc"]), index)) for e in errors]
+    details = "; ".join(
+        f"{p}: {e['msg']}" for p, e in zip(paths, errors[:_MAX_REPORTED_ERRORS], strict=False)
+    )
+    return DataIssue(
+        ref=f"{rtype}/{tail}",
+        kind="unreadable",
+        message=f"not valid FHIR, left out ({details})",
+        path=paths[0],
+    )
 
 
 _TOO_DEEP = "nested too deeply to read (a FHIR resource is a few levels deep, not hundreds)"
@@ -201,10 +249,12 @@ def _entry_id(resource: Any, full_url: str | None, index: int) -> str:
     )
 
 
-def index(bundle: Any) -> IndexedBundle:
-    """Index the validated bundle; duplicate citation keys are an error naming both entries."""
+def index(bundle: Any, positions: list[int] | None = None) -> IndexedBundle:
+    """Index the validated bundle (``positions``: each entry's place in the bundle as written);
+    duplicate citation keys are an error naming both entries."""
     out = IndexedBundle(entries=[])
-    for i, raw in enumerate(bundle.entry or ()):
+    for n, raw in enumerate(bundle.entry or ()):
+        i = positions[n] if positions is not None else n
         if raw.resource is None:
             continue
         rtype = raw.resource.get_resource_type()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from core.domain import Allergy, Coding, Encounter, Patient, Problem
@@ -35,11 +36,42 @@ def _human_name(names: Any) -> str:
     return ""
 
 
+# An age of 110 or more (a supercentenarian) is verified before it is believed: validated
+# supercentenarians number in the hundreds worldwide and the oldest verified human lived to 122
+# (Maier H et al., eds. Exceptional Lifespans. Springer 2021; Robine JM, Allard M. Science
+# 1998;279:1834-5). A living patient born that long ago is most often a death never recorded.
+OLDEST_AGE = 110
+
+
+def _deceased(r: Any, entry: Entry, ctx: ParseContext) -> tuple[bool, datetime | None]:
+    when = to_datetime(r.deceasedDateTime)
+    if when is not None:
+        return True, ctx.checked_date(when, entry.ref, "Patient.deceasedDateTime")
+    return bool(r.deceasedBoolean), None
+
+
+def _checked_age(birth: datetime | None, entry: Entry, ctx: ParseContext) -> None:
+    age = (ctx.now - birth).days / 365.25 if birth is not None else 0.0
+    if birth is not None and age >= OLDEST_AGE:
+        ctx.issue(
+            entry.ref,
+            "implausible_age",
+            f"born {birth.date().isoformat()}, aged {age:.0f} and not recorded as deceased: "
+            "verify the birth date and whether the patient has died",
+            "Patient.birthDate",
+        )
+
+
 def patient(entry: Entry, ctx: ParseContext, ward: str) -> Patient:
     r = entry.resource
     birth = to_datetime(r.birthDate)
     ctx.checked_date(birth, entry.ref, "Patient.birthDate")
+    deceased, deceased_at = _deceased(r, entry, ctx)
+    if not deceased:  # a dead patient's birth date may be long ago
+        _checked_age(birth, entry, ctx)
     return Patient(
+        deceased=deceased,
+        deceased_at=deceased_at,
         ref=entry.ref,
         id=entry.ref.split("/", 1)[1],
         name=_human_name(r.name),

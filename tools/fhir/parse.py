@@ -10,12 +10,12 @@ patient.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from core.domain import Encounter, Note, Observation, PatientRecord
+from core.domain import Encounter, Note, PatientRecord
 from core.errors import InvalidFhir
 from core.logging import get_logger
 from core.settings import SHIPPED_DATA
@@ -32,6 +32,7 @@ from tools.fhir.bundle import (
 from tools.fhir.context import ParseContext
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 # Resource types whose ``subject``/``patient`` must be the bundle's one patient.
 _SUBJECT_FIELDS = {
@@ -61,25 +62,28 @@ def parse_bundle(
     """
     data, origin = read_json(bundle)
     data, trimmed = newest_observations(data)
-    indexed = index(validate(data))
+    validated, positions, unreadable = validate(data)
+    indexed = index(validated, positions)
     ctx = ParseContext(bundle=indexed, now=now or datetime.now(UTC), data_dir=data_dir)
+    ctx.issues.extend(unreadable)
     if trimmed is not None:
         ctx.issue("Bundle", PARTLY_CHECKED, partly_checked_message(trimmed), "Bundle.entry")
     patient_entry = _the_patient(indexed)
     _check_subjects(indexed, patient_entry.ref)
-    encounters = tuple(clinical.encounter(e, ctx) for e in indexed.of_type("Encounter"))
+    encounters = _each(indexed, ctx, clinical.encounter, "Encounter")
     record = PatientRecord(
         patient=clinical.patient(patient_entry, ctx, _current_ward(encounters)),
         encounters=encounters,
-        problems=tuple(clinical.problem(e, ctx) for e in indexed.of_type("Condition")),
-        medications=tuple(
-            medications.medication(e, ctx)
-            for e in indexed.of_type("MedicationRequest", "MedicationStatement")
+        problems=_each(indexed, ctx, clinical.problem, "Condition"),
+        medications=_each(
+            indexed, ctx, medications.medication, "MedicationRequest", "MedicationStatement"
         ),
-        allergies=tuple(clinical.allergy(e, ctx) for e in indexed.of_type("AllergyIntolerance")),
-        observations=_observations(indexed, ctx),
+        allergies=_each(indexed, ctx, clinical.allergy, "AllergyIntolerance"),
+        observations=tuple(
+            o for many in _each(indexed, ctx, results.observations, "Observation") for o in many
+        ),
         notes=_notes(indexed, ctx),
-        imaging=tuple(results.imaging_study(e, ctx) for e in indexed.of_type("ImagingStudy")),
+        imaging=_each(indexed, ctx, results.imaging_study, "ImagingStudy"),
         source=source or origin,
         data_issues=tuple(ctx.issues),
     )
@@ -143,17 +147,27 @@ def _current_ward(encounters: tuple[Encounter, ...]) -> str:
     return chosen[0].ward if chosen else ""
 
 
-def _observations(indexed: IndexedBundle, ctx: ParseContext) -> tuple[Observation, ...]:
-    out: list[Observation] = []
-    for entry in indexed.of_type("Observation"):
-        out.extend(results.observations(entry, ctx))
+# What reading one resource may raise on data it cannot use (a bad attachment, a value of an
+# unexpected shape): that resource becomes a data issue and the rest of the record is read.
+_UNREADABLE = (InvalidFhir, ValueError, TypeError, AttributeError, KeyError, IndexError)
+
+
+def _each(
+    indexed: IndexedBundle, ctx: ParseContext, read: Callable[[Entry, ParseContext], T], *types: str
+) -> tuple[T, ...]:
+    out: list[T] = []
+    for entry in indexed.of_type(*types):
+        try:
+            out.append(read(entry, ctx))
+        except _UNREADABLE as exc:
+            path = getattr(exc, "path", "") or entry.path
+            why = str(exc).splitlines()[0][:200]
+            ctx.issue(entry.ref, "unreadable", f"left out: {type(exc).__name__}: {why}", path)
+            log.warning("fhir.unreadable_resource", ref=entry.ref, error=type(exc).__name__)
     return tuple(out)
 
 
 def _notes(indexed: IndexedBundle, ctx: ParseContext) -> tuple[Note, ...]:
-    notes = [results.document_note(e, ctx) for e in indexed.of_type("DocumentReference")]
-    for entry in indexed.of_type("DiagnosticReport"):
-        note = results.report_note(entry, ctx)
-        if note is not None:
-            notes.append(note)
-    return tuple(notes)
+    notes = list(_each(indexed, ctx, results.document_note, "DocumentReference"))
+    reports = _each(indexed, ctx, results.report_note, "DiagnosticReport")
+    return tuple(notes + [n for n in reports if n is not None])

@@ -13,6 +13,7 @@ from core.domain import Citation, Finding, PatientRecord, Severity
 from tools.labs.flags import LabFlag, lab_flags
 from tools.labs.ranges import range_for
 from tools.labs.trends import LabTrend, all_trends, course
+from tools.labs.vital_signs import news2_points
 from tools.units import written_unit
 
 _FLAG_SEVERITY = {
@@ -50,14 +51,17 @@ def flag_finding(f: LabFlag, *, earlier: bool = False) -> Finding:
     source = f.source if f.flag in ("L", "H") else f"{f.source}; critical: {f.critical_source}"
     when = f" on {f.effective:%Y-%m-%d %H:%M}" if f.effective else ""
     tense = f"was {_FLAG_WORDS[f.flag]}{when}" if earlier else f"is {_FLAG_WORDS[f.flag]}"
+    summary = (
+        f"{f.name} {_measured(f.value, f.unit)} {tense} [{f.flag}] (reference {_interval_text(f)})"
+    )
+    points = news2_points(f.loinc, f.value) if f.value is not None else None
+    if points is not None:  # a vital sign: its NEWS2 points, not a "reference range" of bands
+        summary = f"{f.name} {_measured(f.value, f.unit)} {tense} [{f.flag}]: NEWS2 {points} of 3"
     return Finding(
         id=f"lab_flag:{f.ref}#{f.loinc}",
         kind="lab_flag",
         severity=Severity.high if earlier else _FLAG_SEVERITY[f.flag],
-        summary=(
-            f"{f.name} {_measured(f.value, f.unit)} {tense} [{f.flag}] "
-            f"(reference {_interval_text(f)})"
-        ),
+        summary=summary,
         labs=(f.loinc,),
         citations=(_cite(f),),
         source=source,
@@ -142,7 +146,8 @@ def lab_findings(record: PatientRecord) -> list[Finding]:
             defects.setdefault((_analyte(f.loinc), f.flag, f.unit), []).append(f)
         elif f.flag not in ("no_range", "non_numeric"):
             key = _analyte(f.loinc)
-            latest[key] = f
+            if _supersedes(f, latest.get(key)):
+                latest[key] = f
             if f.flag in ("LL", "HH") and _more_extreme(f, worst_critical.get(key)):
                 worst_critical[key] = f
     out.extend(quality_finding(same[-1], tuple(same[:-1])) for same in defects.values())
@@ -161,6 +166,17 @@ def lab_findings(record: PatientRecord) -> list[Finding]:
     if no_range:
         out.append(_no_range_finding(no_range))
     return sorted(out, key=lambda x: -x.severity.rank)
+
+
+_FLAG_RANK = {"N": 0, "L": 1, "H": 1, "LL": 2, "HH": 2}
+
+
+def _supersedes(f: LabFlag, current: LabFlag | None) -> bool:
+    """A later result replaces the latest; of two drawn at the same moment that disagree (two
+    panels reporting one analyte), the more abnormal one stands: the safety net errs to warn."""
+    if current is None or f.effective != current.effective:
+        return True
+    return _FLAG_RANK.get(f.flag, 0) >= _FLAG_RANK.get(current.flag, 0)
 
 
 def _more_extreme(f: LabFlag, other: LabFlag | None) -> bool:
