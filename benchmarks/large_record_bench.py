@@ -16,48 +16,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
 import cProfile
 import json
 import pstats
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.deps import WardRoundDeps
-from core.settings import SHIPPED_DATA
+from evals.large_record import PATIENT, grown_bundle
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
 from tools.fhir.parse import parse_bundle
 from tools.fhir.sources import DirectoryPatientSource
 
-PATIENT = "aki-on-ckd"
 QUESTION = "Why is his creatinine rising?"
 NOW = datetime(2025, 7, 12, 9, tzinfo=UTC)
-
-
-def grown_bundle(observations: int) -> dict[str, Any]:
-    """``aki-on-ckd`` with ``observations`` Observations: the originals, then dated copies."""
-    bundle: dict[str, Any] = json.loads((SHIPPED_DATA / "patients" / f"{PATIENT}.json").read_text())
-    originals = [e for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
-    start = datetime(2025, 7, 8, 9, tzinfo=UTC)
-    extra = []
-    for n in range(max(0, observations - len(originals))):
-        entry = copy.deepcopy(originals[n % len(originals)])
-        resource = entry["resource"]
-        resource["id"] = f"{PATIENT}-grown-{n}"
-        entry["fullUrl"] = f"urn:wardround:Observation/{resource['id']}"
-        resource["effectiveDateTime"] = (start - timedelta(hours=n + 1)).isoformat()
-        quantity = resource.get("valueQuantity")
-        if quantity and isinstance(quantity.get("value"), int | float):
-            quantity["value"] = round(quantity["value"] * (0.9 + (n % 7) * 0.03), 2)
-        extra.append(entry)
-    bundle["entry"].extend(extra)
-    return bundle
 
 
 async def one_round(directory: Path, deadline_s: float) -> tuple[float, Any]:

@@ -14,7 +14,7 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.deps import WardRoundDeps
-from benchmarks.large_record_bench import PATIENT, grown_bundle
+from evals.large_record import PATIENT, grown_bundle
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
 from tools.fhir import bundle
