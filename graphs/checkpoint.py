@@ -33,11 +33,8 @@ _TASKS = "__pregel_tasks"
 
 
 class KeepsLatest:
-    """A saver whose threads are pruned to their latest checkpoint after each turn (listed
-    last among a saver's bases, so the saver's own ``aprune`` is the one that runs)."""
-
-    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        raise NotImplementedError
+    """Marks a saver whose threads are pruned to their latest checkpoint after each turn; the
+    pruning is the saver's own LangGraph ``aprune``."""
 
 
 class PrunedSqliteSaver(AsyncSqliteSaver, KeepsLatest):
@@ -117,7 +114,7 @@ async def _delete(
 
 async def prune_thread(checkpointer: object, thread_id: str) -> None:
     """After a finished turn: keep only what the thread needs to go on (see the module doc)."""
-    if isinstance(checkpointer, KeepsLatest):
+    if isinstance(checkpointer, BaseCheckpointSaver) and isinstance(checkpointer, KeepsLatest):
         await checkpointer.aprune([thread_id], strategy="keep_latest")
 
 
