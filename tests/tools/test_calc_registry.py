@@ -143,6 +143,33 @@ SAMPLE_INPUTS: dict[str, dict[str, object]] = {
         "systolic_bp": 105,
         "heart_rate": 105,
     },
+    "delta_gap": {"sodium": 140, "chloride": 100, "bicarbonate": 14},
+    "delta_ratio": {"sodium": 140, "chloride": 100, "bicarbonate": 14},
+    "apache_ii": {
+        "age": 70,
+        "temperature": 38.6,
+        "mean_arterial_pressure": 65,
+        "heart_rate": 115,
+        "respiration_rate": 26,
+        "fio2": 0.4,
+        "pao2_mmhg": 65,
+        "arterial_ph": 7.3,
+        "sodium": 134,
+        "potassium": 5.6,
+        "creatinine": 160,
+        "creatinine_unit": "umol/L",
+        "haematocrit": 32,
+        "wbc": 16,
+        "gcs": 14,
+    },
+    "pneumonia_severity_index": {
+        "age": 78,
+        "sex": "male",
+        "respiration_rate": 32,
+        "systolic_bp": 95,
+        "temperature": 38.5,
+        "pulse": 110,
+    },
 }
 
 

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.errors import InvalidInput
+from tools.calculators.acid_base import ACID_BASE_CALCULATORS
+from tools.calculators.admission import ADMISSION_CALCULATORS
 from tools.calculators.aki import AKI_CALCULATORS, AkiInput, CreatinineSample, aki_stage
 from tools.calculators.aki_urine import UrineOutputPeriod
 from tools.calculators.base import CalcInput, CalcResult, Calculator, ParamInfo, Source
@@ -111,6 +113,8 @@ CALCULATORS: dict[str, Calculator[Any]] = {
         CONVERSION_CALCULATORS,
         LIVER_FIBROSIS_CALCULATORS,
         RENAL_EXCRETION_CALCULATORS,
+        ACID_BASE_CALCULATORS,
+        ADMISSION_CALCULATORS,
     )
     for calc in group
 }

@@ -38,6 +38,11 @@ SULLIVAN_1989 = Source(
     published="Br J Addict 84:1353-1357",
     year=1989,
 )
+# Severity bands of the CIWA-Ar total: the ASAM guideline (Sullivan 1989 printed none).
+ASAM_2020 = (
+    "ASAM Clinical Practice Guideline on Alcohol Withdrawal Management, J Addict Med 2020;14(3S "
+    "Suppl 1):1-72, Table 1"
+)
 
 
 def _band(value: float, cuts: tuple[float, ...], ascending: bool = True) -> float:
@@ -194,14 +199,15 @@ def ciwa_ar(params: CiwaInput) -> CalcResult:
     """Sum of ten items: nine scored 0-7, orientation 0-4 (maximum 67) (Sullivan 1989)."""
     points = {name: float(getattr(params, name)) for name in (*_CIWA_ITEMS, "orientation")}
     total = int(sum(points.values()))
-    # Sullivan 1989: < 10 mild withdrawal without medication; 10-15 moderate; > 15 severe.
-    band = "mild (< 10)" if total < 10 else "moderate (10-15)" if total <= 15 else "severe (> 15)"
+    # Sullivan 1989 gives no severity bands; ASAM 2020 (Table 1): mild < 10, moderate 10-18,
+    # severe >= 19 (see calculator_verification.yaml).
+    band = "mild (< 10)" if total < 10 else "moderate (10-18)" if total <= 18 else "severe (>= 19)"
     return CalcResult(
         calculator="ciwa_ar",
         value=total,
         unit="{score}",
         category=band,
-        interpretation=f"CIWA-Ar {total}: {band} alcohol withdrawal",
+        interpretation=f"CIWA-Ar {total}: {band} alcohol withdrawal (bands: {ASAM_2020})",
         components=points,
         inputs=params.model_dump(mode="json"),
         source=SULLIVAN_1989.cite(),
