@@ -8,6 +8,8 @@ serve`` uses :func:`server.wiring.open_runtime`). All configuration comes from t
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -20,6 +22,7 @@ from core.settings import Settings
 from server.auth import RateLimit, RateLimiter, TokenStore, tokens_path
 from server.deps import ServerState
 from server.problems import PROBLEM_RESPONSES, BodySizeLimit, install_problem_handlers
+from server.recovery import finish_unfinished_decisions
 from server.routes import (
     approvals,
     audit,
@@ -53,6 +56,20 @@ class RequestContext:
         await self.app(scope, receive, send)
 
 
+@asynccontextmanager
+async def _sweeping(state: ServerState) -> AsyncIterator[None]:
+    """Finish the decisions a crash left half-recorded, in the background (``server.recovery``);
+    at shutdown the sweep stops after the thread it is on."""
+    stop = asyncio.Event()
+    sweep = asyncio.create_task(finish_unfinished_decisions(state, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await sweep
+
+
 def _default_factory(settings: Settings) -> AbstractAsyncContextManager[Runtime]:
     return open_runtime(settings)
 
@@ -80,11 +97,13 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             if factory is None:
-                yield
+                async with _sweeping(state):
+                    yield
             else:
                 async with factory(settings) as opened:
                     state.runtime = opened
-                    yield
+                    async with _sweeping(state):
+                        yield
                     for task in list(state.background):
                         await task  # let rounds in flight finish and checkpoint
                     state.runtime = None

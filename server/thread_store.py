@@ -134,6 +134,16 @@ class ThreadStore:
 
         return await asyncio.to_thread(read)
 
+    async def ids(self) -> list[str]:
+        """Every thread's id, newest first (the start-up sweep of unfinished decisions)."""
+
+        def read() -> list[str]:
+            query = select(THREADS.c.id).order_by(THREADS.c.created_at.desc())
+            with self._engine.connect() as conn:
+                return [str(tid) for tid in conn.execute(query).scalars()]
+
+        return await asyncio.to_thread(read)
+
     async def get(self, thread_id: str) -> ThreadRow | None:
         return await asyncio.to_thread(self._get, thread_id)
 
