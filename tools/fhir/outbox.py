@@ -18,7 +18,20 @@ whole or not at all:
 Exactly once: before writing, each decision's Provenance is looked up by its decision id
 (``Provenance?entity:identifier=urn:wardround:decision|<id>``); a decision found there (the same
 decision replayed after a crash between the write and the checkpoint) is not written again, and
-its earlier locations are returned. A ``Task`` carries the decision id as its identifier too.
+its earlier locations are returned. A ``Task`` carries the decision id as its identifier too, and
+every create is conditional on it (``ifNoneExist``: ``identifier=`` for the Task,
+``entity:identifier=`` for the Provenance), so the server itself refuses a second copy of a
+decision that reaches it twice. A status change to the status the resource already has (an order
+some other route activated, or a write of ours whose answer was lost) writes no new version.
+
+**A lost answer** (the transaction was sent, then the connection failed, timed out, or a gateway
+answered 502/503/504: the server may have committed it): the decision ids are looked up again
+before anything is concluded. Found: the write happened, and its locations are returned. Not
+found: nothing was recorded (``FhirWriteFailed``). The lookup failing too: the outcome is unknown
+(``FhirWriteUnknown``, HTTP 504): the approval stays pending like any failure, and the message
+tells the clinician to check the record before deciding again, because a new decision has a new
+id: a status change is then recognised by its status, but a second dose-change ``Task`` would be
+posted.
 
 A failed write raises ``FhirWriteFailed`` and nothing is recorded: the approval stays pending and
 can be decided again. A recorded one returns the locations the server gave each write (with their
@@ -53,6 +66,20 @@ class FhirWriteFailed(WardroundError):
 
     http_status = 502
     title = "FHIR write failed"
+
+
+class FhirWriteUnknown(FhirWriteFailed):
+    """The transaction was sent, its answer lost, and the server cannot be asked whether it took
+    it: the writes may or may not be recorded."""
+
+    http_status = 504
+    title = "FHIR write outcome unknown"
+
+
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Failures before the request left: nothing can have been recorded."""
+AMBIGUOUS_STATUSES = frozenset({502, 503, 504})
+"""A gateway's answers: the FHIR server behind it may have committed the transaction."""
 
 
 class FhirOutbox:
@@ -94,7 +121,16 @@ class FhirOutbox:
         if not entries:
             return [[] for _ in items]
         bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
-        response = await self._send("POST", self.base_url, json=bundle)
+        try:
+            response = await self._http.request(
+                "POST", self.base_url, headers={"Accept": "application/fhir+json"}, json=bundle
+            )
+        except NOT_SENT as exc:
+            raise FhirWriteFailed(f"FHIR server unreachable: {type(exc).__name__}") from exc
+        except httpx.HTTPError as exc:  # sent, perhaps taken: ask before concluding
+            return await self._after_lost_answer(items, type(exc).__name__)
+        if response.status_code in AMBIGUOUS_STATUSES:
+            return await self._after_lost_answer(items, _problem(response))
         if response.status_code not in (200, 201):
             raise FhirWriteFailed(f"transaction refused: {_problem(response)}")
         locations = [
@@ -112,19 +148,44 @@ class FhirOutbox:
             start += len(group)
         return receipts
 
+    async def _after_lost_answer(
+        self, items: Sequence[dict[str, Any]], why: str
+    ) -> list[list[str]]:
+        """The transaction's answer was lost (``why``): were its decisions recorded?"""
+        log.warning("fhir.outbox.answer_lost", items=len(items))
+        try:
+            found = [await self._recorded(item) for item in items]
+        except FhirWriteFailed as error:
+            raise FhirWriteUnknown(
+                f"the transaction's answer was lost ({why}) and the FHIR server cannot say "
+                f"whether it took it ({error}): check the patient's record before deciding again"
+            ) from error
+        if all(f is not None for f in found):
+            log.info("fhir.outbox.lost_answer_recovered", items=len(items))
+            return [f for f in found if f is not None]
+        if any(f is not None for f in found):  # a transaction is whole: a server fault
+            raise FhirWriteUnknown(f"the transaction's answer was lost ({why}); only part is found")
+        raise FhirWriteFailed(f"transaction not recorded: {why}")
+
     async def _entries(self, item: dict[str, Any]) -> list[dict[str, Any]]:
         proposal = item["proposal"]
         target = str(proposal["target"])
         kind = proposal["kind"]
         if kind == "adjust_dose":
             task = _task(target, proposal, item)
-            return [_post(task), _post(_provenance(task["id"], proposal, item, "Task"))]
+            provenance = _provenance(task["id"], proposal, item, "Task")
+            return [_post(task, _task_exists(item)), _post(provenance, _provenance_exists(item))]
         if kind not in NEW_STATUS:
             raise FhirWriteFailed(f"{proposal['id']}: no FHIR write for a {kind!r} proposal")
         resource, version = await self._read(target)
         status = str(resource.get("status", ""))
         if status in FINAL_STATES:
             raise FhirWriteFailed(f"{target} is {status}: not changed to {NEW_STATUS[kind]}")
+        rtype = target.partition("/")[0]
+        provenance = _post(_provenance(target, proposal, item, rtype), _provenance_exists(item))
+        if status == NEW_STATUS[kind]:  # already so: the decision is recorded, no new version
+            log.info("fhir.outbox.status_already_set", kind=kind)
+            return [provenance]
         request = {"method": "PUT", "url": target}
         if version:
             request["ifMatch"] = f'W/"{version}"'
@@ -133,8 +194,7 @@ class FhirOutbox:
             "resource": {**resource, "status": NEW_STATUS[kind]},
             "request": request,
         }
-        rtype = target.partition("/")[0]
-        return [put, _post(_provenance(target, proposal, item, rtype))]
+        return [put, provenance]
 
     async def _read(self, target: str) -> tuple[dict[str, Any], str]:
         rtype, _, rid = target.partition("/")
@@ -155,12 +215,26 @@ class FhirOutbox:
             raise FhirWriteFailed(f"FHIR server unreachable: {type(exc).__name__}") from exc
 
 
-def _post(resource: dict[str, Any]) -> dict[str, Any]:
+def _post(resource: dict[str, Any], if_none_exist: str = "") -> dict[str, Any]:
+    """A create; conditional (``ifNoneExist``, a search) when the decision has an id."""
+    request = {"method": "POST", "url": resource["resourceType"]}
+    if if_none_exist:
+        request["ifNoneExist"] = if_none_exist
     return {
         "fullUrl": f"urn:uuid:{resource['id']}",
         "resource": {k: v for k, v in resource.items() if k != "id"},
-        "request": {"method": "POST", "url": resource["resourceType"]},
+        "request": request,
     }
+
+
+def _task_exists(item: dict[str, Any]) -> str:
+    decision = item.get("decision_id")
+    return f"identifier={DECISION_SYSTEM}|{decision}" if decision else ""
+
+
+def _provenance_exists(item: dict[str, Any]) -> str:
+    decision = item.get("decision_id")
+    return f"entity:identifier={DECISION_SYSTEM}|{decision}" if decision else ""
 
 
 def _task(target: str, proposal: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
