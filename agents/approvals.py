@@ -8,7 +8,8 @@ on, and ``validate_resume`` is the one check of a clinician's decisions (the thr
 approver is a clinician on the patient's ward, each pending proposal decided exactly once), run
 by the routes, ``graphs.run.resume`` and the approve step alike. A taken decision is a
 ``RecordedDecision`` with its ``decision_id``; approved proposals (with any edits) go to the
-``Outbox``, which writes each decision id once; a rejected proposal never takes effect.
+``Outbox``, which writes each decision id once; a rejected proposal never takes effect. A
+decided proposal is not asked again while the facts behind it stand (``agents.approval_memory``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ class Proposal(BaseModel):
     summary: str
     target: str = Field(description="the FHIR reference the write would change")
     because: list[str] = Field(default_factory=list, description="finding ids behind it")
+    changed: str = Field(
+        default="",
+        exclude_if=lambda changed: not changed,
+        description="proposed again on a thread that decided it before: the decision, and "
+        "what changed since (``agents.approval_memory``); absent for a first proposal",
+    )
 
 
 class Approver(BaseModel):

@@ -25,6 +25,15 @@ from typing import Any, Literal
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
 
+from agents.approval_memory import (
+    Settled,
+    Settlement,
+    decisions_text,
+    left_waiting,
+    remember,
+    settle,
+    settled_from,
+)
 from agents.approvals import (
     ApprovalResume,
     DecisionNotRecorded,
@@ -51,20 +60,45 @@ RECORD_DECISION = "record_decision"
 crash or a failure after the outbox write left unfinished."""
 
 
-class ApprovalSteps:
-    """The approval steps, bound to one set of dependencies (the outbox and the clock)."""
+class DecisionsNotTakenHere(WardroundError):
+    """A graph served by LangGraph's own API (``langgraph dev``, Studio: ``server.studio``)
+    takes no decision: that API does not carry wardround's sign-in, so it could neither check
+    the approver against the ward nor audit the decision."""
 
-    def __init__(self, deps: WardRoundDeps) -> None:
+    http_status = 403
+    title = "Decide on wardround's API"
+
+
+NOT_HERE = (
+    "decisions are not taken through LangGraph's API (langgraph dev / Studio are for "
+    "development: no ward access control, no audit); nothing was written and the proposals "
+    "still wait. Decide on wardround's own API: POST /v1/threads/{id}/approvals, the ward page, "
+    "or wardround approve --thread ID --all approve|reject"
+)
+
+
+class ApprovalSteps:
+    """The approval steps, bound to one set of dependencies (the outbox and the clock).
+
+    ``take_decisions=False`` (the graph served by LangGraph's API) pauses as usual, but answers
+    every resume with ``DecisionsNotTakenHere`` in ``approval_failure`` and a fresh pause."""
+
+    def __init__(self, deps: WardRoundDeps, *, take_decisions: bool = True) -> None:
         self.deps = deps
+        self.take_decisions = take_decisions
 
     async def propose(self, state: WardRoundState) -> dict[str, Any]:
-        record = PatientRecord.model_validate(state["record"])
-        findings = [Finding.model_validate(f) for f in state.get("findings", [])]
-        proposals = [p.model_dump() for p in propose(record, findings)]
+        """Propose what the rules call for and the thread has not decided on these facts; the
+        answer ends with what the thread decided (``agents.approval_memory``)."""
+        settlement = round_settlement(state)
+        proposals = [p.model_dump() for p in settlement.proposals]
         if proposals:
             await emit(EventKind.APPROVAL_REQUESTED, {"proposals": proposals})
+        said = decisions_text(settlement, state.get("language", "en"))
         return {
+            **({"answer": f"{state.get('answer', '')}\n\n{said}".lstrip()} if said else {}),
             "proposals": proposals,
+            "standing": [s.model_dump() for s in settlement.standing],
             "decisions": [],
             "decided": None,
             "approval_failure": None,
@@ -79,6 +113,9 @@ class ApprovalSteps:
         """Pause until a clinician on the ward decides; take the decision, write nothing."""
         ward = ward_of(dict(state))
         answer = interrupt({"proposals": state["proposals"], "ward": ward})
+        if not self.take_decisions:
+            log.warning("approval.refused_outside_wardround_api")
+            return _not_recorded(state, config, DecisionsNotTakenHere(NOT_HERE))
         try:
             decided = self._take(state, config, ApprovalResume.model_validate(answer), ward)
         except Exception as exc:  # never raised here: reported by the run that resumed
@@ -128,7 +165,16 @@ class ApprovalSteps:
                     d.model_dump(include={"decision_id", "proposal_id", "recorded_as"}),
                 )
         crash_points.reached("before_checkpoint")
-        return {"decisions": [d.model_dump() for d in decided], "decided": None}
+        now = settled_from(
+            decided,
+            [Proposal.model_validate(p) for p in state["proposals"]],
+            [Finding.model_validate(f) for f in state.get("findings", [])],
+        )
+        return {
+            "decisions": [d.model_dump() for d in decided],
+            "decided": None,
+            "settled": [s.model_dump() for s in remember(settled_of(state), now)],
+        }
 
     async def _write_approved(
         self, state: WardRoundState, config: RunnableConfig, decided: list[RecordedDecision]
@@ -150,6 +196,22 @@ class ApprovalSteps:
     def after_record(state: WardRoundState) -> Literal["approve", "__end__"]:
         """A decision that was not recorded goes back to a fresh pause."""
         return "approve" if state.get("approval_failure") else "__end__"
+
+
+def settled_of(state: WardRoundState) -> list[Settled]:
+    return [Settled.model_validate(s) for s in state.get("settled") or []]
+
+
+def round_settlement(state: WardRoundState) -> Settlement:
+    """This round's proposals against what the thread decided: the same in ``synthesize`` (the
+    cards show what is proposed) and in ``propose`` (what the round waits on)."""
+    record = PatientRecord.model_validate(state["record"])
+    findings = [Finding.model_validate(f) for f in state.get("findings", [])]
+    waiting = left_waiting(
+        [Proposal.model_validate(p) for p in state.get("proposals") or []],
+        [RecordedDecision.model_validate(d) for d in state.get("decisions") or []],
+    )
+    return settle(propose(record, findings), findings, settled_of(state), waiting)
 
 
 def _ids(config: RunnableConfig) -> tuple[str, str]:

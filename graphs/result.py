@@ -2,8 +2,8 @@
 
 Schema version 1. Fields: ``run_id, thread_id, patient_id, question, answer, language, degraded,
 degraded_reasons, findings[], cards[], claims[], specialists[], unsupported_citations, timings,
-tokens, model, turns, proposals[], pending_approval, decisions[], outlook[]``. Adding a field is
-compatible; renaming or removing one bumps ``schema_version``.
+tokens, model, turns, proposals[], pending_approval, decisions[], settled[], outlook[]``. Adding a
+field is compatible; renaming or removing one bumps ``schema_version``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agents.approval_memory import Settled
 from agents.approvals import Proposal, RecordedDecision
 from agents.cards import Card
 from agents.outlook import OutlookItem, outlook, outlook_text
@@ -68,6 +69,12 @@ class WardRoundResult(BaseModel):
     decisions: list[RecordedDecision] = Field(
         default_factory=list, description="the clinician's decisions, once recorded"
     )
+    settled: list[Settled] = Field(
+        default_factory=list,
+        exclude_if=lambda settled: not settled,
+        description="proposals decided earlier on this thread that this round's facts call for "
+        "again unchanged: not proposed again (absent when there are none)",
+    )
     outlook: list[OutlookItem] = Field(
         default_factory=list,
         description="where the patient is heading: validated prognoses and labelled trends",
@@ -116,6 +123,7 @@ def result_from_state(state: dict[str, Any], **meta: Any) -> WardRoundResult:
         proposals=[Proposal.model_validate(p) for p in state.get("proposals") or []],
         pending_approval=bool(state.get("__interrupt__")),
         decisions=[RecordedDecision.model_validate(d) for d in state.get("decisions") or []],
+        settled=[Settled.model_validate(s) for s in state.get("standing") or []],
         outlook=_outlook(state, findings),
         **meta,
     )

@@ -83,6 +83,11 @@ class WardRoundState(TypedDict, total=False):
     """Writes this round proposes (``agents.approvals.Proposal``); they wait for approval."""
     decisions: list[dict[str, Any]]
     """The approver's decisions, once recorded (outbox written, audited)."""
+    settled: list[dict[str, Any]]
+    """Every proposal decided on this thread, the latest decision each, with the facts it was
+    decided on (``agents.approval_memory.Settled``): not proposed again while they stand."""
+    standing: list[dict[str, Any]]
+    """This round: the settled proposals the rules call for again on unchanged facts."""
     decided: list[dict[str, Any]] | None
     """Decisions taken (``approve``) and not yet recorded (``record_decision``): durable in the
     checkpoint before anything is written, so a crash in between completes them exactly once."""

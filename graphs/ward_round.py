@@ -31,7 +31,7 @@ from agents.synthesizer import synthesize
 from core.audit import EventKind
 from core.audit.evidence import RECORD_DIGESTS, record_digests
 from core.domain import Claim, Finding, PatientRecord
-from graphs.approval import RECORD_DECISION, ApprovalSteps
+from graphs.approval import RECORD_DECISION, ApprovalSteps, round_settlement
 from graphs.audit import audited_node, emit
 from graphs.specialists import build_specialist
 from graphs.state import START_AFRESH, SpecialistTask, WardRoundInput, WardRoundState
@@ -120,7 +120,9 @@ class _Nodes:
         started = time.monotonic()
         record = PatientRecord.model_validate(state["record"])
         findings = [Finding.model_validate(f) for f in state.get("findings", [])]
-        cards = round_cards(record, findings, state["question"], state["language"])
+        # a proposal the thread decided on unchanged facts is no card's suggestion
+        proposals = round_settlement(state).proposals
+        cards = round_cards(record, findings, state["question"], state["language"], proposals)
         async with audited_node("synthesize"):
             answer, claims, rejected, degraded = await synthesize(
                 self.deps,
@@ -156,9 +158,15 @@ async def _audit_claims(claims: list[Claim]) -> None:
 
 
 def build_ward_round(
-    deps: WardRoundDeps, checkpointer: BaseCheckpointSaver[Any] | None = None
+    deps: WardRoundDeps,
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
+    *,
+    take_decisions: bool = True,
 ) -> CompiledStateGraph[WardRoundState, None, WardRoundInput, WardRoundState]:
-    """Compile the ward round over ``deps`` (model, KG, records, clock) and a checkpointer."""
+    """Compile the ward round over ``deps`` (model, KG, records, clock) and a checkpointer.
+
+    ``take_decisions=False`` builds it for LangGraph's own API, which takes no decision
+    (``graphs.approval.DecisionsNotTakenHere``)."""
     nodes = _Nodes(deps)
     graph = StateGraph(WardRoundState, input_schema=WardRoundInput)
     graph.add_node("load_record", nodes.load_record)
@@ -171,7 +179,7 @@ def build_ward_round(
     graph.add_edge(START, "load_record")
     graph.add_edge("load_record", "route")
     graph.add_conditional_edges("route", nodes.fan_out, list(SPECIALISTS))
-    approval = ApprovalSteps(deps)
+    approval = ApprovalSteps(deps, take_decisions=take_decisions)
     graph.add_node("propose", approval.propose)
     graph.add_node("approve", approval.approve)
     graph.add_node(RECORD_DECISION, approval.record_decision)

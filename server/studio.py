@@ -5,6 +5,10 @@ enters what it returns as an async context manager: the dependencies come from `
 settings through the composition root (``server.wiring.build_deps``), as for the server and
 the CLI, and are closed when the platform is done with the graph. The platform supplies its own
 checkpointer. Nothing is built at import time.
+
+LangGraph's API does not carry wardround's sign-in: the graph it serves pauses on proposals as
+usual, but takes no decision (a resume there is refused, with ``approval_failure`` saying where to
+decide; nothing is written). Studio is for developing the graph, not for the ward.
 """
 
 from __future__ import annotations
@@ -24,4 +28,4 @@ async def make_graph() -> AsyncIterator[CompiledStateGraph[Any, Any, Any, Any]]:
     from server.wiring import build_deps
 
     async with AsyncExitStack() as closing:
-        yield build_ward_round(build_deps(Settings(), closing=closing))
+        yield build_ward_round(build_deps(Settings(), closing=closing), take_decisions=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agents.approvals import propose
+from agents.approvals import Proposal, propose
 from agents.cards.build import CardContext, build_cards
 from agents.cards.model import Card
 from core.domain import Finding, PatientRecord
@@ -21,10 +21,15 @@ def diagnoses(record: PatientRecord) -> frozenset[str]:
 
 
 def round_cards(
-    record: PatientRecord, findings: Sequence[Finding], question: str, language: str
+    record: PatientRecord,
+    findings: Sequence[Finding],
+    question: str,
+    language: str,
+    proposals: Sequence[Proposal] | None = None,
 ) -> list[Card]:
-    """The proposals are the ones the round's ``propose`` step will make (same function, same
-    findings): a card's suggestions are those whose reasons it holds."""
-    proposals = [p.model_dump() for p in propose(record, list(findings))]
-    ctx = CardContext(question, language, diagnoses(record), proposals)
+    """The proposals are the ones the round's ``propose`` step will make (given, or the same
+    function on the same findings): a card's suggestions are those whose reasons it holds."""
+    made = propose(record, list(findings)) if proposals is None else proposals
+    dumped = [p.model_dump() for p in made]
+    ctx = CardContext(question, language, diagnoses(record), dumped)
     return build_cards(findings, ctx)

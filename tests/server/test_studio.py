@@ -106,3 +106,41 @@ def test_studio_shows_the_rounds_input_schema_and_runs_a_round(studio: str) -> N
     kinds = {f["kind"] for f in state["findings"]}
     assert "aki_stage" in kinds  # the rule findings reach Studio with the model down
     assert state["degraded_reasons"], "no model answered: the round must say it degraded"
+
+
+PAUSING = "penicillin-allergy-betalactam"  # ward 7A: a drafted co-amoxiclav order pauses the round
+ORDER = "MedicationRequest/penicillin-allergy-betalactam-medreq-1"
+
+
+def test_langgraphs_api_takes_no_decision_and_keeps_a_pause_through_a_new_question(
+    studio: str, tmp_path: Path
+) -> None:
+    """LangGraph's API carries no wardround sign-in: a resume there is refused with where to
+    decide, nothing is written, and the proposal waits, also through a new question."""
+    with httpx.Client(base_url=studio, timeout=120) as client:
+        thread = client.post("/threads", json={}).json()["thread_id"]
+        runs = f"/threads/{thread}/runs/wait"
+        question = {"patient_id": PAUSING, "question": "Can we give the co-amoxiclav?"}
+        client.post(runs, json={"assistant_id": "ward_round", "input": question})
+        paused = client.get(f"/threads/{thread}/state").json()
+        assert paused["next"] == ["approve"]
+        assert [p["id"] for p in paused["values"]["proposals"]] == [f"activate:{ORDER}"]
+
+        anyone = {"id": "mallory", "role": "clinician", "wards": ["7A"]}
+        decision = {"proposal_id": f"activate:{ORDER}", "decision": "approve"}
+        resume = {"resume": {"approver": anyone, "decisions": [decision]}}
+        client.post(runs, json={"assistant_id": "ward_round", "command": resume})
+        refused = client.get(f"/threads/{thread}/state").json()
+        failure = refused["values"]["approval_failure"]
+        assert failure["title"] == "Decide on wardround's API"
+        assert "POST /v1/threads/{id}/approvals" in failure["message"]
+        assert refused["next"] == ["approve"]  # still waiting
+        assert refused["values"]["decisions"] == []
+        assert not (tmp_path / "data" / "outbox.jsonl").exists()  # nothing was written
+
+        again = {"patient_id": PAUSING, "question": "What else is on the chart?"}
+        client.post(runs, json={"assistant_id": "ward_round", "input": again})
+        kept = client.get(f"/threads/{thread}/state").json()
+    assert kept["next"] == ["approve"]
+    assert [p["id"] for p in kept["values"]["proposals"]] == [f"activate:{ORDER}"]
+    assert len(kept["values"]["turns"]) == 2
