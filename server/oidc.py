@@ -19,6 +19,13 @@ Claim names may be dotted paths into nested claims (``realm_access.roles``).
 
 Failures are 401 problems that say what was wrong (expired, wrong audience, unknown key...) and
 never echo the token; an unreachable JWKS is a 503. Tokens are never logged.
+
+Sign-in on the ward page (``sign_in``): the authorization code flow with PKCE (RFC 7636, S256)
+as a public browser client: the page gets the provider's endpoints from ``GET /v1/auth/config``
+(the provider's discovery document, issuer checked), sends the user to the provider, and trades
+the code and its verifier for an access token at the provider's token endpoint itself. The
+client id is ``WARDROUND_OIDC_AUDIENCE`` (the tokens' ``aud``); the provider must allow the
+page's address as a redirect URI and CORS origin. The server never sees the user's password.
 """
 
 from __future__ import annotations
@@ -211,12 +218,47 @@ def _rejection(err: jwt.PyJWTError) -> NotAuthenticated:
     return NotAuthenticated("invalid token")
 
 
+SIGN_IN_SCOPE = "openid profile"
+
+
 class OidcVerifier:
     """Verifies a provider's JWT and maps its claims to a ``Principal``."""
 
     def __init__(self, config: OidcConfig) -> None:
         self.config = config
         self._keys = _Keys(config)
+        self._sign_in: dict[str, str] | None = None
+
+    async def sign_in(self) -> dict[str, str]:
+        """What the page needs for the authorization code flow with PKCE (see the module):
+        the provider's endpoints from its discovery document, the client id and scope."""
+        if self._sign_in is None:
+            issuer = self.config.issuer
+            url = f"{issuer.rstrip('/')}/{DISCOVERY_PATH}"
+            document = await _get_json(url, "discovery document")
+            if document.get("issuer") != issuer:
+                raise IdentityProviderUnavailable(
+                    f"the discovery document names issuer {str(document.get('issuer'))[:200]!r}, "
+                    f"not {issuer!r}"
+                )
+            endpoints = {k: document.get(k) for k in ("authorization_endpoint", "token_endpoint")}
+            if not all(
+                isinstance(v, str) and v.startswith(("https://", "http://"))
+                for v in endpoints.values()
+            ):
+                raise IdentityProviderUnavailable(
+                    "the discovery document names no authorization and token endpoints"
+                )
+            methods = document.get("code_challenge_methods_supported")
+            if isinstance(methods, list) and "S256" not in methods:
+                raise IdentityProviderUnavailable("the identity provider does not offer PKCE S256")
+            self._sign_in = {
+                "issuer": issuer,
+                **{k: str(v) for k, v in endpoints.items()},
+                "client_id": self.config.audience,
+                "scope": SIGN_IN_SCOPE,
+            }
+        return self._sign_in
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OidcVerifier | None:

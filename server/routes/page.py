@@ -2,7 +2,9 @@
 
 Static HTML, JavaScript and CSS, no build step. The pages hold no data; they call the API with
 the token the user pastes in, so serving them needs none. Both load ``dom.js`` (``/static/dom.js``:
-the small DOM helpers they share) before their own script. The trace viewer (``audit.html``,
+the small DOM helpers they share) before their own script. ``GET /v1/auth/config`` tells the chat
+page how to sign in: through the hospital's OIDC provider when one is configured
+(``server.oidc``), with a pasted token otherwise. The trace viewer (``audit.html``,
 ``audit.js``, ``audit.css``) is read-only: it only GETs ``/v1/audit/...`` (runs, a run's tree, a
 citation's evidence, chain verification). It is served with a strict Content-Security-Policy (no
 inline script, same-origin requests only), a second wall behind rendering every payload with
@@ -12,9 +14,12 @@ inline script, same-origin requests only), a second wall behind rendering every 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
+
+from server.deps import ServerDeps
 
 router = APIRouter(tags=["page"])
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -32,6 +37,14 @@ _VIEWER_HEADERS = {
 @router.get("/", include_in_schema=False)
 async def chat_page() -> FileResponse:
     return FileResponse(STATIC / "index.html", media_type="text/html")
+
+
+@router.get("/v1/auth/config", include_in_schema=False)
+async def sign_in_config(state: ServerDeps) -> dict[str, Any]:
+    """How the page signs in: ``{"oidc": null}`` (paste a token) or the identity provider's
+    authorization and token endpoints, client id and scope (authorization code with PKCE:
+    ``server.oidc``). No token needed: it holds nothing secret."""
+    return {"oidc": None if state.oidc is None else await state.oidc.sign_in()}
 
 
 @router.get("/static/dom.js", include_in_schema=False)
