@@ -19,14 +19,17 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+import yaml
 from langgraph.types import StateSnapshot
 from pydantic import BaseModel, Field
 
 from core.domain import Finding, Medication, PatientRecord, Severity
-from core.errors import Forbidden, InvalidInput, WardroundError
+from core.errors import DataFileError, Forbidden, InvalidInput, WardroundError
+from core.settings import SHIPPED_DATA
 
 ProposalKind = Literal["activate_order", "hold_medication", "adjust_dose"]
 
@@ -183,6 +186,68 @@ def _names(finding: Finding, med: Medication) -> bool:
     return any(drug.lower() in med.name.lower() for drug in finding.drugs)
 
 
+STOP_FIRST_FILE = SHIPPED_DATA / "cards" / "suggestions.yaml"
+
+
+@cache
+def stop_first(path: Path = STOP_FIRST_FILE) -> frozenset[str]:
+    """The interaction subjects ('class:nsaid', 'potassium chloride') held first, before their
+    partners (``data/cards/suggestions.yaml``)."""
+    try:
+        rows = yaml.safe_load(path.read_text(encoding="utf-8"))["stop_first"]
+        return frozenset(str(row["subject"]) for row in rows if row.get("because"))
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise DataFileError(
+            f"expected stop_first: [{{subject, because}}]: {exc}", file=str(path)
+        ) from exc
+
+
+def _subjects(finding: Finding) -> dict[str, str]:
+    """An interaction's drugs with the subject the KG fact names each by: 'kg:INTERACTS_WITH/
+    class:nsaid|class:ace-inhibitor|class:diuretic' over (ibuprofen, lisinopril, furosemide)."""
+    ref = next((c.ref for c in finding.citations if "INTERACTS_WITH/" in c.ref), "")
+    parts = ref.partition("INTERACTS_WITH/")[2].split("|")
+    return dict(zip(finding.drugs, parts, strict=False)) if len(parts) == len(finding.drugs) else {}
+
+
+def _held_first(med: Medication, serious: list[Finding]) -> bool:
+    """The offending drug: a serious finding of its own (not an interaction) asks to hold it, or an
+    interaction it is in names it to stop first."""
+    own = [f for f in serious if f.kind != "interaction" and _names(f, med)]
+    if own and not all(f.remedy == "adjust_dose" for f in own):
+        return True
+    first = stop_first()
+    return any(
+        subject in first and drug.lower() in med.name.lower()
+        for f in serious
+        if f.kind == "interaction"
+        for drug, subject in _subjects(f).items()
+    )
+
+
+def _partners_to_review(
+    meds: list[Medication], serious: list[Finding]
+) -> dict[str, list[Medication]]:
+    """Holding the offending drug of an interaction resolves it: a partner held for nothing but
+    interactions with drugs being held anyway is reviewed, not held (an NSAID in AKI is held;
+    the ACE inhibitor and diuretic it interacts with are reviewed). By offender: its partners."""
+    offenders = [m for m in meds if _held_first(m, serious)]
+    review: dict[str, list[Medication]] = {}
+    for med in meds:
+        causes = [f for f in serious if _names(f, med)]
+        if med in offenders or not causes or any(f.kind != "interaction" for f in causes):
+            continue
+        holders = [[o for o in offenders if o.ref != med.ref and _names(f, o)] for f in causes]
+        if all(holders):
+            review.setdefault(holders[0][0].ref, []).append(med)
+    return review
+
+
+def _drug_name(med: Medication, findings: list[Finding]) -> str:
+    """The drug as the findings name it ('lisinopril'), else the medication's text."""
+    return next((d for f in findings for d in f.drugs if d.lower() in med.name.lower()), med.name)
+
+
 def propose(record: PatientRecord, findings: list[Finding]) -> list[Proposal]:
     proposals = [
         Proposal(
@@ -199,19 +264,23 @@ def propose(record: PatientRecord, findings: list[Finding]) -> list[Proposal]:
         f for f in findings
         if f.origin == "rule" and f.severity.rank >= Severity.high.rank and f.drugs
     ]  # fmt: skip
-    for med in record.active_medications():
-        if med.proposed:
-            continue
+    active = [m for m in record.active_medications() if not m.proposed]
+    review = _partners_to_review(active, serious)
+    spared = {m.ref for meds in review.values() for m in meds}
+    for med in active:
         causes = [f for f in serious if _names(f, med)]
-        if not causes:
+        if not causes or med.ref in spared:
             continue
         # a renal dose adjustment alone asks for a new dose, not for stopping the drug
         adjust = all(f.remedy == "adjust_dose" for f in causes)
+        partners = review.get(med.ref, [])
+        named = ", ".join(_drug_name(m, serious) for m in partners)
+        then = f" (then review {named})" if partners else ""
         proposals.append(
             Proposal(
                 id=f"{'adjust' if adjust else 'hold'}:{med.ref}",
                 kind="adjust_dose" if adjust else "hold_medication",
-                summary=f"{'Adjust the dose of' if adjust else 'Hold'} {med.name}",
+                summary=f"{'Adjust the dose of' if adjust else 'Hold'} {med.name}{then}",
                 target=med.ref,
                 because=[f.id for f in causes],
             )

@@ -152,6 +152,23 @@ def synthesis_messages(
     ]
 
 
+def degraded_summary(
+    reports: Sequence[SpecialistReport], cards: Sequence[Card], language: str
+) -> str:
+    """What the specialists found, without the model: their notes in English; in another
+    language the notes a model wrote in it, and the rules' counts framed in that language (the
+    specialists' own rule-only summaries are English)."""
+    if language == "en":
+        return " ".join(r.summary for r in reports if r.summary)
+    written = [r.summary for r in reports if r.summary and r.model_calls > 0]
+    counted = frame(language)["counted"].format(
+        findings=sum(len(c.finding_ids) for c in cards),
+        cards=len(cards),
+        act_now=sum(1 for c in cards if c.tier == "act_now"),
+    )
+    return " ".join([*written, counted])
+
+
 async def synthesize(
     deps: WardRoundDeps,
     *,
@@ -181,8 +198,7 @@ async def synthesize(
     )
     block = cards_block(cards, language)
     if result.value is None:
-        summaries = " ".join(r.summary for r in reports if r.summary)
-        prose = f"{frame(language)['degraded']} {summaries}".strip()
+        prose = f"{frame(language)['degraded']} {degraded_summary(reports, cards, language)}"
         first = deceased_line(record)
         return "\n\n".join(p for p in (first, prose, block) if p), [], 0, result.degraded_reason
     claims = claims_of(ModelNote(summary="", key_points=result.value.claims))

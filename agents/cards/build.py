@@ -22,6 +22,7 @@ from typing import Any
 
 from agents.cards.model import TIERS, Card, CardSource, Indicator, Suggestion, Tier
 from agents.cards.rules import CardRules, Problem, analytes, card_rules, cites_kg, recommendation_id
+from agents.cards.sources import source_links
 from agents.cards.words import frame, generic_summary, kidney_phrase, problem_summary
 from core.domain import Finding, Severity
 
@@ -202,22 +203,29 @@ def _summary(group: _Group, kidney: str, ctx: CardContext) -> str:
     return generic_summary(group.findings, ctx.language)
 
 
-def finding_line(f: Finding) -> str:
+def finding_line(f: Finding, language: str = "en") -> str:
+    """'- [HIGH] rule text [refs]'; the severity tag in the answer's language ('[高]')."""
     refs = ", ".join(c.ref for c in f.citations)
-    return f"- [{f.severity.value.upper()}] {f.summary}" + (f" [{refs}]" if refs else "")
+    tag = frame(language).get(f.severity.value, f.severity.value.upper())
+    return f"- [{tag}] {f.summary}" + (f" [{refs}]" if refs else "")
 
 
 def _detail(group: _Group, language: str) -> str:
-    lines = [finding_line(f) for f in group.findings]
+    lines = [finding_line(f, language) for f in group.findings]
     if group.guidelines:
-        lines.append(f"{frame(language)['guidelines']}:")
-        lines.extend(finding_line(f) for f in group.guidelines)
+        lines.append(frame(language)["guidelines_heading"])
+        lines.extend(finding_line(f, language) for f in group.guidelines)
     return "\n".join(lines)
 
 
 def _sources(findings: Sequence[Finding]) -> list[CardSource]:
-    labels = dict.fromkeys(f.source for f in _ranked(findings) if f.source)
-    return [CardSource(label=label) for label in labels]
+    """Each source once, most severe first, with its link (``data/cards/sources.yaml``)."""
+    links = source_links()
+    urls: dict[str, str] = {}
+    for f in _ranked(findings):
+        if f.source:
+            urls[f.source] = urls.get(f.source) or links.for_finding(f)
+    return [CardSource(label=label, url=url) for label, url in urls.items()]
 
 
 def _card(group: _Group, kidney: str, ctx: CardContext, rules: CardRules) -> tuple[Card, int]:

@@ -20,8 +20,11 @@ def _card_lines(number: int, card: Card, language: str) -> list[str]:
     lines = [f"{number}. [{severity}] {card.summary}"]
     lines.extend(f"   {line}" for line in card.detail.splitlines())
     if card.suggestions:
-        proposed = "; ".join(s.label for s in card.suggestions)
-        lines.append(f"   {frame(language)['suggested']}: {proposed}")
+        words = frame(language)
+        proposed = ("; " if language == "en" else "；").join(s.label for s in card.suggestions)
+        lines.append(
+            "   " + words["suggested_line"].format(label=words["suggested"], proposed=proposed)
+        )
     return lines
 
 
@@ -37,7 +40,14 @@ def cards_block(cards: Sequence[Card], language: str) -> str:
         if not mine:
             continue
         if tier == "for_information":
-            lines.append(f"{words[tier]} ({len(mine)} {words['cards']}, {words['collapsed']})")
+            lines.append(
+                words["collapsed_line"].format(
+                    tier=words[tier],
+                    n=len(mine),
+                    cards=words["cards"],
+                    collapsed=words["collapsed"],
+                )
+            )
             lines.extend(f"- {c.summary}" for c in mine)
             continue
         lines.append(words[tier])

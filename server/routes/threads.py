@@ -16,6 +16,7 @@ from langgraph.types import StateSnapshot
 from pydantic import BaseModel, Field
 
 from agents.approvals import Proposal, RecordedDecision, pending_proposals
+from agents.cards import Card
 from core.errors import WardroundError
 from core.logging import get_logger
 from graphs.result import WardRoundResult
@@ -70,6 +71,11 @@ class ThreadDetail(ThreadOut):
     findings: list[dict[str, Any]] = Field(
         default_factory=list,
         description="the latest round's findings (what the pending proposals are 'because' of)",
+    )
+    cards: list[Card] = Field(
+        default_factory=list,
+        description="the latest round's findings as problem cards by tier, in reading order "
+        "(the same shape as the round result's cards[]; agents.cards)",
     )
 
 
@@ -146,6 +152,7 @@ async def read_thread(thread_id: ThreadId, state: ServerDeps, user: Clinician) -
         pending_approvals=pending_proposals(snapshot),
         decisions=[RecordedDecision.model_validate(d) for d in values.get("decisions") or []],
         findings=values.get("findings") or [],
+        cards=[Card.model_validate(c) for c in values.get("cards") or []],
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
 import yaml
 
+from agents.approvals import propose, stop_first
 from agents.cards import TIERS, Card, CardContext, build_cards, cards_block
 from agents.cards.model import SUMMARY_MAX
 from agents.cards.round import round_cards
@@ -133,6 +135,14 @@ async def test_a_traditional_chinese_question_gets_a_chinese_frame(
     assert "參考資訊" in block
     assert "需要檢視" in block
     assert "ibuprofen: contraindicated" in block  # rule text stays English, unsourced in Chinese
+    # the frame is Chinese: severity tags on every card and every finding line, the headings
+    english = ("[CRITICAL]", "[HIGH]", "[MODERATE]", "[LOW]", "[INFO]", "Guidelines:", "Proposed")
+    assert not [tag for tag in english if tag in block]
+    assert "   - [危急] ibuprofen: contraindicated" in block
+    assert "\n   指引：\n" in block  # the guideline statements a card holds
+    assert "建議處置（需臨床醫師核准）：Hold ibuprofen" in block
+    assert re.search(r"^參考資訊（\d+ 張卡片，已收合）$", block, re.MULTILINE)
+    assert all(not any(tag in c.detail for tag in english) for c in cards)
 
 
 def test_a_new_kind_of_finding_falls_into_the_card_of_its_drug_or_analyte() -> None:
@@ -151,3 +161,54 @@ def test_a_new_kind_of_finding_falls_into_the_card_of_its_drug_or_analyte() -> N
         ("potassium", "review"),
     ]
     assert cards[0].summary.startswith("Medicines: amoxicillin — Penicillin allergy")
+
+
+@pytest.mark.parametrize(
+    ("patient", "held", "reviewed"),
+    [
+        # NSAID contraindicated in AKI: hold it, review the ACE inhibitor and the diuretic
+        ("aki-on-ckd", ["ibuprofen"], ["lisinopril", "furosemide"]),
+        # apixaban contraindicated in melaena, the NSAID stopped first; aspirin reviewed
+        ("gi-bleed-apixaban", ["apixaban", "diclofenac"], ["aspirin"]),
+        # potassium 6.4: spironolactone and the supplement held, the ACE inhibitor reviewed
+        (
+            "hyperkalaemia-acei-spironolactone",
+            ["spironolactone", "potassium chloride"],
+            ["ramipril"],
+        ),
+        ("hyponatraemia-thiazide-ssri", ["hydrochlorothiazide"], ["sertraline"]),
+        # no offender of its own and none named to stop first: both still held
+        ("warfarin-clarithromycin", ["warfarin", "clarithromycin"], []),
+    ],
+)
+async def test_the_proposal_holds_the_offending_drug_and_reviews_its_partners(
+    curated_kg: GraphStore, patient: str, held: list[str], reviewed: list[str]
+) -> None:
+    record, findings = await round_of(curated_kg, patient)
+    holds = [p for p in propose(record, findings) if p.kind == "hold_medication"]
+    assert sorted(h for h in held if any(p.summary.startswith(f"Hold {h}") for p in holds)) == (
+        sorted(held)
+    )
+    assert len(holds) == len(held)
+    review = " ".join(p.summary.partition("(then review ")[2] for p in holds)
+    assert all(drug in review for drug in reviewed)
+    # a reviewed drug's serious interactions are all behind a hold that stays proposed
+    because = {i for p in holds for i in p.because}
+    for drug in reviewed:
+        assert not any(p.summary.startswith(f"Hold {drug}") for p in holds)
+        serious = [f for f in findings if drug in f.drugs and f.severity.rank >= Severity.high.rank]
+        assert serious
+        assert all(f.kind == "interaction" for f in serious)
+        assert {f.id for f in serious} <= because
+
+
+def test_what_is_stopped_first_is_what_the_interactions_say_to_stop() -> None:
+    """Each quoted management line of data/cards/suggestions.yaml is in the interaction data."""
+    interactions = (SHIPPED_DATA / "kg" / "interactions.csv").read_text("utf-8")
+    rows = yaml.safe_load((SHIPPED_DATA / "cards" / "suggestions.yaml").read_text("utf-8"))
+    assert stop_first() == {"class:nsaid", "potassium chloride"}
+    for row in rows["stop_first"]:
+        quoted = re.findall(r'"([^"]+)"', " ".join(row["because"].split()))
+        assert quoted, row
+        assert all(q in interactions for q in quoted), quoted
+        assert row["subject"] in interactions

@@ -151,6 +151,24 @@ async def test_zh_tw_question_gets_zh_tw_answer(patients, scripted_model, deps_f
     assert "規則計算的發現" in result.answer
 
 
+async def test_zh_tw_answer_without_the_model_is_framed_in_chinese(
+    patients, scripted_model, deps_for
+) -> None:
+    server, client = scripted_model(ward_model, max_retries=0)
+    server.inject(Fault("status", status=503, times=100))
+    graph = build_ward_round(deps_for(patients, client), InMemorySaver())
+    result = await ask(graph, patient_id="aki-demo", question="可以繼續用 ibuprofen 嗎？")
+    assert result.degraded is True
+    assert result.answer.startswith("模型無法使用：以下發現由規則計算。 規則發現 ")
+    # severity tags, tier headings and the specialists' counts in Chinese; rule text may stay
+    # English (no sourced translation)
+    for english in ("[CRITICAL]", "[HIGH]", "[MODERATE]", "[LOW]", "[INFO]", "Act now", "Review\n"):
+        assert english not in result.answer, english
+    assert "lab findings from reference ranges" not in result.answer
+    assert "立即處理" in result.answer
+    assert "[危急]" in result.answer or "[高]" in result.answer
+
+
 async def test_a_thread_keeps_its_turns_and_resets_findings(
     patients, scripted_model, deps_for
 ) -> None:

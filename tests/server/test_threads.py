@@ -65,12 +65,13 @@ async def test_sse_event_sequence_of_a_round(server: Server) -> None:
 async def test_json_when_asked_and_thread_keeps_its_messages(server: Server) -> None:
     thread = await open_thread(server)
     headers = {**server.auth("clinician"), "Accept": "application/json"}
+    body: dict[str, Any] = {}
     for n in (1, 2):
         response = await server.client.post(
             f"/v1/threads/{thread}/messages", json={"content": f"Q-{n}?"}, headers=headers
         )
         assert response.status_code == 200
-        body: dict[str, Any] = response.json()
+        body = response.json()
         assert body["schema_version"] == "1"
         assert body["cards"]
         assert body["findings"]
@@ -81,6 +82,13 @@ async def test_json_when_asked_and_thread_keeps_its_messages(server: Server) -> 
     assert [m["role"] for m in messages] == ["user", "assistant"] * 2
     assert messages[0]["content"] == "Q-1?"
     assert messages[3]["content"].startswith("Answer for Q-2.")
+    # the latest round's cards, the same versioned shape as the round's JSON result
+    detail = read.json()
+    assert detail["cards"] == body["cards"]
+    assert {c["tier"] for c in detail["cards"]} <= {"act_now", "review", "for_information"}
+    assert sorted(i for c in detail["cards"] for i in c["finding_ids"]) == sorted(
+        f["id"] for f in detail["findings"]
+    )
 
 
 async def test_a_ward_colleague_shares_the_thread(server: Server) -> None:
