@@ -150,15 +150,17 @@ def _recommendation_key(
     return STATEMENTS
 
 
-def _worsening(group: _Group) -> bool:
-    """Out of range now and worse than its baseline (a lab trend that is not 'normalised')."""
+def _worsening(group: _Group, problem: Problem) -> bool:
+    """Out of range now and worse than its baseline (a lab trend that is not 'normalised'); with
+    ``act_now_needs_drugs``, only on a drug the card names (an INR on an anticoagulant)."""
     flagged = any(
         f.kind == "lab_flag" and f.severity.rank >= Severity.low.rank for f in group.findings
     )
     worse = any(
         f.kind == "lab_trend" and f.severity.rank >= Severity.moderate.rank for f in group.findings
     )
-    return flagged and worse
+    on_drugs = any(f.kind in _DRUG_SUBJECT_KINDS for f in group.findings)
+    return flagged and worse and (on_drugs or not problem.act_now_needs_drugs)
 
 
 def _tier(group: _Group, ctx: CardContext, rules: CardRules) -> Tier:
@@ -166,7 +168,7 @@ def _tier(group: _Group, ctx: CardContext, rules: CardRules) -> Tier:
     if severity.rank >= Severity.high.rank:
         return "act_now"  # a high or critical finding is never put lower, whatever the data says
     problem = group.problem
-    if problem is not None and problem.act_now_when_worsening and _worsening(group):
+    if problem is not None and problem.act_now_when_worsening and _worsening(group, problem):
         return "act_now"
     if group.key == STATEMENTS:
         asked = rules.topics.get("guidelines")

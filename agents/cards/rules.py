@@ -49,6 +49,7 @@ class Problem(_Rule):
     title: dict[str, str]
     topics: tuple[str, ...] = ()
     act_now_when_worsening: bool = False
+    act_now_needs_drugs: bool = False
     tier: Tier | None = None
     match: tuple[Match, ...]
 

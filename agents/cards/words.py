@@ -158,6 +158,8 @@ def problem_summary(
     lead_labs = [code for m in problem.match for code in m.labs]
     analyte = analyte_phrase(findings, lead_labs)
     drugs = drug_phrase(findings)
+    if "{drugs}" in title and not drugs:  # e.g. a documented allergy no medicine conflicts with
+        return generic_summary(findings, language)
     on_drugs = (f" on {drugs}" if language == "en" else f"（{drugs}）") if drugs else ""
     tail = (f"; drugs: {drugs}" if language == "en" else f"；藥物：{drugs}") if drugs else ""
     text = title.format(
