@@ -11,8 +11,17 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.approvals import ApprovalResume, Approver, Decision, JsonlOutbox, Proposal
+from agents.approval_memory import STILL_PENDING, settle, settled_from
+from agents.approvals import (
+    ApprovalResume,
+    Approver,
+    Decision,
+    JsonlOutbox,
+    Proposal,
+    RecordedDecision,
+)
 from agents.deps import WardRoundDeps
+from core.domain import Finding, Severity
 from core.settings import SHIPPED_DATA
 from graphs.run import ask, resume
 from graphs.ward_round import build_ward_round
@@ -157,3 +166,50 @@ async def test_a_question_on_a_paused_thread_keeps_its_proposals_waiting(
         (f"activate:{ORDER}", "reject")
     ]
     assert outbox_items(outbox) == []
+
+
+def _finding(fid: str, summary: str) -> Finding:
+    return Finding(id=fid, kind="interaction", severity=Severity.high, summary=summary)
+
+
+def test_what_changed_names_moved_values_new_and_resolved_findings() -> None:
+    hold = Proposal(
+        id="hold:MedicationRequest/m1",
+        kind="hold_medication",
+        summary="Hold ramipril",
+        target="MedicationRequest/m1",
+        because=["k", "aki"],
+    )
+    then = [_finding("k", "Hyperkalaemia, potassium 6.4 mmol/L"), _finding("aki", "AKI stage 1")]
+    [settled] = settled_from(
+        [
+            RecordedDecision(
+                proposal_id=hold.id,
+                decision="approve",
+                approver="dr-wu",
+                digest="sha256:x",
+                decided_at="2026-11-21T09:00:00+00:00",
+            )
+        ],
+        [hold],
+        then,
+    )
+    assert settle([hold], then, [settled]).standing == [settled]  # same facts: not asked again
+    now = [_finding("k", "Hyperkalaemia, potassium 7.1 mmol/L"), _finding("ecg", "Peaked T waves")]
+    [again] = settle([hold.model_copy(update={"because": ["k", "ecg"]})], now, [settled]).proposals
+    assert again.changed == (
+        "approved by dr-wu at 2026-11-21T09:00:00+00:00; since then: potassium 6.4 → 7.1; "
+        "new: Peaked T waves; no longer: AKI stage 1"
+    )
+
+
+def test_a_proposal_left_waiting_stays_pending_when_the_findings_no_longer_call_for_it() -> None:
+    waiting = Proposal(
+        id="activate:MedicationRequest/m9",
+        kind="activate_order",
+        summary="Activate the proposed order: co-amoxiclav",
+        target="MedicationRequest/m9",
+    )
+    [kept] = settle([], [], [], left_pending=[waiting]).proposals
+    assert kept.id == waiting.id
+    assert kept.changed == STILL_PENDING
