@@ -89,10 +89,10 @@ async def test_decided_holds_settle_and_come_back_when_potassium_rises(
         first = await ask(http, thread, "Potassium plan?", auth)
         assert first["pending_approval"] is True
         held = {p["id"] for p in first["proposals"]}
-        assert len(held) == 3  # ramipril, spironolactone, potassium chloride
+        assert len(held) == 2  # spironolactone; potassium chloride (then review ramipril)
         await decide_all(http, thread, first["proposals"], decision, auth)
         written = outbox_lines(server)
-        assert len(written) == (3 if decision == "approve" else 0)
+        assert len(written) == (2 if decision == "approve" else 0)
 
         again = await ask(http, thread, "Anything else today?", auth)
         assert again["pending_approval"] is False
@@ -100,10 +100,8 @@ async def test_decided_holds_settle_and_come_back_when_potassium_rises(
         assert {s["proposal"]["id"] for s in again["settled"]} == held
         assert all(s["approver"] == "u-a" and s["decision"] == decision for s in again["settled"])
         assert "Decisions on this thread:" in again["answer"]
-        assert (
-            f"Hold ramipril 10 MG Oral Capsule: {said} by Dr A (u-a) at {STAMP}"
-            in (again["answer"])
-        )
+        hold = f"Hold spironolactone 25 MG Oral Tablet: {said} by Dr A (u-a) at {STAMP}"
+        assert hold in again["answer"]
         read = await http.get(f"/v1/threads/{thread}", headers=auth)
         assert read.json()["pending_approvals"] == []
         assert outbox_lines(server) == written  # nothing written twice
@@ -115,4 +113,4 @@ async def test_decided_holds_settle_and_come_back_when_potassium_rises(
     for p in changed["proposals"]:
         assert p["changed"] == f"{said} by Dr A (u-a) at {STAMP}; since then: potassium 6.4 → 7.1"
     assert "proposed again" in changed["answer"]
-    assert changed.get("settled", []) == []  # all three came back: none stands
+    assert changed.get("settled", []) == []  # both came back: none stands
