@@ -20,6 +20,8 @@ _FHIR_TYPES = (
 )
 _REF = re.compile(rf"\b((?:{_FHIR_TYPES})/[A-Za-z0-9\-.]+)")
 """A FHIR reference, bracketed (``[Observation/x]``) or in a list (``cite: Observation/x, ...``)."""
+_IMAGING = re.compile(r"^- imaging studies: (\d+)$", re.MULTILINE)
+"""The router's count of imaging studies (``agents.router.record_facts``)."""
 
 
 def step_of(body: dict[str, Any]) -> str:
@@ -48,7 +50,7 @@ def scripted_ward_model(body: dict[str, Any]) -> Reply:
     """The reply to one ward-round request (router, specialist or synthesizer)."""
     step = step_of(body)
     if step == "router":
-        has_imaging = "Imaging studies:" in _text(body, 0)
+        has_imaging = int((_IMAGING.findall(_text(body, 1)) or ["0"])[0]) > 0
         return Reply.json({"specialists": keyword_route(_question(body), has_imaging)})
     evidence = _text(body, 2) or _text(body, len(body.get("messages") or []) - 1)
     refs = _refs(evidence, 2) or _refs(_text(body, 0), 2)

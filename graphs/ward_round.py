@@ -84,7 +84,7 @@ class _Nodes:
         async with audited_node("route") as step:
             chosen, origin = await route(
                 self.deps,
-                state["context"],
+                state["record"],
                 state["question"],
                 has_imaging,
                 state["deadline_at"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,10 +82,13 @@ async def test_scripted_round_end_to_end(patients, scripted_model, deps_for) -> 
     assert ghost.citations == ()
     assert result.unsupported_citations == 1
     assert next(c for c in result.claims if c.text.startswith("Creatinine rose")).supported
-    # every model call shares the same first message: the patient context
-    firsts = {r["messages"][0]["content"] for r in server.requests}
+    # every model call but the router's shares the same first message: the patient context;
+    # the router sees counts, never the record's text (agents.router.record_facts)
+    firsts = {r["messages"][0]["content"] for r in server.requests if step_of(r) != "router"}
     assert len(firsts) == 1
     assert "<<<PATIENT RECORD" in firsts.pop()
+    [router] = [r for r in server.requests if step_of(r) == "router"]
+    assert "<<<PATIENT RECORD" not in json.dumps(router["messages"])
     assert result.tokens["calls"] == len(server.requests) == 4  # router, 2 specialists, synth
     assert result.schema_version == "1"
 
@@ -203,12 +207,16 @@ async def test_a_follow_up_on_a_thread_carries_the_earlier_turn(
     )
     by_step = {step_of(b): b["messages"] for b in seen}
     assert set(by_step) == {"router", "history", "labs", "synthesizer"}
-    for step in ("router", "synthesizer"):
-        user = by_step[step][-1]["content"]
-        assert "Q: Why is the creatinine rising?" in user, step
-        assert f"A: {first.answer.split()[0]}" in user, step
-        assert user.endswith("Question: And the potassium?"), step
-        assert by_step[step][0] == first_prompts[step][0]  # same shared context first
+    synth = by_step["synthesizer"][-1]["content"]
+    assert "Q: Why is the creatinine rising?" in synth
+    assert f"A: {first.answer.split()[0]}" in synth
+    assert synth.endswith("Question: And the potassium?")
+    assert by_step["synthesizer"][0] == first_prompts["synthesizer"][0]  # same context first
+    # the router gets the earlier question, not the answer (which may quote the record)
+    routed = by_step["router"][-1]["content"]
+    assert "Why is the creatinine rising?\n\nQuestion: And the potassium?" in routed
+    assert first.answer.split()[0] not in routed
+    assert by_step["router"][:2] == first_prompts["router"][:2]
     for step in ("history", "labs"):
         assert "Why is the creatinine rising?" not in str(by_step[step]), step
     # the first question's prompts carried no earlier block
