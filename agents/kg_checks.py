@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Protocol
 
 from agents.bleeding import has_bled_finding
-from core.domain import Citation, Finding, PatientRecord, Severity
+from core.domain import Citation, Finding, Observation, PatientRecord, Severity
 from core.errors import InvalidInput
 from kg.models import Interaction, LabTest
 from kg.store import GraphStore
@@ -109,20 +109,50 @@ def _resolve(store: GraphStore, record: PatientRecord, facts: PatientFacts) -> N
 
 
 def _labs_in_kg_units(store: GraphStore, record: PatientRecord, facts: PatientFacts) -> None:
-    for loinc, obs in record.latest_results().items():
-        test = store.lab_test(loinc) if obs.loinc else None
-        if test is None or obs.value is None:
+    """Each test's latest result in the KG's unit. Of two results of one test at the same
+    moment (two panels, one in mL/min/1.73 m2 and one in mL/min), the more abnormal one stands,
+    as for the lab flags (``tools.labs.findings``): the safety net errs to warn."""
+    for loinc, group in _latest_moment_results(record).items():
+        test = store.lab_test(loinc)
+        if test is None:
             continue
-        try:
-            value = (
-                obs.value
-                if obs.unit == test.unit
-                else convert(obs.value, obs.unit, test.unit, loinc)
-            )
-        except InvalidInput:
-            continue  # a unit we cannot convert is reported by the lab interpreter, not guessed
+        chosen: tuple[float, float, Observation] | None = None
+        for obs in group:
+            assert obs.value is not None  # numeric results only (_latest_moment_results)
+            try:
+                value = (
+                    obs.value
+                    if obs.unit == test.unit
+                    else convert(obs.value, obs.unit, test.unit, loinc)
+                )
+            except InvalidInput:
+                continue  # a unit we cannot convert is reported by the lab interpreter
+            beyond = _beyond_limits(test, value)
+            if chosen is None or beyond >= chosen[1]:  # ties: the later one in the record
+                chosen = (value, beyond, obs)
+        if chosen is None:
+            continue
+        value, _, obs = chosen
         facts.labs[loinc], facts.lab_refs[loinc] = value, obs.ref
         facts.lab_tests[loinc], facts.lab_times[loinc] = test, observation_time(obs)
+
+
+def _latest_moment_results(record: PatientRecord) -> dict[str, list[Observation]]:
+    """LOINC -> every numeric result of that code at its latest moment, in record order."""
+    latest = {code: obs for code, obs in record.latest_results().items() if obs.loinc}
+    out: dict[str, list[Observation]] = {code: [] for code in latest}  # the KG is asked in order
+    for obs in record.observations:
+        at_latest = obs.loinc in latest and obs.effective == latest[obs.loinc].effective
+        if at_latest and obs.value is not None:
+            out[obs.loinc].append(obs)
+    return out
+
+
+def _beyond_limits(test: LabTest, value: float) -> float:
+    """How far ``value`` lies outside the KG test's limits, relative to the limit (0 inside)."""
+    below = (test.low - value) / abs(test.low) if test.low else 0.0
+    above = (value - test.high) / abs(test.high) if test.high else 0.0
+    return max(below, above, 0.0)
 
 
 def patient_facts(store: GraphStore, record: PatientRecord) -> PatientFacts:
@@ -136,6 +166,9 @@ def patient_facts(store: GraphStore, record: PatientRecord) -> PatientFacts:
     facts.allergies = active_allergens(record.allergies)
     facts.notes = read_record(record)
     facts.allergies |= facts.notes.uncoded_allergies()  # cited as DocumentReference/x
+    noted = facts.notes.uncoded_pregnancy()
+    if noted is not None:  # a pregnancy only a note affirms meets the same checks, cited to it
+        facts.conditions.setdefault("pregnant", noted.note.ref)
     return facts
 
 
@@ -263,6 +296,9 @@ def _contraindications(store: GraphStore, facts: PatientFacts) -> tuple[list[Fin
         reason = cx.reason.rstrip(".")
         level = "dose adjustment needed" if cx.level == "dose-adjust" else cx.level
         text = f"{cx.drug_name}: {level} — {reason}{observed}. {cx.management}".strip()
+        noted = facts.conditions.get(cx.matched_condition or "", "")
+        if cx.matched_condition == "pregnant" and noted.startswith("DocumentReference/"):
+            text = f"{text} Pregnancy from note {noted}, not coded: confirm it."
         finding = _finding(
             "contraindication", cx, cx.level, text, cites=_fhir(refs), drugs=[cx.drug_name]
         )

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
 
     # --- knowledge graph ------------------------------------------------------------------------
     kg_backend: Literal["ladybug", "neo4j"] = "ladybug"
+    kg_scope: Literal["full", "sample", "none"] = Field(
+        default="full",
+        description="open data of the embedded KG that `ask`, `serve` and `demo` load when the "
+        "data dir has none: full (HPO, ICD-10-CM), sample, or none (the curated facts only)",
+    )
     neo4j_uri: str | None = None
     neo4j_user: str = "neo4j"
     neo4j_password: SecretStr = Field(default=SecretStr(""))

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, cast, get_args
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -98,14 +98,40 @@ def version_of(data_dir: Path, scope: Scope) -> str:
 
 
 @contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
+def _exclusive(lock_path: Path, *, wait: bool = False) -> Iterator[None]:
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("w") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError as exc:
             raise GraphStoreError(f"another load holds {lock_path}") from exc
         yield
+
+
+KgState = Literal["current", "missing", "outdated"]
+
+
+def ladybug_state(
+    path: Path, *, data_dir: Path = CURATED_DIR, scope: Scope = "full"
+) -> tuple[KgState, Scope]:
+    """Whether the embedded KG at ``path`` is ready for a round, and the scope to (re)load it
+    with: ``scope`` when it is missing (or unreadable), else the scope it was loaded with (a
+    graph loaded with ``--scope sample`` stays a sample; one whose content an upgrade changed
+    is ``outdated``)."""
+    stored = _ladybug_version(path)
+    if stored is None:
+        return "missing", scope
+    loaded = _scope_of(stored) or scope
+    return ("current" if stored == version_of(data_dir, loaded) else "outdated"), loaded
+
+
+def _scope_of(version: str) -> Scope | None:
+    """The scope a content version was loaded with (``{loader}-{scope}-{hash}``)."""
+    parts = version.split("-")
+    for scope in get_args(Scope):
+        if len(parts) == 3 and parts[1] == scope:
+            return cast(Scope, scope)
+    return None
 
 
 def _ladybug_version(path: Path) -> str | None:
@@ -127,10 +153,13 @@ def load_ladybug(
     scope: Scope = "full",
     force: bool = False,
     show_progress: bool = True,
+    wait: bool = False,
 ) -> LoadResult:
+    """Load the embedded KG into ``path`` unless this version is there. Another load of the same
+    file at the same time is refused, or with ``wait`` waited for (then it is usually current)."""
     started = time.perf_counter()
     version = version_of(data_dir, scope)
-    with _exclusive(path.with_name(path.name + ".lock")):
+    with _exclusive(path.with_name(path.name + ".lock"), wait=wait):
         if not force and _ladybug_version(path) == version:
             return _skipped("ladybug", version, started)
         content = _build_and_write(

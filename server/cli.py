@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from core.errors import InvalidInput, WardroundError
+from core.errors import GraphStoreError, InvalidInput, WardroundError
 from core.logging import configure_logging
 from core.settings import LOCAL_MODEL_PORT, Settings
 
@@ -253,6 +253,7 @@ def ask(
     """Run one ward round on a patient and print the answer with its citations."""
     try:
         settings, patient_id = _patient_source(Settings(), patient)
+        ensure_kg(settings)
         result = asyncio.run(
             _ask(settings, patient_id, question, thread, not no_model, progress=not json_out)
         )
@@ -399,7 +400,10 @@ def demo(
         }
     )
     data_dir = settings.ensure_data_dir()
-    _prepare_kg(settings)
+    try:
+        ensure_kg(settings, out)
+    except WardroundError as error:
+        raise _fail(error) from error
     server = LocalModelServer(port=port, log_file=data_dir / "model.log")
     try:
         with out.status("starting the local model (llama.cpp + SmolLM2-135M)..."):
@@ -414,21 +418,49 @@ def demo(
         server.stop()
 
 
-def _prepare_kg(settings: Settings) -> None:
-    """Load the embedded knowledge graph if it is missing or out of date (a no-op otherwise)."""
-    if settings.kg_backend != "ladybug":
-        return  # a Neo4j graph is loaded with `wardround kg load --backend neo4j`
-    from kg.load import load_ladybug
+def ensure_kg(settings: Settings, console: Console | None = None) -> None:
+    """Make sure the embedded knowledge graph is there before a round, saying so on ``console``
+    (stderr by default, so stdout stays the answer).
 
-    settings.kg_path.parent.mkdir(parents=True, exist_ok=True)
-    with out.status("knowledge graph: checking (the first load takes a minute or two)..."):
-        result = load_ladybug(settings.kg_path, show_progress=False)
-    if result.skipped:
-        out.print(f"knowledge graph {result.version} is current")
-    else:
-        out.print(
-            f"knowledge graph {result.version} loaded: {result.nodes} nodes, {result.edges} edges "
-            f"in {result.seconds:.0f} s"
+    A round without it checks no interaction, contraindication or allergy conflict, so a first
+    ``ask``, ``serve`` or ``demo`` in a fresh data dir loads it (``WARDROUND_KG_SCOPE``, full by
+    default: about a minute, once), and one whose content an upgrade changed is reloaded at the
+    scope it was loaded with; a current graph is left as it is. If it cannot be loaded the
+    command stops and says how to load it: it does not run the round without it. A Neo4j graph
+    is the operator's to load (``wardround kg load --backend neo4j``).
+    """
+    if settings.kg_backend != "ladybug":
+        return
+    from kg.load import ladybug_state, load_ladybug
+
+    say = console or err
+    path = settings.kg_path
+    try:
+        state, scope = ladybug_state(path, scope=settings.kg_scope)
+        if state == "current":
+            return
+        why = (
+            f"none in {path.parent} yet"
+            if state == "missing"
+            else "its content is older than this wardround's data"
+        )
+        say.print(
+            f"knowledge graph: {why}; loading it (scope {scope}, once; about a minute for the "
+            "full graph). Interactions, contraindications and allergy conflicts need it."
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with say.status("knowledge graph: loading..."):
+            result = load_ladybug(path, scope=scope, show_progress=False, wait=True)
+    except (WardroundError, OSError) as error:
+        raise GraphStoreError(
+            f"the knowledge graph could not be loaded into {path} ({error}); without it no "
+            "interaction, contraindication or allergy conflict is checked, so no round was "
+            "run. Load it with `wardround kg load` (see README, Knowledge graph) and ask again"
+        ) from error
+    if not result.skipped:  # another process may have loaded it while this one waited
+        say.print(
+            f"knowledge graph {result.version} loaded: {result.nodes} nodes, {result.edges} "
+            f"edges in {result.seconds:.0f} s"
         )
 
 

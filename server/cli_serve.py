@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from core.errors import WardroundError
 from core.settings import Settings
 from server import users_cli
 
@@ -18,8 +19,13 @@ def serve(
     import uvicorn
 
     from server.app import create_app
+    from server.cli import _fail, ensure_kg
 
     settings = Settings()
+    try:
+        ensure_kg(settings)  # before listening: no round is served without the KG's checks
+    except WardroundError as error:
+        raise _fail(error) from error
     app = create_app(None, settings)
     uvicorn.run(
         app,

@@ -108,3 +108,43 @@ def test_approve_decides_every_proposal_of_a_round_at_once(tmp_path: Path) -> No
         assert f"{pid}: approve by dr-lin" in decided.stdout
     written = (tmp_path / "outbox.jsonl").read_text(encoding="utf-8").splitlines()
     assert sorted(json.loads(w)["proposal"]["id"] for w in written) == sorted(others)
+
+
+THIRD_PARTY = Path(__file__).parent / "data" / "fhir-external"
+QUESTION = "What should the ward pharmacist flag on this patient's medicines today?"
+
+
+def test_a_first_ask_in_a_fresh_data_dir_loads_the_kg_and_checks_interactions(
+    tmp_path: Path,
+) -> None:
+    """A new user's first `ask` on a third-party bundle: the KG is loaded first (said on stderr),
+    so the interactions fire and the round is not degraded for want of it; the next ask finds
+    it current and does not load it again."""
+    import json
+
+    bundle = str(THIRD_PARTY / "synthea21-eura-treutel.json")
+    done = wardround(tmp_path, "ask", "--patient", bundle, "--no-model", "--json", QUESTION)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"knowledge graph: none in {tmp_path / 'kg'} yet; loading it" in done.stderr
+    assert "-none-" in done.stderr  # WARDROUND_KG_SCOPE (tests/conftest.py)
+    assert " loaded: " in done.stderr
+    assert "kg.unavailable" not in done.stderr
+    result = json.loads(done.stdout)
+    pairs = [set(f["drugs"]) for f in result["findings"] if f["kind"] == "interaction"]
+    assert {"digoxin", "verapamil"} in pairs, pairs
+    assert {"simvastatin", "verapamil"} in pairs, pairs
+    assert not any("knowledge graph" in why for why in result["degraded_reasons"])
+    again = wardround(tmp_path, "ask", "--patient", bundle, "--no-model", "--json", QUESTION)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "knowledge graph" not in again.stderr
+
+
+def test_a_kg_that_cannot_be_loaded_stops_the_round_and_says_how(tmp_path: Path) -> None:
+    (tmp_path / "kg").write_text("not a directory", encoding="utf-8")  # where the KG would go
+    done = wardround(tmp_path, "ask", "--patient", "aki-on-ckd", "--no-model", "Why?")
+    assert done.returncode == 2
+    assert "the knowledge graph could not be loaded" in done.stderr
+    assert "no round was run" in done.stderr
+    assert "wardround kg load" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""

@@ -8,6 +8,7 @@ allergy and a resolved condition do not fire; heart failure in SNOMED CT meets a
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from agents.kg_checks import kg_findings
@@ -109,3 +110,41 @@ async def test_snomed_heart_failure_meets_an_nsaid(curated_kg) -> None:
     ]  # fmt: skip
     assert heart_failure
     assert "heart failure" in heart_failure[0].summary
+
+
+# --- a third-party record: eGFR under another code, and two eGFRs at one moment ---------------
+
+JOSUE = Path(__file__).parents[1] / "data" / "fhir-external" / "synthea21-josue-sipes.json"
+
+
+async def test_metformin_reads_the_egfr_on_record_under_another_loinc_code(curated_kg) -> None:
+    """The KG's metformin monitoring asks for eGFR as 98979-8 (CKD-EPI 2021); Synthea reports it
+    as 33914-3. It is on record (last 2021-03-13), so 'none on record' would be a false alarm."""
+    findings = await kg_findings(curated_kg, parse_bundle(JOSUE, now=NOW))
+    egfr = [f for f in findings if "metformin" in f.drugs and "eGFR" in f.summary]
+    assert not [f for f in egfr if f.kind == "missing_monitoring"], [f.summary for f in egfr]
+    [monitor] = [f for f in egfr if f.kind == "monitoring"]
+    assert "last 2021-03-13" in monitor.summary
+
+
+async def test_of_two_egfrs_at_one_moment_the_kg_checks_read_the_lower(curated_kg) -> None:
+    """At 2021-03-13 21:37 the record reports eGFR 37 (mL/min/1.73 m2) and then 82 (mL/min): the
+    metformin renal check reads 37 (dose adjustment at eGFR 30-44), as the lab flags do."""
+    record = parse_bundle(JOSUE, now=NOW)
+    findings = await kg_findings(curated_kg, record)
+    [renal] = [f for f in findings if f.kind == "contraindication" and "metformin" in f.drugs]
+    assert "dose adjustment needed" in renal.summary
+    assert "(patient: 37.1966)" in renal.summary
+    low = [o for o in record.observations if o.loinc == "33914-3" and o.value and 37 < o.value < 38]
+    assert low[-1].ref in {c.ref for c in renal.citations}
+
+
+def test_egfr_codes_are_one_analyte_for_every_check() -> None:
+    from tools.labs.ranges import same_analyte
+
+    egfr = same_analyte("98979-8")
+    assert {"33914-3", "62238-1", "98979-8", "48642-3"} <= egfr
+    assert same_analyte("33914-3") == egfr == same_analyte("62238-1")
+    assert {"2160-0", "14682-9", "38483-4"} <= same_analyte("2160-0")
+    assert "2160-0" not in egfr
+    assert same_analyte("0000-0") == {"0000-0"}

@@ -172,3 +172,45 @@ async def test_a_report_conclusion_is_not_read_as_a_clinical_note(curated_kg: Gr
     assert [n.category for n in parsed.notes] == ["note", "report"]
     findings = await kg_findings(curated_kg, parsed)
     assert not [f for f in findings if f.kind.startswith("note_")]
+
+
+async def test_a_pregnancy_only_in_the_note_meets_the_pregnancy_contraindications(
+    curated_kg: GraphStore,
+) -> None:
+    """An ACE inhibitor in a woman whose pregnancy only a note affirms (English, then
+    Traditional Chinese): the same contraindication a coded pregnancy raises, cited to the note
+    and said to come from it; negated, someone else's or a man's 'pregnancy' raises none."""
+    lisinopril = _order("acei", "29046", "lisinopril 10 MG Oral Tablet")
+    for text in ("G2P1, currently 14 weeks pregnant. BP 150/95.", "目前懷孕14週，血壓偏高。"):
+        findings = await kg_findings(curated_kg, record(text, lisinopril))
+        [fetal] = [f for f in of_kind(findings, "contraindication") if "lisinopril" in f.drugs]
+        assert fetal.severity.value == "critical", text
+        assert "Fetal toxicity" in fetal.summary, text
+        assert f"Pregnancy from note {NOTE}, not coded: confirm it." in fetal.summary, text
+        assert {NOTE, "MedicationRequest/acei"} <= {c.ref for c in fetal.citations}, text
+        [surfaced] = of_kind(findings, "note_pregnancy")
+        assert "checked against it as if it were coded" in surfaced.summary
+    for text, sex in (("Not pregnant.", "female"), ("Wife is 14 weeks pregnant.", "female"),
+                      ("否認懷孕。", "female"), ("14 weeks pregnant.", "male")):  # fmt: skip
+        findings = await kg_findings(curated_kg, record(text, lisinopril, sex=sex))
+        assert not [f for f in of_kind(findings, "contraindication") if "Fetal" in f.summary], text
+
+
+async def test_a_coded_pregnancy_is_cited_as_coded_not_from_the_note(
+    curated_kg: GraphStore,
+) -> None:
+    lisinopril = _order("acei", "29046", "lisinopril 10 MG Oral Tablet")
+    coded = {
+        "resourceType": "Condition",
+        "id": "preg",
+        "subject": {"reference": "Patient/p1"},
+        "clinicalStatus": {"coding": [{"code": "active"}]},
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "Z34.02",
+                             "display": "Encounter for supervision of normal first pregnancy, "
+                             "second trimester"}]},
+    }  # fmt: skip
+    findings = await kg_findings(curated_kg, record("14 weeks pregnant.", lisinopril, coded))
+    [fetal] = [f for f in of_kind(findings, "contraindication") if "lisinopril" in f.drugs]
+    assert "from note" not in fetal.summary
+    assert "Condition/preg" in {c.ref for c in fetal.citations}
+    assert not of_kind(findings, "note_pregnancy")

@@ -228,3 +228,35 @@ def test_of_two_egfr_results_at_one_moment_the_abnormal_one_stands() -> None:
     (egfr,) = [f for f in lab_findings(record) if f.kind == "lab_flag" and "33914-3" in f.labs]
     assert egfr.summary.startswith("eGFR (MDRD) 37.2 ")
     assert "[L]" in egfr.summary
+
+
+def test_an_hba1c_below_the_analysers_reportable_range_is_verify_not_a_reading() -> None:
+    """Synthea's HbA1c falls to 2.87 % in a man with diabetes on insulin: below the 3.5 %
+    reportable range of an NGSP-certified analyser (Bio-Rad D-100), so a result to verify, with
+    why; 4.2 % (low-normal) stays an ordinary result."""
+    record = parse_bundle(EXTERNAL / "synthea21-josue-sipes.json", now=NOW)
+    (verify,) = [f for f in lab_findings(record) if f.kind == "data_quality" and "4548-4" in f.labs]
+    assert verify.summary.startswith("Verify HbA1c 2.87 %")
+    assert "outside the reportable range of NGSP-certified HbA1c analysers" in verify.summary
+    assert "Bio-Rad D-100" in verify.source
+    ok = Observation(
+        ref="Observation/a1c", display="HbA1c", loinc="4548-4", value=4.2, unit="%",
+        effective=NOW,
+    )  # fmt: skip
+    assert flag_observation(ok, "male", 70).flag == "N"
+
+
+def test_the_ifcc_hba1c_limits_are_the_ngsp_limits_by_the_master_equation() -> None:
+    """NGSP % = 0.09148 x IFCC mmol/mol + 2.152 (Hoelzel W et al. Clin Chem 2004;50:166-74)."""
+    from tools.labs.ranges import range_for
+
+    ngsp, ifcc = range_for("4548-4"), range_for("59261-8")
+    assert ngsp is not None
+    assert ifcc is not None
+    assert ngsp.plausible is not None
+    assert ifcc.plausible is not None
+    pairs = ((ifcc.plausible.low, ngsp.plausible.low), (ifcc.plausible.high, ngsp.plausible.high))
+    for mmol, pct in pairs:
+        assert mmol is not None
+        assert pct is not None
+        assert abs(0.09148 * mmol + 2.152 - pct) < 0.05

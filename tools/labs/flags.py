@@ -180,7 +180,7 @@ def _flag_with_range(
     if plaus is not None:
         plo, phi = _in_unit(plaus.low, rr, unit), _in_unit(plaus.high, rr, unit)
         if (plo is not None and value < plo) or (phi is not None and value > phi):
-            detail = f"outside plausibility limits {plo}-{phi} {unit}: specimen or entry error"
+            detail = f"outside plausibility limits {plo}-{phi} {unit}: {plaus.why}"
             slip = _unit_slip(value, (plo, phi), interval, rr, unit)
             detail = f"{detail}{f'; {slip}' if slip else ''}"
             return _flag(obs, rr.name, "implausible", source=plaus.source, detail=detail)

@@ -49,6 +49,10 @@ class Limits(_Model):
     low: float | None = None
     high: float | None = None
     source: str
+    why: str = Field(
+        default="specimen or entry error",
+        description="what a result beyond these limits is (said with the 'verify' finding)",
+    )
 
 
 class ReferenceRange(_Model):
@@ -136,7 +140,29 @@ def range_for(loinc: str) -> ReferenceRange | None:
 
 
 def same_analyte(loinc: str) -> frozenset[str]:
-    """``loinc`` and the codes that measure the same analyte (a range's LOINC and its aliases,
-    e.g. creatinine 2160-0 in mg/dL and 14682-9 in umol/L); just ``loinc`` when no range has it."""
-    rr = range_for(loinc)
-    return frozenset({rr.loinc, *rr.aliases}) if rr else frozenset({loinc})
+    """``loinc`` and every code that measures the same analyte: a range's LOINC and its aliases
+    (creatinine 2160-0 in mg/dL and 14682-9 in umol/L) and the analyte's codes and aliases in
+    ``data/resolve/loinc_analytes.yaml`` (eGFR 33914-3, 98979-8, 62238-1...), joined: an eGFR on
+    record under any of them is an eGFR on record. Just ``loinc`` when nothing lists it."""
+    return _analyte_groups().get(loinc, frozenset({loinc}))
+
+
+@cache
+def _analyte_groups() -> dict[str, frozenset[str]]:
+    """Each listed code -> its analyte's codes: the groups of both tables, merged where they
+    share a code (so every code of a group maps to the same set)."""
+    from tools.resolve.labs import analytes  # tools.resolve reads the FHIR tools: import late
+
+    groups: list[set[str]] = [{rr.loinc, *rr.aliases} for rr in reference_ranges().values()]
+    groups += [
+        {*(c.loinc for c in entry.codes), *(a.loinc for a in entry.aliases)}
+        for entry in analytes().values()
+    ]
+    merged: list[set[str]] = []
+    for group in groups:
+        joined = set(group)
+        for m in [m for m in merged if m & group]:
+            merged.remove(m)
+            joined |= m
+        merged.append(joined)
+    return {code: frozenset(group) for group in merged for code in group}

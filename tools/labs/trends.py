@@ -154,10 +154,12 @@ def course(t: LabTrend) -> str:
 def all_trends(record: PatientRecord, *, min_points: int = 2) -> list[LabTrend]:
     """A trend for every analyte measured at least ``min_points`` times, by LOINC order."""
     seen: dict[str, None] = {}
+    taken: set[str] = set()  # one trend per analyte, though it has codes in two ranges (eGFR)
     for o in record.observations:
-        if o.loinc and o.value is not None:
+        if o.loinc and o.value is not None and o.loinc not in taken:
             rr = range_for(o.loinc)
             seen.setdefault(rr.loinc if rr else o.loinc, None)
+            taken |= same_analyte(o.loinc)
     by_code = usable_by_code(record)
     trends = (lab_trends(record, code, by_code=by_code) for code in sorted(seen))
     return [t for t in trends if len(t.points) >= min_points]

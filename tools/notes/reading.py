@@ -174,10 +174,12 @@ class NoteReading:
             if new and key not in seen and not any(w in n for w in words for n in named):
                 seen.add(key)
                 out.append(_medication_finding(fact))
-        pregnancy = self._uncoded_pregnancy()
+        pregnancy = self.uncoded_pregnancy()
         return out + ([_pregnancy_finding(pregnancy)] if pregnancy else [])
 
-    def _uncoded_pregnancy(self) -> NoteFact | None:
+    def uncoded_pregnancy(self) -> NoteFact | None:
+        """A pregnancy affirmed in a recent note that no coded problem names (none for a male
+        patient): the KG's pregnancy checks read it as they read a coded one, citing the note."""
         if self.record.patient.sex == "male" or _coded_pregnancy(self.record):
             return None
         latest = _latest_moment(self.record)
@@ -254,8 +256,9 @@ def _pregnancy_finding(fact: NoteFact) -> Finding:
         id=f"note_pregnancy:{ref}",
         kind="note_pregnancy",
         severity=Severity.high,
-        summary=f"Pregnancy from note {ref}{_when(fact.note)}, not coded: confirm it and code it; "
-        "drugs contraindicated in pregnancy were not checked against it.",
+        summary=f"Pregnancy from note {ref}{_when(fact.note)}, not coded: confirm it and code it. "
+        "The drugs were checked against it as if it were coded (a finding that rests on it "
+        "says so).",
         citations=(Citation.fhir(ref, label=fact.note.title),),
         source=SOURCE,
         specialist="guideline",
