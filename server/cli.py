@@ -424,7 +424,7 @@ def ensure_kg(settings: Settings, console: Console | None = None) -> None:
 
     A round without it checks no interaction, contraindication or allergy conflict, so a first
     ``ask``, ``serve`` or ``demo`` in a fresh data dir loads it (``WARDROUND_KG_SCOPE``, full by
-    default: about a minute, once), and one whose content an upgrade changed is reloaded at the
+    default: one to two minutes, once), and one whose content an upgrade changed is reloaded at the
     scope it was loaded with; a current graph is left as it is. If it cannot be loaded the
     command stops and says how to load it: it does not run the round without it. A Neo4j graph
     is the operator's to load (``wardround kg load --backend neo4j``).
@@ -445,8 +445,8 @@ def ensure_kg(settings: Settings, console: Console | None = None) -> None:
             else "its content is older than this wardround's data"
         )
         say.print(
-            f"knowledge graph: {why}; loading it (scope {scope}, once; about a minute for the "
-            "full graph). Interactions, contraindications and allergy conflicts need it."
+            f"knowledge graph: {why}; loading it (scope {scope}, once: one to two minutes for "
+            "the full graph). Interactions, contraindications and allergy conflicts need it."
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         with say.status("knowledge graph: loading..."):
