@@ -23,7 +23,13 @@ from typing import Any
 from agents.cards.model import TIERS, Card, CardSource, Indicator, Suggestion, Tier
 from agents.cards.rules import CardRules, Problem, analytes, card_rules, cites_kg, recommendation_id
 from agents.cards.sources import source_links
-from agents.cards.words import frame, generic_summary, kidney_phrase, problem_summary
+from agents.cards.words import (
+    frame,
+    generic_summary,
+    kidney_phrase,
+    problem_summary,
+    suggestion_label,
+)
 from core.domain import Finding, Severity
 
 ACT_NOW_MAX = 5
@@ -267,7 +273,9 @@ def _capped(cards: list[tuple[Card, int]]) -> list[tuple[Card, int]]:
     ]
 
 
-def _with_suggestions(cards: list[Card], proposals: Sequence[dict[str, Any]]) -> list[Card]:
+def _with_suggestions(
+    cards: list[Card], proposals: Sequence[dict[str, Any]], language: str
+) -> list[Card]:
     """Each proposal on the first card (in reading order) holding a finding behind it."""
     placed: set[str] = set()
     out = []
@@ -277,7 +285,12 @@ def _with_suggestions(cards: list[Card], proposals: Sequence[dict[str, Any]]) ->
             if p.get("id") not in placed and set(p.get("because") or ()) & set(card.finding_ids)
         ]  # fmt: skip
         placed.update(str(p.get("id")) for p in mine)
-        suggestions = [Suggestion(label=str(p["summary"]), proposal_id=str(p["id"])) for p in mine]
+        suggestions = [
+            Suggestion(
+                label=suggestion_label(str(p["summary"]), language), proposal_id=str(p["id"])
+            )
+            for p in mine
+        ]
         out.append(card.model_copy(update={"suggestions": suggestions}) if mine else card)
     return out
 
@@ -299,4 +312,4 @@ def build_cards(
             ic[0],
         ),
     )
-    return _with_suggestions([c for _, (c, _) in order], ctx.proposals)
+    return _with_suggestions([c for _, (c, _) in order], ctx.proposals, ctx.language)

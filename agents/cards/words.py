@@ -67,8 +67,54 @@ FRAMES = {
 }
 
 
+WORDS = {
+    "zh-TW": {
+        "high": "偏高",
+        "low": "偏低",
+        "critically high": "危急偏高",
+        "critically low": "危急偏低",
+        "rising": "上升",
+        "falling": "下降",
+        "unchanged overall": "整體持平",
+        "rising overall, falling since the peak": "整體上升，自高峰回落",
+        "falling overall, rising since the low point": "整體下降，自低點回升",
+        "contraindicated": "禁忌",
+    }
+}
+"""Our own words inside a card's summary (a flag, a course, 'contraindicated') in the answer's
+language; analyte and drug names stay as the record and the rules write them."""
+
+
 def frame(language: str) -> dict[str, str]:
     return FRAMES.get(language, FRAMES["en"])
+
+
+def say(word: str, language: str) -> str:
+    return WORDS.get(language, {}).get(word, word)
+
+
+def _list(items: Sequence[str], language: str) -> str:
+    return ("、" if language == "zh-TW" else ", ").join(items)
+
+
+_HOLD = re.compile(r"^Hold (?P<med>.+?)(?: \(then review (?P<review>.+)\))?$")
+_ADJUST = re.compile(r"^Adjust the dose of (?P<med>.+)$")
+_ACTIVATE = re.compile(r"^Activate the proposed order: (?P<order>.+)$")
+
+
+def suggestion_label(summary: str, language: str) -> str:
+    """A proposal's summary (``agents.approvals.propose``) framed in the answer's language."""
+    if language != "zh-TW":
+        return summary
+    if m := _HOLD.match(summary):
+        review = m.group("review")
+        then = f"（之後重新評估 {_list(review.split(', '), language)}）" if review else ""
+        return f"暫停使用 {m.group('med')}{then}"
+    if m := _ADJUST.match(summary):
+        return f"調整劑量：{m.group('med')}"
+    if m := _ACTIVATE.match(summary):
+        return f"啟用擬議的醫囑：{m.group('order')}"
+    return summary
 
 
 _AKI = re.compile(r"AKI stage (\d)")
@@ -100,7 +146,9 @@ _FLAG = re.compile(
 _TREND = re.compile(r"^(?P<name>.+?) (?P<course>(?:rising|falling|unchanged)[^:(]*)")
 
 
-def analyte_phrase(findings: Sequence[Finding], lead_labs: Sequence[str]) -> str:
+def analyte_phrase(
+    findings: Sequence[Finding], lead_labs: Sequence[str], language: str = "en"
+) -> str:
     """'Creatinine 3.1 mg/dL high, rising overall, falling since the peak' for the card's most
     severe flagged or trending analyte (the first of ``lead_labs`` among equals)."""
     order: dict[str, int] = {}
@@ -120,9 +168,10 @@ def analyte_phrase(findings: Sequence[Finding], lead_labs: Sequence[str]) -> str
     found = flag or trend
     text = found.group("name") if found is not None else lead.summary
     if flag:
-        text += f" {flag.group('value')} {flag.group('word')}"
+        text += f" {flag.group('value')} {say(flag.group('word'), language)}"
     if trend:
-        text += f"{',' if flag else ''} {trend.group('course').strip()}"
+        comma = ("，" if language == "zh-TW" else ", ") if flag else " "
+        text += f"{comma}{say(trend.group('course').strip(), language)}"
     return text
 
 
@@ -135,15 +184,18 @@ def score_phrase(findings: Sequence[Finding]) -> str:
     return ", ".join(found) or "—"
 
 
-def drug_phrase(findings: Sequence[Finding]) -> str:
+def drug_phrase(findings: Sequence[Finding], language: str = "en") -> str:
     """The card's drugs, most severe first; a drug contraindicated here says so."""
     named: dict[str, str] = {}
+    marked = f" ({say('contraindicated', language)})"
+    if language == "zh-TW":
+        marked = f"（{say('contraindicated', language)}）"
     for f in findings:
         for drug in f.drugs:
             contraindicated = f.kind == "contraindication" and "contraindicated" in f.summary
             if contraindicated or drug not in named:
-                named[drug] = f"{drug} (contraindicated)" if contraindicated else drug
-    return ", ".join(named.values())
+                named[drug] = f"{drug}{marked}" if contraindicated else drug
+    return _list(list(named.values()), language)
 
 
 def fit(text: str, limit: int = SUMMARY_MAX) -> str:
@@ -156,8 +208,8 @@ def problem_summary(
 ) -> str:
     title = problem.title.get(language) or problem.title["en"]
     lead_labs = [code for m in problem.match for code in m.labs]
-    analyte = analyte_phrase(findings, lead_labs)
-    drugs = drug_phrase(findings)
+    analyte = analyte_phrase(findings, lead_labs, language)
+    drugs = drug_phrase(findings, language)
     if "{drugs}" in title and not drugs:  # e.g. a documented allergy no medicine conflicts with
         return generic_summary(findings, language)
     on_drugs = (f" on {drugs}" if language == "en" else f"（{drugs}）") if drugs else ""
@@ -171,17 +223,17 @@ def problem_summary(
         score=score_phrase(findings),
     )
     if problem.id == "kidney-function" and analyte:
-        text += f"; {analyte}"
+        text += f"{'；' if language == 'zh-TW' else '; '}{analyte}"
     return fit(text)
 
 
 def generic_summary(findings: Sequence[Finding], language: str) -> str:
     """A card no problem rule names: its analyte, or its drugs and worst finding."""
     lead = findings[0]
-    analyte = analyte_phrase(findings, lead.labs)
+    analyte = analyte_phrase(findings, lead.labs, language)
     if analyte and not lead.drugs:
         return fit(analyte)
-    drugs = drug_phrase(findings)
+    drugs = drug_phrase(findings, language)
     if not drugs:
         return fit(lead.summary)
     head = frame(language)["medicines"].format(drugs=drugs)

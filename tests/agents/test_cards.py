@@ -12,6 +12,7 @@ from agents.approvals import propose, stop_first
 from agents.cards import TIERS, Card, CardContext, build_cards, cards_block
 from agents.cards.model import SUMMARY_MAX
 from agents.cards.round import round_cards
+from agents.cards.words import suggestion_label
 from agents.rules import kg_rule_findings, lab_rule_findings
 from core.domain import Citation, Finding, PatientRecord, Severity
 from core.settings import SHIPPED_DATA
@@ -140,7 +141,14 @@ async def test_a_traditional_chinese_question_gets_a_chinese_frame(
     assert not [tag for tag in english if tag in block]
     assert "   - [危急] ibuprofen: contraindicated" in block
     assert "\n   指引：\n" in block  # the guideline statements a card holds
-    assert "建議處置（需臨床醫師核准）：Hold ibuprofen" in block
+    # our own words in the summaries and suggestions too; analyte and drug names as written
+    assert "建議處置（需臨床醫師核准）：暫停使用 ibuprofen 400 MG Oral Tablet" in block
+    assert "（之後重新評估 lisinopril、furosemide）" in block
+    assert "ibuprofen（禁忌）、lisinopril、furosemide" in act_now(cards)[0].summary
+    assert (
+        card(cards, "potassium").summary == "血鉀：Potassium 5.4 mmol/L 偏高，整體上升，自高峰回落"
+    )
+    assert "；Creatinine 3.1 mg/dL 偏高" in card(cards, "kidney-function").summary
     assert re.search(r"^參考資訊（\d+ 張卡片，已收合）$", block, re.MULTILINE)
     assert all(not any(tag in c.detail for tag in english) for c in cards)
 
@@ -212,3 +220,21 @@ def test_what_is_stopped_first_is_what_the_interactions_say_to_stop() -> None:
         assert quoted, row
         assert all(q in interactions for q in quoted), quoted
         assert row["subject"] in interactions
+
+
+@pytest.mark.parametrize(
+    ("summary", "zh"),
+    [
+        ("Hold warfarin sodium 3 MG Oral Tablet", "暫停使用 warfarin sodium 3 MG Oral Tablet"),
+        (
+            "Hold apixaban 5 MG Oral Tablet (then review aspirin, diclofenac)",
+            "暫停使用 apixaban 5 MG Oral Tablet（之後重新評估 aspirin、diclofenac）",
+        ),
+        ("Adjust the dose of enoxaparin 40 MG", "調整劑量：enoxaparin 40 MG"),
+        ("Activate the proposed order: amoxicillin 500 MG", "啟用擬議的醫囑：amoxicillin 500 MG"),
+        ("Something new", "Something new"),  # a proposal we have no words for stays as written
+    ],
+)
+def test_a_suggestion_is_framed_in_the_answers_language(summary: str, zh: str) -> None:
+    assert suggestion_label(summary, "zh-TW") == zh
+    assert suggestion_label(summary, "en") == summary
