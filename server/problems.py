@@ -56,6 +56,12 @@ _PROBLEMS = {
     413: "Request body too large",
     422: "Invalid request: a field failed validation (errors lists each) or an impossible value",
     429: "Too many requests (Retry-After says when to come back)",
+    502: "A service behind wardround answered wrongly (the model, the FHIR server, the identity "
+    "provider); nothing was recorded",
+    503: "Not ready yet, or a service behind wardround (model, FHIR server, knowledge graph, "
+    "outbox, audit store) is unavailable; try again later",
+    504: "A service behind wardround did not answer in time (for an approval written to a FHIR "
+    "server: the outcome is unknown, check the record before deciding again)",
 }
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {
@@ -66,7 +72,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, description in _PROBLEMS.items()
 }
 """The problem responses every operation may answer, for the OpenAPI document (422 replaces
-FastAPI's own ``HTTPValidationError``, which this API never sends)."""
+FastAPI's own ``HTTPValidationError``, which this API never sends). 500 is not among them: it is
+never an intended answer (the schemathesis suite fails on any)."""
 
 
 def problem(status: int, title: str, detail: str = "", **extra: Any) -> dict[str, Any]:

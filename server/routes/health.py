@@ -89,7 +89,15 @@ async def _oidc_check(state: ServerDeps) -> dict[str, Any]:
         return {"ok": False, "detail": "identity provider did not answer in time"}
 
 
-@router.get("/readyz")
+READYZ_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "Not ready: the same body as 200 (status 'not ready'), failing checks named",
+        "content": {"application/json": {"schema": {}}},
+    }
+}
+
+
+@router.get("/readyz", responses=READYZ_RESPONSES)
 async def readyz(state: ServerDeps, user: CurrentUser) -> JSONResponse:
     """Each dependency reported; 503 unless the round can run: the databases answer and the
     patient records can be read.
