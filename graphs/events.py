@@ -1,9 +1,10 @@
 """What a running ward round tells its callers: a small typed event union.
 
 ``graphs.run.run_turn`` reports a run through ``on_event`` as it goes: which steps start and
-finish (``Status``), each finding as its specialist finishes (``FindingReported``), the answer as
-the synthesizer writes it (``Token``), that the round paused for a clinician (``ApprovalRequired``)
-and how it ended (``Answered`` or ``Failed``, always last). The SSE routes (``server.sse``), the
+finish (``Status``), each finding as the step that made it finishes (``FindingReported``), the
+findings grouped into problem cards (``CardsReady``), the answer as the synthesizer writes it
+(``Token``), that the round paused for a clinician (``ApprovalRequired``) and how it ended
+(``Answered`` or ``Failed``, always last). The SSE routes (``server.sse``), the
 OpenAI facade and the CLI only read these: none of them knows the graph's node names or order.
 
 The step names are whatever the graph's nodes are called; starts come from LangGraph's ``tasks``
@@ -30,9 +31,18 @@ class Status:
 
 @dataclass(frozen=True)
 class FindingReported:
-    """One finding (a dumped ``core.domain.Finding``), as the specialist that made it finishes."""
+    """One finding (a dumped ``core.domain.Finding``), as the step that made it finishes."""
 
+    step: str
     finding: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CardsReady:
+    """The findings as problem cards by tier, in reading order (dumped ``agents.cards.Card``s),
+    once the step that groups them finishes."""
+
+    cards: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -68,7 +78,9 @@ class Failed:
     error: BaseException
 
 
-RoundEvent = Status | FindingReported | Token | ApprovalRequired | Answered | Failed
+RoundEvent = (
+    Status | FindingReported | CardsReady | Token | ApprovalRequired | Answered | Failed
+)
 OnEvent = Callable[[RoundEvent], None]
 
 
@@ -83,8 +95,10 @@ def events_of(mode: str, chunk: Any) -> Iterator[RoundEvent]:
             if step == "__interrupt__":
                 yield from approvals_required(update)
             elif not step.startswith("__"):
+                yield from (FindingReported(step, f) for f in findings_in(update))
+                if isinstance(update, dict) and update.get("cards"):
+                    yield CardsReady(list(update["cards"]))
                 yield Status(step, "finished")
-                yield from (FindingReported(f) for f in findings_in(update))
     elif mode == "custom" and isinstance(chunk, dict):
         if chunk.get("kind") == ANSWER_DELTA:
             yield Token(str(chunk["text"]))

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command, StateSnapshot
+from langgraph.types import Command, StateSnapshot, StreamMode
 from structlog.contextvars import bound_contextvars
 
 from agents.approvals import (
@@ -20,19 +19,18 @@ from agents.approvals import (
     validate_resume,
     ward_of,
 )
-from agents.synthesizer import ANSWER_DELTA, ANSWER_RESTART
 from core.audit import RUN_FAILED, AuditStore, EventKind, Recorder
 from core.logging import get_logger, pseudonym
 from core.model.types import metered
 from graphs.approval import RECORD_DECISION
 from graphs.audit import recording
 from graphs.checkpoint import prune_thread
+from graphs.events import Answered, Failed, OnEvent, RoundEvent, events_of
 from graphs.result import ModelInfo, WardRoundResult, result_from_state
 
 log = get_logger(__name__)
-OnUpdate = Callable[[str, Any], None]
-TOKEN = "__token__"  # noqa: S105 - an event name, not a credential
-"""The ``on_update`` node name of a piece of the answer as the synthesizer writes it."""
+STREAMED: list[StreamMode] = ["tasks", "updates", "custom"]
+"""Task starts, each step's update and the synthesizer's custom stream: ``graphs.events``."""
 
 
 async def ask(
@@ -44,13 +42,13 @@ async def ask(
     model: ModelInfo | None = None,
     audit: AuditStore | None = None,
     principal_id: str | None = None,
-    on_update: OnUpdate | None = None,
+    on_event: OnEvent | None = None,
 ) -> WardRoundResult:
     """Ask ``question`` about ``patient_id`` on ``thread_id`` (a new thread when None).
 
     With an ``audit`` store, the run is recorded: the request, every node, model call, finding
     and citation verdict, and the answer, bound to run, thread, patient and principal ids.
-    ``on_update`` sees progress as in :func:`run_turn`.
+    ``on_event`` hears how it goes, as in :func:`run_turn`.
     """
     if thread_id is not None:
         await finish_decision(graph, thread_id=thread_id, model=model, audit=audit)
@@ -65,7 +63,7 @@ async def ask(
         audit=audit,
         principal_id=principal_id,
         request={"question": question},
-        on_update=on_update,
+        on_event=on_event,
     )
 
 
@@ -76,8 +74,10 @@ async def resume(
     decision: ApprovalResume,
     model: ModelInfo | None = None,
     audit: AuditStore | None = None,
+    on_event: OnEvent | None = None,
 ) -> WardRoundResult:
-    """Resume a thread paused for approval with a clinician's decisions."""
+    """Resume a thread paused for approval with a clinician's decisions (``on_event`` as in
+    :func:`run_turn`)."""
     await finish_decision(graph, thread_id=thread_id, model=model, audit=audit)
     config = RunnableConfig(configurable={"thread_id": thread_id})
     snapshot = await graph.aget_state(config)
@@ -93,6 +93,7 @@ async def resume(
         audit=audit,
         principal_id=decision.approver.id,
         request=payload,
+        on_event=on_event,
     )
 
 
@@ -140,14 +141,14 @@ async def run_turn(
     audit: AuditStore | None,
     principal_id: str | None,
     request: dict[str, Any],
-    on_update: OnUpdate | None = None,
+    on_event: OnEvent | None = None,
 ) -> WardRoundResult:
     """One audited, metered run of ``graph_input`` (a new question or a ``Command(resume=...)``).
 
-    ``on_update(node, value)`` sees each node's state update as it lands (``"__interrupt__"``
-    when the round pauses for approval), and the synthesizer's answer as it is written
-    (``"__token__"`` with ``{"text": delta}``, or ``{"restart": True}`` when a repair starts the
-    answer over): the server turns them into progress and ``token`` events.
+    ``on_event`` hears the run as it goes (``graphs.events``: steps started and finished,
+    findings, the cards, the answer as it is written, a pause for approval) and how it ended:
+    ``Answered`` with the result, or ``Failed`` before the exception is raised. The SSE routes,
+    the OpenAI facade and the CLI read nothing else.
 
     Every log line of the run (``model.call``, ``model.retry``, ...) carries its ``run_id``,
     ``thread_id`` and ``patient_key`` (a pseudonym, never the patient id): structlog's context
@@ -166,7 +167,7 @@ async def run_turn(
             audit=audit,
             principal_id=principal_id,
             request=request,
-            on_update=on_update,
+            on_event=on_event,
         )
 
 
@@ -181,10 +182,11 @@ async def _run_turn(
     audit: AuditStore | None,
     principal_id: str | None,
     request: dict[str, Any],
-    on_update: OnUpdate | None,
+    on_event: OnEvent | None,
 ) -> WardRoundResult:
     config = RunnableConfig(configurable={"thread_id": thread_id, "run_id": run_id})
     started = time.monotonic()
+    tell = on_event or _nobody
     log.info("ward_round.started")
     recorder = None
     if audit is not None:
@@ -195,16 +197,17 @@ async def _run_turn(
     try:
         with metered() as usage, recording(recorder):
             async for mode, chunk in graph.astream(
-                graph_input, config, stream_mode=["updates", "custom"], durability="sync"
+                graph_input, config, stream_mode=STREAMED, durability="sync"
             ):
-                if on_update is not None:
-                    _pass_on(on_update, mode, chunk)
+                for event in events_of(mode, chunk):
+                    tell(event)
             snapshot = await graph.aget_state(config)
             _raise_if_not_recorded(snapshot.values, run_id)
     except BaseException as exc:  # cancelled (client gone) included: the trail says how it ended
         if recorder is not None:
             await asyncio.shield(_audit_failure(recorder, exc))
         log.warning("ward_round.failed", error=type(exc).__name__)
+        tell(Failed(exc))
         raise
     await _prune(graph, thread_id)
     state = dict(snapshot.values)
@@ -222,6 +225,7 @@ async def _run_turn(
     if recorder is not None:
         await _audit_answer(recorder, result)
     log.info("ward_round.finished", degraded=result.degraded, total_ms=total_ms)
+    tell(Answered(result))
     return result
 
 
@@ -247,16 +251,8 @@ async def _prune(graph: CompiledStateGraph[Any, Any, Any, Any], thread_id: str) 
         log.warning("checkpoint.prune_failed", thread_id=thread_id, error=type(err).__name__)
 
 
-def _pass_on(on_update: OnUpdate, mode: str, chunk: Any) -> None:
-    if mode == "updates":
-        for node, value in chunk.items():
-            on_update(node, value)
-        return
-    kind = chunk.get("kind") if isinstance(chunk, dict) else None
-    if kind == ANSWER_DELTA:
-        on_update(TOKEN, {"text": chunk["text"]})
-    elif kind == ANSWER_RESTART:
-        on_update(TOKEN, {"text": "", "restart": True})
+def _nobody(_event: RoundEvent) -> None:
+    return None
 
 
 async def _audit_failure(recorder: Recorder, exc: BaseException) -> None:

@@ -24,6 +24,7 @@ from core.settings import LOCAL_MODEL_PORT, Settings
 
 if TYPE_CHECKING:
     from agents.approvals import Proposal
+    from graphs.events import RoundEvent
 
 app = typer.Typer(
     help="wardround: evidence-grounded ward rounds with a local model.\n\n"
@@ -183,25 +184,29 @@ class _Progress:
         self.status = status
         self.started = time.monotonic()
         self.written = 0
+        self.running: set[str] = set()
+        self.found: dict[str, int] = {}
 
-    def __call__(self, node: str, value: Any) -> None:
-        from graphs.events import findings_in
-        from graphs.run import TOKEN
+    def __call__(self, event: RoundEvent) -> None:
+        from graphs.events import FindingReported, Status, Token
 
-        elapsed = time.monotonic() - self.started
-        if node == TOKEN:
-            self.written = 0 if value.get("restart") else self.written + len(value.get("text", ""))
-            self.status.update(f"synthesizing: {self.written} characters of the answer written")
-            return
-        if node.startswith("__"):
-            return
-        found = len(findings_in(value))
-        detail = f", {found} findings" if found else ""
-        err.print(f"  [green]✓[/] {node} [dim]({elapsed:.1f} s{detail})[/]")
-        if node in ("route", "load_record"):
-            self.status.update("specialists at work (in parallel)...")
-        elif node != "synthesize":
-            self.status.update("specialists at work; then the synthesis...")
+        if isinstance(event, Token):
+            self.written = 0 if event.restart else self.written + len(event.text)
+            self.status.update(f"{self._doing()}: {self.written} characters of the answer written")
+        elif isinstance(event, FindingReported):
+            self.found[event.step] = self.found.get(event.step, 0) + 1
+        elif isinstance(event, Status) and event.phase == "started":
+            self.running.add(event.step)
+            self.status.update(f"{self._doing()}...")
+        elif isinstance(event, Status):
+            self.running.discard(event.step)
+            elapsed = time.monotonic() - self.started
+            found = self.found.pop(event.step, 0)
+            detail = f", {found} findings" if found else ""
+            err.print(f"  [green]✓[/] {event.step} [dim]({elapsed:.1f} s{detail})[/]")
+
+    def _doing(self) -> str:
+        return ", ".join(sorted(self.running)) or "working"
 
 
 async def _ask(
@@ -226,7 +231,7 @@ async def _ask(
             return await run_round(
                 runtime.graph, patient_id=patient, question=question, thread_id=thread,
                 model=runtime.model_info, audit=runtime.audit, principal_id="cli",
-                on_update=_Progress(status),
+                on_event=_Progress(status),
             )  # fmt: skip
 
 

@@ -38,8 +38,8 @@ from core.errors import WardroundError
 from graphs.result import WardRoundResult
 from server.auth import Principal
 from server.deps import Clinician, ServerDeps, ServerState, thread_in_scope
-from server.routes.threads import ROUND_RESPONSES, ThreadId, respond, thread_snapshot
-from server.sse import Turn
+from server.rounds import Turn, thread_snapshot
+from server.routes.threads import ROUND_RESPONSES, ThreadId, respond
 from server.thread_store import ThreadRow
 
 router = APIRouter(prefix="/v1/threads", tags=["approvals"])

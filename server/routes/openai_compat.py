@@ -38,6 +38,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from agents.approvals import Proposal
 from core.domain import PatientSummary
 from core.errors import InvalidInput, WardroundError
+from graphs.events import Answered, Failed, Token
 from graphs.result import WardRoundResult
 from server.deps import (
     Clinician,
@@ -58,8 +59,9 @@ from server.routes.openai_shapes import (
     data,
     model_entry,
 )
-from server.routes.threads import MAX_QUESTION_CHARS, refuse_if_paused
-from server.sse import PING_EVERY_S, Turn, drain, run_round, start_round_events
+from server.rounds import RoundEvents, Turn, refuse_if_paused, run_round, start_round_events
+from server.routes.threads import MAX_QUESTION_CHARS
+from server.sse import PING_EVERY_S, drain, failure_problem
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 MODEL_ID = "wardround"
@@ -227,15 +229,14 @@ class _AnswerChunks:
         self.sent = ""
         self.diverged = False
 
-    def token(self, data: dict[str, Any]) -> str:
-        if data.get("restart"):
+    def token(self, token: Token) -> str:
+        if token.restart:
             self.diverged = self.diverged or bool(self.sent)
             return ""
-        text = str(data.get("text") or "")
-        if self.diverged or not text:
+        if self.diverged or not token.text:
             return ""
-        self.sent += text
-        return text
+        self.sent += token.text
+        return token.text
 
     def rest(self, full: str) -> str:
         if not self.diverged and full.startswith(self.sent):
@@ -243,7 +244,7 @@ class _AnswerChunks:
         return f"\n\n{full}" if self.sent else full
 
 
-async def _stream(chunks: Chunks, thread_id: str, queue: Any) -> AsyncIterator[bytes]:
+async def _stream(chunks: Chunks, thread_id: str, queue: RoundEvents) -> AsyncIterator[bytes]:
     first = chunks.chunk({"role": "assistant", "content": ""}, wardround={"thread_id": thread_id})
     yield data(first)
     text = _AnswerChunks()
@@ -251,13 +252,14 @@ async def _stream(chunks: Chunks, thread_id: str, queue: Any) -> AsyncIterator[b
     # a short tick, so events the stream drops (status, findings) cannot hold back the ping
     async for event in drain(queue, ping_every_s=1.0):
         out = b""
-        if event is not None and event.event == "token":
-            piece = text.token(event.data)
+        if isinstance(event, Token):
+            piece = text.token(event)
             out = data(chunks.chunk({"content": piece})) if piece else b""
-        elif event is not None and event.event == "answer":
-            out = _ending(chunks, text, WardRoundResult.model_validate(event.data["result"]))
-        elif event is not None and event.event == "error":
-            out = data({"error": {"message": event.data.get("detail", ""), **event.data}})
+        elif isinstance(event, Answered):
+            out = _ending(chunks, text, event.result)
+        elif isinstance(event, Failed):
+            failure = failure_problem(event.error)
+            out = data({"error": {"message": failure.get("detail", ""), **failure}})
         if not out and time.monotonic() - sent_at >= PING_EVERY_S - 1.0:
             out = b": ping\n\n"  # a comment: keeps proxies and clients from timing out
         if out:

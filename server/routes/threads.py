@@ -11,16 +11,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import StreamingResponse
-from langchain_core.runnables import RunnableConfig
-from langgraph.types import StateSnapshot
 from pydantic import BaseModel, Field
 
 from agents.approvals import Proposal, RecordedDecision, pending_proposals
 from agents.cards import Card
-from core.errors import WardroundError
-from core.logging import get_logger
 from graphs.result import WardRoundResult
-from graphs.run import decision_unfinished, finish_decision
+from graphs.run import decision_unfinished
 from server.deps import (
     Clinician,
     ServerDeps,
@@ -28,9 +24,15 @@ from server.deps import (
     patient_in_scope,
     thread_in_scope,
 )
-from server.sse import ApprovalPending, Turn, run_round, sse_bytes, start_round_events
+from server.rounds import (
+    Turn,
+    refuse_if_paused,
+    run_round,
+    start_round_events,
+    thread_snapshot,
+)
+from server.sse import sse_bytes
 
-log = get_logger(__name__)
 router = APIRouter(prefix="/v1/threads", tags=["threads"])
 
 
@@ -170,37 +172,10 @@ async def respond(state: ServerState, turn: Turn, accept: str | None) -> Any:
             return await run_round(runtime, turn)
     queue = start_round_events(runtime, writer, state.keep, turn)
     return StreamingResponse(
-        sse_bytes(queue),
+        sse_bytes(queue, turn.thread_id),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-
-
-async def thread_snapshot(state: ServerState, thread_id: str) -> StateSnapshot:
-    """The thread's round state, after finishing a decision that a crash left half-recorded
-    (holding the thread, as a turn would): what it waits on is then ``pending_proposals``."""
-    runtime = state.require_runtime()
-    config = RunnableConfig(configurable={"thread_id": thread_id})
-    snapshot = await runtime.graph.aget_state(config)
-    if not decision_unfinished(snapshot):
-        return snapshot
-    async with state.threads.writer(thread_id):
-        try:
-            await finish_decision(
-                runtime.graph, thread_id=thread_id, model=runtime.model_info, audit=runtime.audit
-            )
-        except WardroundError as error:  # still unfinished (or undone): the next touch retries
-            log.warning("approval.not_finished", error=type(error).__name__)
-    return await runtime.graph.aget_state(config)
-
-
-async def refuse_if_paused(state: ServerState, thread_id: str) -> None:
-    """A new question would abandon the proposals a paused round waits on: refused before a
-    stream starts (a clear 409); ``run_round`` checks again holding the thread."""
-    if pending_proposals(await thread_snapshot(state, thread_id)):
-        raise ApprovalPending(
-            f"thread {thread_id} waits for a decision: POST /v1/threads/{thread_id}/approvals"
-        )
 
 
 ROUND_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -134,12 +134,12 @@ async def test_request_size_limit(server: Server) -> None:
 async def test_a_failed_round_ends_with_error_then_done(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from server import sse
+    from server import rounds
 
     def crash(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("secret patient detail")
 
-    monkeypatch.setattr(sse, "run_turn", crash)  # an unexpected failure inside the round
+    monkeypatch.setattr(rounds, "run_turn", crash)  # an unexpected failure inside the round
     thread = await open_thread(server)
     response = await server.client.post(
         f"/v1/threads/{thread}/messages", json={"content": "Q-1"}, headers=server.auth("clinician")
