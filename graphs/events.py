@@ -78,9 +78,7 @@ class Failed:
     error: BaseException
 
 
-RoundEvent = (
-    Status | FindingReported | CardsReady | Token | ApprovalRequired | Answered | Failed
-)
+RoundEvent = Status | FindingReported | CardsReady | Token | ApprovalRequired | Answered | Failed
 OnEvent = Callable[[RoundEvent], None]
 
 

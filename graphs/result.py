@@ -93,7 +93,11 @@ class WardRoundResult(BaseModel):
         return [f"{ref} {label}".strip() for ref, label in refs.items()]
 
 
-def result_from_state(state: dict[str, Any], **meta: Any) -> WardRoundResult:
+def result_from_state(
+    state: dict[str, Any], *, pending_approval: bool = False, **meta: Any
+) -> WardRoundResult:
+    """The versioned result of a round's final state; ``pending_approval``: the run ended paused
+    for a clinician's decision (the snapshot's interrupts, which are not part of the state)."""
     reports = state.get("reports") or []
     reasons = list(dict.fromkeys(state.get("degraded_reasons") or []))
     findings = [Finding.model_validate(f) for f in state.get("findings") or []]
@@ -121,7 +125,7 @@ def result_from_state(state: dict[str, Any], **meta: Any) -> WardRoundResult:
         unsupported_citations=state.get("unsupported_citations", 0),
         turns=len(state.get("turns") or []),
         proposals=[Proposal.model_validate(p) for p in state.get("proposals") or []],
-        pending_approval=bool(state.get("__interrupt__")),
+        pending_approval=pending_approval,
         decisions=[RecordedDecision.model_validate(d) for d in state.get("decisions") or []],
         settled=[Settled.model_validate(s) for s in state.get("standing") or []],
         outlook=_outlook(state, findings),

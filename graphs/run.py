@@ -211,11 +211,10 @@ async def _run_turn(
         raise
     await _prune(graph, thread_id)
     state = dict(snapshot.values)
-    if snapshot.interrupts:
-        state["__interrupt__"] = snapshot.interrupts
     total_ms = round((time.monotonic() - started) * 1000, 1)
     result = result_from_state(
         state,
+        pending_approval=bool(snapshot.interrupts),
         run_id=run_id,
         thread_id=thread_id,
         timings={**(state.get("timings") or {}), "total": total_ms},

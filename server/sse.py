@@ -55,21 +55,23 @@ class SseEvent:
 
 def sse_event(event: RoundEvent) -> SseEvent:
     """The wire form of one round event."""
+    data: dict[str, Any]
     match event:
         case Status(step, phase):
-            return SseEvent("status", {"node": step, "phase": phase})
+            name, data = "status", {"node": step, "phase": phase}
         case FindingReported(_, finding):
-            return SseEvent("finding", finding)
+            name, data = "finding", finding
         case CardsReady(cards):
-            return SseEvent("cards", {"cards": cards})
+            name, data = "cards", {"cards": cards}
         case Token(text, restart):
-            return SseEvent("token", {"text": text, "restart": True} if restart else {"text": text})
+            name, data = "token", {"text": text, "restart": True} if restart else {"text": text}
         case ApprovalRequired(pending_id, request):
-            return SseEvent("approval_required", {"id": pending_id, **request})
+            name, data = "approval_required", {"id": pending_id, **request}
         case Answered(result):
             return answer_event(result)
         case Failed(error):
-            return SseEvent("error", failure_problem(error))
+            name, data = "error", failure_problem(error)
+    return SseEvent(name, data)
 
 
 def failure_problem(error: BaseException) -> dict[str, Any]:

@@ -49,6 +49,7 @@ from server.deps import (
     patient_in_scope,
     thread_in_scope,
 )
+from server.rounds import RoundEvents, Turn, refuse_if_paused, run_round, start_round_events
 from server.routes.openai_housekeeping import housekeeping_reply, is_housekeeping, pick_a_patient
 from server.routes.openai_shapes import (
     NO_USAGE,
@@ -59,7 +60,6 @@ from server.routes.openai_shapes import (
     data,
     model_entry,
 )
-from server.rounds import RoundEvents, Turn, refuse_if_paused, run_round, start_round_events
 from server.routes.threads import MAX_QUESTION_CHARS
 from server.sse import PING_EVERY_S, drain, failure_problem
 

@@ -41,7 +41,8 @@ async def test_sse_sequence_of_a_round_with_an_approval(server: Server) -> None:
     started = events.index(("status", {"node": "synthesize", "phase": "started"}))
     finished = events.index(("status", {"node": "synthesize", "phase": "finished"}))
     tokens = [data["text"] for name, data in events if name == "token"]
-    assert names[started + 1 : finished] == ["token"] * len(tokens)
+    # a step's outputs come before it finishes: the synthesis's cards after its tokens
+    assert names[started + 1 : finished] == ["token"] * len(tokens) + ["cards"]
     assert len(tokens) > 1
     assert "".join(tokens) == "Answer for the question."
     assert dict(events)["answer"]["answer"].startswith("".join(tokens) + "\n\n")
