@@ -99,6 +99,7 @@ def test_dois_are_the_published_ones() -> None:
         "Lim WS, van der Eerden": "10.1136/thorax.58.5.377",  # Thorax 2003;58:377
         "Steffel J et al": "10.1093/europace/euab065",  # Europace 2021;23:1612
         "McDonagh TA et al": "10.1093/eurheartj/ehab368",  # Eur Heart J 2021;42:3599
+        "Thygesen K et al": "10.1161/CIR.0000000000000617",  # Circulation 2018;138:e618
     }
     assert {s["match"]: s["doi"] for s in SOURCES if "doi" in s} == published
     links = source_links()
