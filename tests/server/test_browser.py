@@ -10,12 +10,16 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
+from core.settings import SHIPPED_DATA
 from tests.server.browser import Page, chromium, needs_chromium, running, save_screenshot
 from tests.server.conftest import OTHER, OWN, PAUSING, Server
 from tests.server.test_approvals import SECOND, add_second_proposal
 
 pytestmark = pytest.mark.browser
+
+GUIDELINES = yaml.safe_load((SHIPPED_DATA / "kg" / "guidelines.yaml").read_text(encoding="utf-8"))
 
 # every piece of text that lands in an answer box, in order (mutation records outlive the nodes)
 WATCH_ANSWER = """
@@ -86,6 +90,29 @@ async def test_chat_page_round(server: Server, tmp_path: Path) -> None:
             "[...document.querySelectorAll('#cards .tier.act_now .card')].map(c => c.dataset.card)"
         )
         assert act_now[:2] == ["kidney-function", "potassium"]  # no KG here: the labs only
+        # each card names its source: a link (new tab, no opener) where the data gives its
+        # published page, the label alone otherwise
+        sources = await page.js(
+            "[...document.querySelectorAll('#cards .card')].map(c => {"
+            " const s = c.querySelector('.source'); const a = s.querySelector('a');"
+            " return {card: c.dataset.card, text: s.textContent, href: a?.href || '',"
+            " target: a?.target || '', rel: a?.rel || ''}; })"
+        )
+        thread = await page.js(
+            "api(`/v1/threads/${state.thread}`).then(r => r.json()).then(d => d.cards)"
+        )
+        assert [s["card"] for s in sources] == [c["id"] for c in thread]
+        for shown, card in zip(sources, thread, strict=True):
+            assert card["source"]["label"] in shown["text"]
+            assert shown["href"] == card["source"]["url"]  # a link only where the data has one
+            if shown["href"]:
+                assert shown["target"] == "_blank"
+                assert "noopener" in shown["rel"].split()
+        # the AKI card links KDIGO's AKI guideline, at the URL the KG's guideline data gives it
+        kdigo = next(g for g in GUIDELINES["guidelines"] if g["id"] == "kdigo-aki-2012")
+        assert sources[0]["card"] == "kidney-function"
+        assert sources[0]["href"] == kdigo["url"]
+        assert any(not s["href"] for s in sources)  # Harrison's tables: the label alone
         chips = await page.js(
             "[...document.querySelectorAll('#progress span.finished')].map(s => s.dataset.node)"
         )

@@ -66,6 +66,9 @@ async def test_a_reload_keeps_the_thread_and_its_pending_approval(
         await page.js("location.reload()")
         await page.wait_for("document.documentElement?.dataset.page === 'ready'")
         await page.wait_for("document.querySelector('.proposal')")  # pending, shown again
+        # the latest round's cards, by tier as before the reload
+        await page.wait_for("document.querySelector('#cards .tier')")
+        assert await page.js("document.querySelector('#cards .tier').dataset.tier") == "act_now"
         assert await page.js("sessionStorage.getItem('wardround.thread')") == thread
         asked = await page.js("document.querySelector('#messages .q').textContent")
         assert asked == "Can we give the co-amoxiclav?"
