@@ -342,6 +342,8 @@ def _monitoring(store: GraphStore, record: PatientRecord, facts: PatientFacts) -
     latest = record.latest_results()
     out = []
     for mon in store.monitoring_for(list(facts.drug_refs)):
+        if not mon.applies_to(facts.icd_codes()):
+            continue  # e.g. QDS glucose on steroids is for diabetes; not this patient
         cites = _fhir(facts.drug_refs.get(mon.drug, []))
         measured = [latest[code] for code in same_analyte(mon.loinc) if code in latest]
         last = max(measured, key=observation_time) if measured else None

@@ -121,11 +121,20 @@ class MonitoringRecord(_Record):
     frequency: str = _NONEMPTY
     rationale: str = _NONEMPTY
     source: str = _NONEMPTY
+    when: list[str] = Field(
+        default=[],
+        description="ICD-10-CM codes or prefixes: the requirement holds only for a patient with "
+        "one of them (steroid glucose checks in diabetes; potassium during a DKA insulin "
+        "infusion); empty: always",
+    )
 
     @model_validator(mode="after")
     def _one_subject(self) -> MonitoringRecord:
         if (self.drug is None) == (self.drug_class is None):
             raise ValueError("give exactly one of drug, class")
+        bad = [code for code in self.when if not ICD_CODE.match(code)]
+        if bad:
+            raise ValueError(f"not ICD-10-CM codes or prefixes: {bad}")
         return self
 
 

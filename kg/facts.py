@@ -189,6 +189,7 @@ def add_monitoring(path: Path, content: GraphContent, cat: Catalogue) -> None:
             )
         fact_id = cat.claim(f"kg:REQUIRES_MONITORING/{subject.lower()}|{record.loinc}", path, line)
         props = record.model_dump(include={"test", "frequency", "rationale", "source"})
+        props["when_conditions"] = ";".join(record.when)
         for drug in cat.drug_ids(subject, path, line):
             content.add_rel(
                 "REQUIRES_MONITORING",

@@ -8,9 +8,17 @@ against :meth:`kg.store.GraphStore.existing_facts`.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterable
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
 
 Severity = Literal["contraindicated", "major", "moderate", "minor"]
 Level = Literal["contraindicated", "caution"]
@@ -164,6 +172,35 @@ class Monitoring(_Fact):
     test: str
     frequency: str
     rationale: str
+    when_conditions: tuple[str, ...] = Field(
+        default=(),
+        description="ICD-10-CM codes or prefixes the requirement is limited to; empty: always",
+    )
+
+    @field_validator("when_conditions", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        """The graph stores the list ';'-joined (a missing property reads as none)."""
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return tuple(code for code in value.split(";") if code)
+        return value
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Without ``when_conditions`` when there are none: a requirement for everyone dumps as
+        it did before the field existed (recorded KG answers in evals/golden stay comparable)."""
+        data: dict[str, Any] = handler(self)
+        if not self.when_conditions:
+            data.pop("when_conditions", None)
+        return data
+
+    def applies_to(self, icd_codes: Iterable[str]) -> bool:
+        """Whether a patient with these ICD-10-CM codes is one the requirement is for."""
+        if not self.when_conditions:
+            return True
+        return any(code.startswith(self.when_conditions) for code in icd_codes)
 
 
 class GuidelineRef(BaseModel):

@@ -77,7 +77,8 @@ MONITORING = """
 MATCH (d:Drug)-[m:REQUIRES_MONITORING]->(t:LabTest)
 WHERE d.id IN $ids
 RETURN m.id AS id, d.id AS drug, d.name AS drug_name, t.id AS loinc, m.test AS test,
-       m.frequency AS frequency, m.rationale AS rationale, m.source AS source
+       m.frequency AS frequency, m.rationale AS rationale, m.source AS source,
+       m.when_conditions AS when_conditions
 """
 
 _REC_FIELDS = """

@@ -158,7 +158,13 @@ RELS: tuple[RelTable, ...] = (
     RelTable(
         "REQUIRES_MONITORING",
         (("Drug", "LabTest"),),
-        (*_FACT, ("test", "STRING"), ("frequency", "STRING"), ("rationale", "STRING")),
+        (
+            *_FACT,
+            ("test", "STRING"),
+            ("frequency", "STRING"),
+            ("rationale", "STRING"),
+            ("when_conditions", "STRING"),
+        ),
     ),
     RelTable("TREATS", (("Drug", "Condition"),), (("source", "STRING"),)),
     RelTable("RECOMMENDS", (("Guideline", "Recommendation"),), (("source", "STRING"),)),

@@ -148,3 +148,39 @@ def test_egfr_codes_are_one_analyte_for_every_check() -> None:
     assert {"2160-0", "14682-9", "38483-4"} <= same_analyte("2160-0")
     assert "2160-0" not in egfr
     assert same_analyte("0000-0") == {"0000-0"}
+
+
+# --- monitoring that holds only for some patients ----------------------------------------------
+
+EXTERNAL = JOSUE.parent
+
+
+async def test_steroid_glucose_checks_are_for_patients_with_diabetes(curated_kg) -> None:
+    """'Four times daily in patients with diabetes or hyperglycaemia on high-dose steroids' (ADA
+    2025): not asked of a gout patient on prednisone 4 mg without diabetes (the NZ IPS record),
+    asked once diabetes (SNOMED CT, read as ICD-10-CM E11) is on the problem list."""
+    steroid = order("pred", "8640", "prednisone 5 MG Oral Tablet")
+    findings = await kg_findings(curated_kg, parse_bundle(bundle(steroid), now=NOW))
+    assert not [f for f in findings if "prednisone" in f.drugs and "glucose" in f.summary.lower()]
+    diabetic = bundle(steroid, condition("dm", "44054006"))
+    findings = await kg_findings(curated_kg, parse_bundle(diabetic, now=NOW))
+    [glucose] = [f for f in findings if "prednisone" in f.drugs and "Blood glucose" in f.summary]
+    assert glucose.kind == "missing_monitoring"
+    record = parse_bundle(EXTERNAL / "ips-nz-peter-jordan-labs.json", now=NOW)
+    findings = await kg_findings(curated_kg, record)
+    assert not [f for f in findings if "prednisone" in f.drugs and "glucose" in f.summary.lower()]
+
+
+async def test_potassium_during_an_insulin_infusion_is_for_dka_not_premixed_insulin(
+    curated_kg,
+) -> None:
+    """josue-sipes takes subcutaneous Humulin 70/30 with no ketoacidosis coded: the 'during an
+    intravenous insulin infusion (DKA, HHS)' potassium schedule is not his; the shipped DKA
+    patient (E10.10) gets it."""
+    from core.settings import SHIPPED_DATA
+
+    findings = await kg_findings(curated_kg, parse_bundle(JOSUE, now=NOW))
+    assert not [f for f in findings if "insulin infusion" in f.summary]
+    dka = parse_bundle(SHIPPED_DATA / "patients" / "dka.json", now=NOW)
+    findings = await kg_findings(curated_kg, dka)
+    assert [f for f in findings if "insulin regular" in f.drugs and "potassium" in f.summary]
