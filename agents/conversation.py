@@ -12,8 +12,11 @@ prompt it got before threads had memory.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import NotRequired
+
+# typing's TypedDict gives pydantic (and so LangGraph Studio's input schema) nothing on 3.11
+from typing_extensions import TypedDict
 
 from agents.common import HEADINGS
 
@@ -23,7 +26,16 @@ ANSWER_CHARS = 400
 """Each earlier answer is cut to this many characters."""
 
 
-def earlier_turns(turns: Sequence[Mapping[str, Any]]) -> str:
+class ThreadTurn(TypedDict):
+    """One question on a thread and its answer (``run_id``: the run that answered it; turns
+    held outside the thread, such as a chat client's history, have none)."""
+
+    question: str
+    answer: str
+    run_id: NotRequired[str]
+
+
+def earlier_turns(turns: Sequence[ThreadTurn]) -> str:
     """The block that precedes the new question ('' on a thread's first question)."""
     recent = [t for t in turns if t.get("question")][-MAX_TURNS:]
     if not recent:

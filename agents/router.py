@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from agents.consult import consult_structured
-from agents.conversation import MAX_TURNS
+from agents.conversation import MAX_TURNS, ThreadTurn
 from agents.deps import WardRoundDeps
 
 SpecialistName = Literal["history", "labs", "imaging", "guideline"]
@@ -91,7 +91,7 @@ def record_facts(record: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def earlier_questions(turns: Sequence[Mapping[str, Any]]) -> str:
+def earlier_questions(turns: Sequence[ThreadTurn]) -> str:
     """The thread's last questions, oldest first ('' on a first question): the clinician's own
     words. Earlier answers are left out: they may quote the record."""
     asked = [str(t["question"]) for t in turns if t.get("question")][-MAX_TURNS:]
@@ -101,7 +101,7 @@ def earlier_questions(turns: Sequence[Mapping[str, Any]]) -> str:
 
 
 def router_messages(
-    record: Mapping[str, Any], question: str, earlier: Sequence[Mapping[str, Any]] = ()
+    record: Mapping[str, Any], question: str, earlier: Sequence[ThreadTurn] = ()
 ) -> list[dict[str, str]]:
     """The router's whole model request: its role, the record's facts, the question."""
     history = earlier_questions(earlier)
@@ -119,7 +119,7 @@ async def route(
     has_imaging: bool,
     deadline_at: float,
     *,
-    earlier: Sequence[Mapping[str, Any]] = (),
+    earlier: Sequence[ThreadTurn] = (),
 ) -> tuple[list[SpecialistName], str]:
     """The specialists to run, and whether the 'model' or the 'rule' chose them. ``record``: the
     parsed record as in the round's state (only its counts reach the model, ``record_facts``);

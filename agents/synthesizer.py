@@ -15,7 +15,7 @@ the node's ``answer`` (validated, with the cards appended) is the answer of reco
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from langgraph.config import get_stream_writer
@@ -25,7 +25,7 @@ from agents.cards import Card, cards_block
 from agents.cards.words import frame
 from agents.common import DIGEST_CHARS, claims_of, findings_digest
 from agents.consult import LANGUAGE_NAMES, consult_structured
-from agents.conversation import earlier_turns
+from agents.conversation import ThreadTurn, earlier_turns
 from agents.deps import WardRoundDeps
 from agents.report import KeyPoint, ModelNote, SpecialistReport
 from core.domain import Claim, Finding, PatientRecord
@@ -128,7 +128,7 @@ def synthesis_messages(
     reports: list[SpecialistReport],
     findings: list[Finding],
     *,
-    earlier: Sequence[Mapping[str, Any]] = (),
+    earlier: Sequence[ThreadTurn] = (),
 ) -> list[dict[str, str]]:
     notes = [f"- {r.specialist}: {r.summary[:DIGEST_CHARS]}" for r in reports]
     lang = LANGUAGE_NAMES.get(language, "English")
@@ -180,7 +180,7 @@ async def synthesize(
     findings: list[Finding],
     cards: Sequence[Card],
     deadline_at: float,
-    earlier: Sequence[Mapping[str, Any]] = (),
+    earlier: Sequence[ThreadTurn] = (),
 ) -> tuple[str, list[Claim], int, str | None]:
     """(answer, verified claims, rejected citation count, degraded reason or None); ``earlier``
     is the thread's previous turns (``agents.conversation``). The degraded reason goes to the

@@ -20,7 +20,7 @@ exactly once. ``crash_points.reached`` marks where the crash tests kill the serv
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
@@ -52,7 +52,7 @@ from core.domain import Finding, PatientRecord
 from core.errors import WardroundError
 from core.logging import get_logger
 from graphs.audit import emit
-from graphs.state import WardRoundState
+from graphs.state import DecisionUpdate, ProposeUpdate, WardRoundState
 
 log = get_logger(__name__)
 RECORD_DECISION = "record_decision"
@@ -87,7 +87,7 @@ class ApprovalSteps:
         self.deps = deps
         self.take_decisions = take_decisions
 
-    async def propose(self, state: WardRoundState) -> dict[str, Any]:
+    async def propose(self, state: WardRoundState) -> ProposeUpdate:
         """Propose what the rules call for and the thread has not decided on these facts; the
         answer ends with what the thread decided (``agents.approval_memory``)."""
         settlement = round_settlement(state)
@@ -95,21 +95,23 @@ class ApprovalSteps:
         if proposals:
             await emit(EventKind.APPROVAL_REQUESTED, {"proposals": proposals})
         said = decisions_text(settlement, state.get("language", "en"))
-        return {
-            **({"answer": f"{state.get('answer', '')}\n\n{said}".lstrip()} if said else {}),
-            "proposals": proposals,
-            "standing": [s.model_dump() for s in settlement.standing],
-            "decisions": [],
-            "decided": None,
-            "approval_failure": None,
-            "approval_attempt": state.get("approval_attempt", 0) + 1,
-        }
+        update = ProposeUpdate(
+            proposals=proposals,
+            standing=[s.model_dump() for s in settlement.standing],
+            decisions=[],
+            decided=None,
+            approval_failure=None,
+            approval_attempt=state.get("approval_attempt", 0) + 1,
+        )
+        if said:
+            update["answer"] = f"{state.get('answer', '')}\n\n{said}".lstrip()
+        return update
 
     @staticmethod
     def needs_approval(state: WardRoundState) -> Literal["approve", "__end__"]:
         return "approve" if state.get("proposals") else "__end__"
 
-    async def approve(self, state: WardRoundState, config: RunnableConfig) -> dict[str, Any]:
+    async def approve(self, state: WardRoundState, config: RunnableConfig) -> DecisionUpdate:
         """Pause until a clinician on the ward decides; take the decision, write nothing."""
         ward = ward_of(dict(state))
         answer = interrupt({"proposals": state["proposals"], "ward": ward})
@@ -146,7 +148,7 @@ class ApprovalSteps:
 
     async def record_decision(
         self, state: WardRoundState, config: RunnableConfig
-    ) -> dict[str, Any]:
+    ) -> DecisionUpdate:
         """Audit the decision, then write what was approved to the outbox (see the module)."""
         decided = [RecordedDecision.model_validate(d) for d in state.get("decided") or []]
         try:
@@ -219,7 +221,7 @@ def _ids(config: RunnableConfig) -> tuple[str, str]:
     return str(configurable.get("thread_id", "")), str(configurable.get("run_id", ""))
 
 
-def _not_recorded(state: WardRoundState, config: RunnableConfig, exc: Exception) -> dict[str, Any]:
+def _not_recorded(state: WardRoundState, config: RunnableConfig, exc: Exception) -> DecisionUpdate:
     """Undo the decision: a fresh attempt (new decision ids) and why, for the run to report."""
     known = exc if isinstance(exc, WardroundError) else None
     log.warning("approval.not_recorded", error=type(exc).__name__)

@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from agents.cards import Card
 from agents.synthesizer import ANSWER_DELTA, ANSWER_RESTART
+from core.domain import Finding
 from graphs.result import WardRoundResult
 
 
@@ -31,18 +33,18 @@ class Status:
 
 @dataclass(frozen=True)
 class FindingReported:
-    """One finding (a dumped ``core.domain.Finding``), as the step that made it finishes."""
+    """One finding, as the step that made it finishes."""
 
     step: str
-    finding: dict[str, Any]
+    finding: Finding
 
 
 @dataclass(frozen=True)
 class CardsReady:
-    """The findings as problem cards by tier, in reading order (dumped ``agents.cards.Card``s),
-    once the step that groups them finishes."""
+    """The findings as problem cards by tier, in reading order (``agents.cards``), once the
+    step that groups them finishes."""
 
-    cards: list[dict[str, Any]]
+    cards: list[Card]
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,10 @@ def events_of(mode: str, chunk: Any) -> Iterator[RoundEvent]:
             if step == "__interrupt__":
                 yield from approvals_required(update)
             elif not step.startswith("__"):
-                yield from (FindingReported(step, f) for f in findings_in(update))
+                for finding in findings_in(update):
+                    yield FindingReported(step, Finding.model_validate(finding))
                 if isinstance(update, dict) and update.get("cards"):
-                    yield CardsReady(list(update["cards"]))
+                    yield CardsReady([Card.model_validate(c) for c in update["cards"]])
                 yield Status(step, "finished")
     elif mode == "custom" and isinstance(chunk, dict):
         if chunk.get("kind") == ANSWER_DELTA:

@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot, StreamMode
 from structlog.contextvars import bound_contextvars
 
@@ -27,6 +26,7 @@ from graphs.audit import recording
 from graphs.checkpoint import prune_thread
 from graphs.events import Answered, Failed, OnEvent, RoundEvent, events_of
 from graphs.result import ModelInfo, WardRoundResult, result_from_state
+from graphs.state import WardRoundGraph
 
 log = get_logger(__name__)
 STREAMED: list[StreamMode] = ["tasks", "updates", "custom"]
@@ -34,7 +34,7 @@ STREAMED: list[StreamMode] = ["tasks", "updates", "custom"]
 
 
 async def ask(
-    graph: CompiledStateGraph[Any, Any, Any, Any],
+    graph: WardRoundGraph,
     *,
     patient_id: str,
     question: str,
@@ -68,7 +68,7 @@ async def ask(
 
 
 async def resume(
-    graph: CompiledStateGraph[Any, Any, Any, Any],
+    graph: WardRoundGraph,
     *,
     thread_id: str,
     decision: ApprovalResume,
@@ -103,7 +103,7 @@ def decision_unfinished(snapshot: StateSnapshot) -> bool:
 
 
 async def finish_decision(
-    graph: CompiledStateGraph[Any, Any, Any, Any],
+    graph: WardRoundGraph,
     *,
     thread_id: str,
     model: ModelInfo | None = None,
@@ -132,7 +132,7 @@ async def finish_decision(
 
 
 async def run_turn(
-    graph: CompiledStateGraph[Any, Any, Any, Any],
+    graph: WardRoundGraph,
     graph_input: Any,
     *,
     patient_id: str,
@@ -172,7 +172,7 @@ async def run_turn(
 
 
 async def _run_turn(
-    graph: CompiledStateGraph[Any, Any, Any, Any],
+    graph: WardRoundGraph,
     graph_input: Any,
     *,
     run_id: str,
@@ -241,7 +241,7 @@ def _raise_if_not_recorded(values: dict[str, Any], run_id: str) -> None:
         )
 
 
-async def _prune(graph: CompiledStateGraph[Any, Any, Any, Any], thread_id: str) -> None:
+async def _prune(graph: WardRoundGraph, thread_id: str) -> None:
     """The turn finished: keep only the checkpoints the thread needs to go on (a prune that
     fails costs disk, never the answer)."""
     try:

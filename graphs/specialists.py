@@ -46,12 +46,26 @@ class SpecialistState(SpecialistTask, SpecialistOutput, total=False):
     """``agents.specialist.Explained``, dumped; ``None`` when the model was not asked."""
 
 
+class ToolsUpdate(TypedDict):
+    """``tools``: what the deterministic half found; the model has not been asked yet."""
+
+    started_at: float
+    gathered: dict[str, Any]
+    explained: None
+
+
+class ModelUpdate(TypedDict):
+    """``model``: what the model half produced."""
+
+    explained: dict[str, Any]
+
+
 class _Steps:
     def __init__(self, steps: SpecialistSteps, deps: WardRoundDeps) -> None:
         self.steps = steps
         self.deps = deps
 
-    async def tools(self, state: SpecialistState) -> dict[str, Any]:
+    async def tools(self, state: SpecialistState) -> ToolsUpdate:
         started = time.time()
         async with audited_node(self.steps.name) as step:
             got = await self.steps.gather(self.deps, state)
@@ -62,7 +76,7 @@ class _Steps:
     def after_tools(self, state: SpecialistState) -> Literal["model", "report"]:
         return "model" if state["gathered"]["ask_model"] else "report"
 
-    async def model(self, state: SpecialistState) -> dict[str, Any]:
+    async def model(self, state: SpecialistState) -> ModelUpdate:
         async with audited_node(self.steps.name) as step:
             got = Gathered.model_validate(state["gathered"])
             explained = await self.steps.explain(self.deps, state, got)
@@ -70,7 +84,7 @@ class _Steps:
                 step.record(step="model", degraded=explained.degraded_reason)
         return {"explained": explained.model_dump(mode="json")}
 
-    async def report(self, state: SpecialistState) -> dict[str, Any]:
+    async def report(self, state: SpecialistState) -> SpecialistOutput:
         name = self.steps.name
         async with audited_node(name) as step:
             explained = state.get("explained")

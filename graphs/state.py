@@ -10,10 +10,14 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, Literal, NotRequired
 
+from langgraph.graph.state import CompiledStateGraph
+
 # typing's TypedDict gives pydantic (and so LangGraph Studio's input schema) nothing on 3.11
 from typing_extensions import TypedDict
 
 from agents.common import SpecialistTask
+from agents.conversation import ThreadTurn
+from agents.router import SpecialistName
 
 StartAfresh = Literal["start afresh"]
 START_AFRESH: StartAfresh = "start afresh"
@@ -46,7 +50,7 @@ class WardRoundInput(TypedDict):
     """Patient id in the configured source, or a path to a FHIR bundle file."""
     question: str
     """The ward team's question, in English or Traditional Chinese."""
-    turns: NotRequired[list[dict[str, Any]]]
+    turns: NotRequired[list[ThreadTurn]]
     """Earlier turns held outside the thread (``{question, answer}``): an OpenAI-style client
     that sends its conversation opens a new thread with them, so a follow-up keeps its context."""
 
@@ -62,7 +66,7 @@ class WardRoundState(TypedDict, total=False):
     """Epoch seconds after which model steps are abandoned (the round deadline)."""
     context: str
     """The shared patient context block: first and byte-identical in every specialist prompt."""
-    specialists: list[str]
+    specialists: list[SpecialistName]
     """The specialists ``route`` chose for this question."""
     route_origin: str
     """'model' when the router's structured call decided, 'rule' for the keyword fallback."""
@@ -97,14 +101,90 @@ class WardRoundState(TypedDict, total=False):
     approval_failure: dict[str, Any] | None
     """Why the latest decision was not recorded (``run_id``, ``error``, ``message``,
     ``http_status``, ``title``): the round went back to a fresh pause; that run reports it."""
-    turns: Annotated[list[dict[str, Any]], operator.add]
+    turns: Annotated[list[ThreadTurn], operator.add]
     """The thread's conversation: one {question, answer, run_id} per completed round."""
+
+
+WardRoundGraph = CompiledStateGraph[WardRoundState, None, WardRoundInput, WardRoundState]
+"""The compiled ward round (``graphs.ward_round.build_ward_round``)."""
+
+
+# What each step writes: a node returns exactly its update (mypy checks the keys and types);
+# the reducers above merge it into the state.
+
+
+class LoadRecordUpdate(TypedDict):
+    """``load_record``: the record and what every later step reads; the per-question lists
+    start afresh (``START_AFRESH``, the one reset marker)."""
+
+    record: dict[str, Any]
+    context: str
+    language: str
+    deadline_at: float
+    reports: StartAfresh
+    findings: StartAfresh
+    degraded_reasons: StartAfresh
+    timings: dict[str, float]
+
+
+class RouteUpdate(TypedDict):
+    """``route``: the specialists this question needs (and whether the record was too large
+    to check in full)."""
+
+    specialists: list[SpecialistName]
+    route_origin: str
+    degraded_reasons: list[str]
+    timings: dict[str, float]
+
+
+class SynthesizeUpdate(TypedDict):
+    """``synthesize``: the answer, its claims and the cards; the thread gains a turn."""
+
+    answer: str
+    cards: list[dict[str, Any]]
+    claims: list[dict[str, Any]]
+    unsupported_citations: int
+    degraded_reasons: list[str]
+    timings: dict[str, float]
+    turns: list[ThreadTurn]
+
+
+class ProposeUpdate(TypedDict):
+    """``propose``: what this round proposes; earlier decisions and failures are cleared
+    (``None``: no decision taken yet, a plain value, not a reset of a reduced list)."""
+
+    answer: NotRequired[str]
+    """The answer with what the thread decided appended, when it decided anything."""
+    proposals: list[dict[str, Any]]
+    standing: list[dict[str, Any]]
+    decisions: list[dict[str, Any]]
+    decided: None
+    approval_failure: None
+    approval_attempt: int
+
+
+class DecisionUpdate(TypedDict, total=False):
+    """``approve`` and ``record_decision``: a decision taken, recorded, or undone (a fresh
+    attempt, and why, in ``approval_failure``)."""
+
+    decided: list[dict[str, Any]] | None
+    decisions: list[dict[str, Any]]
+    settled: list[dict[str, Any]]
+    approval_attempt: int
+    approval_failure: dict[str, Any] | None
 
 
 __all__ = [
     "START_AFRESH",
-    "SpecialistTask",
-    "StartAfresh",  # defined beside the specialists that take it (agents.common)
+    "DecisionUpdate",
+    "LoadRecordUpdate",
+    "ProposeUpdate",
+    "RouteUpdate",
+    "SpecialistTask",  # defined beside the specialists that take it (agents.common)
+    "StartAfresh",
+    "SynthesizeUpdate",
+    "ThreadTurn",  # beside the steps that read the conversation (agents.conversation)
+    "WardRoundGraph",
     "WardRoundInput",
     "WardRoundState",
     "merge_timings",

@@ -17,7 +17,6 @@ from typing import Any, cast
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Send
 
 from agents import guideline, history, imaging, labs
@@ -34,7 +33,16 @@ from core.domain import Claim, Finding, PatientRecord
 from graphs.approval import RECORD_DECISION, ApprovalSteps, round_settlement
 from graphs.audit import audited_node, emit
 from graphs.specialists import build_specialist
-from graphs.state import START_AFRESH, SpecialistTask, WardRoundInput, WardRoundState
+from graphs.state import (
+    START_AFRESH,
+    LoadRecordUpdate,
+    RouteUpdate,
+    SpecialistTask,
+    SynthesizeUpdate,
+    WardRoundGraph,
+    WardRoundInput,
+    WardRoundState,
+)
 from tools.fhir.parse import PARTLY_CHECKED
 
 SPECIALISTS: dict[str, SpecialistSteps] = {
@@ -55,7 +63,7 @@ class _Nodes:
     def __init__(self, deps: WardRoundDeps) -> None:
         self.deps = deps
 
-    async def load_record(self, state: WardRoundState) -> dict[str, Any]:
+    async def load_record(self, state: WardRoundState) -> LoadRecordUpdate:
         started = time.monotonic()
         began = self.deps.clock()  # the deadline covers reading the record too
         async with audited_node("load_record") as step:
@@ -78,7 +86,7 @@ class _Nodes:
             "timings": {"load_record": _ms(started)},
         }
 
-    async def route(self, state: WardRoundState) -> dict[str, Any]:
+    async def route(self, state: WardRoundState) -> RouteUpdate:
         started = time.monotonic()
         has_imaging = bool(state["record"].get("imaging"))
         async with audited_node("route") as step:
@@ -116,7 +124,7 @@ class _Nodes:
             for name in state["specialists"]
         ]
 
-    async def synthesize(self, state: WardRoundState, config: RunnableConfig) -> dict[str, Any]:
+    async def synthesize(self, state: WardRoundState, config: RunnableConfig) -> SynthesizeUpdate:
         started = time.monotonic()
         record = PatientRecord.model_validate(state["record"])
         findings = [Finding.model_validate(f) for f in state.get("findings", [])]
@@ -137,7 +145,7 @@ class _Nodes:
                 earlier=state.get("turns") or [],
             )
             await _audit_claims(claims)
-        run_id = (config.get("configurable") or {}).get("run_id", "")
+        run_id = str((config.get("configurable") or {}).get("run_id", ""))
         return {
             "answer": answer,
             "cards": [c.model_dump(mode="json") for c in cards],
@@ -162,7 +170,7 @@ def build_ward_round(
     checkpointer: BaseCheckpointSaver[Any] | None = None,
     *,
     take_decisions: bool = True,
-) -> CompiledStateGraph[WardRoundState, None, WardRoundInput, WardRoundState]:
+) -> WardRoundGraph:
     """Compile the ward round over ``deps`` (model, KG, records, clock) and a checkpointer.
 
     ``take_decisions=False`` builds it for LangGraph's own API, which takes no decision

@@ -60,9 +60,9 @@ def sse_event(event: RoundEvent) -> SseEvent:
         case Status(step, phase):
             name, data = "status", {"node": step, "phase": phase}
         case FindingReported(_, finding):
-            name, data = "finding", finding
+            name, data = "finding", finding.model_dump(mode="json")
         case CardsReady(cards):
-            name, data = "cards", {"cards": cards}
+            name, data = "cards", {"cards": [c.model_dump(mode="json") for c in cards]}
         case Token(text, restart):
             name, data = "token", {"text": text, "restart": True} if restart else {"text": text}
         case ApprovalRequired(pending_id, request):
