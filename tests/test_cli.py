@@ -148,3 +148,39 @@ def test_a_kg_that_cannot_be_loaded_stops_the_round_and_says_how(tmp_path: Path)
     assert "wardround kg load" in done.stderr
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+def test_serve_in_a_fresh_data_dir_loads_the_kg_before_it_listens(tmp_path: Path) -> None:
+    """The server a first-time user starts answers rounds with the KG's checks: it is loaded
+    (said on stderr) before /healthz first answers."""
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "WARDROUND_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from server.cli import main; main()", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        answered = None
+        while answered is None and time.monotonic() < deadline:
+            assert server.poll() is None, "wardround serve exited while starting"
+            try:
+                answered = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert answered is not None, "no /healthz answer in 120 s"
+        assert answered.status_code == 200
+        assert (tmp_path / "kg" / "ladybug.db").is_file()
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert f"knowledge graph: none in {tmp_path / 'kg'} yet; loading it" in output
+    assert " loaded: " in output
+    assert "Traceback" not in output
