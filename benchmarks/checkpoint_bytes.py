@@ -21,11 +21,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from agents.deps import WardRoundDeps
 from core.settings import SHIPPED_DATA, Settings
 from graphs.checkpoint import open_checkpointer
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
+from server.wiring import build_deps
 from tools.fhir.sources import DirectoryPatientSource
 
 QUESTION = "Why is the creatinine rising, and is it safe to continue ibuprofen?"
@@ -56,7 +56,9 @@ def stored_bytes(db: Path) -> int:
 
 async def one_question(patients: Path, patient: str, history: Literal["all", "latest"]) -> int:
     settings = Settings(data_dir=Path(tempfile.mkdtemp()), checkpoint_history=history)
-    deps = WardRoundDeps(patients=DirectoryPatientSource(patients), model=None)
+    deps = build_deps(
+        settings, use_model=False, use_kg=False, patients=DirectoryPatientSource(patients)
+    )
     async with open_checkpointer(settings) as saver:
         await ask(build_ward_round(deps, saver), patient_id=patient, question=QUESTION)
     return stored_bytes(settings.checkpoint_path)

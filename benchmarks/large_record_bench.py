@@ -27,10 +27,11 @@ from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.deps import WardRoundDeps
+from core.settings import Settings
 from evals.large_record import PATIENT, grown_bundle
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
+from server.wiring import build_deps
 from tools.fhir.parse import parse_bundle
 from tools.fhir.sources import DirectoryPatientSource
 
@@ -39,11 +40,12 @@ NOW = datetime(2025, 7, 12, 9, tzinfo=UTC)
 
 
 async def one_round(directory: Path, deadline_s: float) -> tuple[float, Any]:
-    deps = WardRoundDeps(
+    deps = build_deps(
+        Settings(data_dir=Path(tempfile.mkdtemp()), round_deadline_s=deadline_s),
+        use_model=False,
+        use_kg=False,
         patients=DirectoryPatientSource(directory, clock=lambda: NOW),
-        model=None,
         clock=lambda: NOW,
-        round_deadline_s=deadline_s,
     )
     graph = build_ward_round(deps, InMemorySaver())
     started = time.perf_counter()

@@ -16,20 +16,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import tempfile
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.deps import WardRoundDeps
 from core.model.client import ModelClient
 from core.model.replies import Reply
 from core.model.transcript_server import TranscriptServer
 from core.model.types import ModelConfig
-from core.settings import SHIPPED_DATA
+from core.settings import SHIPPED_DATA, Settings
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
+from server.wiring import build_deps
 from tools.fhir.sources import DirectoryPatientSource
 
 PATIENT = "aki-on-ckd"
@@ -61,9 +63,12 @@ async def one_round(latency_s: float, concurrency: int, prompts: list[dict[str, 
     async with server.http_client() as http:
         cfg = ModelConfig(server.base_url_inprocess, "bench", max_concurrency=concurrency)
         client = ModelClient(cfg, http_client=http, capabilities=server.profile)
-        deps = WardRoundDeps(
-            patients=DirectoryPatientSource(SHIPPED_DATA / "patients", clock=lambda: NOW),
+        deps = build_deps(
+            Settings(data_dir=Path(tempfile.mkdtemp())),
+            use_model=False,  # only the scripted model given here
+            use_kg=False,
             model=client,
+            patients=DirectoryPatientSource(SHIPPED_DATA / "patients", clock=lambda: NOW),
             clock=lambda: NOW,
         )
         graph = build_ward_round(deps, InMemorySaver())

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from agents.context import patient_context
-from agents.deps import WardRoundDeps
 from agents.imaging import NO_VISION, imaging_specialist
 from core.model.replies import Reply
 from core.settings import SHIPPED_DATA
@@ -49,17 +48,17 @@ def vlm(body: dict[str, Any]) -> Reply:
     )  # fmt: skip
 
 
-async def test_no_vision_model_says_so_and_invents_nothing(task) -> None:
-    deps = WardRoundDeps(patients=DirectoryPatientSource(), model=None)
+async def test_no_vision_model_says_so_and_invents_nothing(task, round_deps) -> None:
+    deps = round_deps(patients=DirectoryPatientSource())
     report = await imaging_specialist(deps, task)
     assert report.findings == []
     assert report.summary.startswith(NO_VISION)
     assert STUDY in report.summary
 
 
-async def test_vision_model_reads_the_rendered_radiograph(task, scripted_model) -> None:
+async def test_vision_model_reads_the_rendered_radiograph(task, scripted_model, round_deps) -> None:
     server, vision = scripted_model(vlm)
-    deps = WardRoundDeps(patients=DirectoryPatientSource(), model=None, vision=vision)
+    deps = round_deps(patients=DirectoryPatientSource(), vision=vision)
     report = await imaging_specialist(deps, task)
     assert len(server.requests) == 1
     right, ghost = report.findings

@@ -20,13 +20,13 @@ from agents.approvals import (
     Outbox,
     propose,
 )
-from agents.deps import WardRoundDeps
 from core.audit import AuditStore, EventKind
 from core.audit.errors import AuditError
 from core.errors import Forbidden, InvalidInput
 from core.settings import SHIPPED_DATA
 from graphs.run import ask, resume
 from graphs.ward_round import build_ward_round
+from tests.conftest import DepsFactory
 from tests.graphs.test_ward_round import NOW, ward_model
 from tools.fhir.sources import DirectoryPatientSource
 
@@ -42,11 +42,11 @@ def outbox(tmp_path: Path) -> JsonlOutbox:
     return JsonlOutbox(tmp_path / "outbox.jsonl")
 
 
-def approval_graph(scripted_model: Any, outbox: Outbox) -> Any:
+def approval_graph(round_deps: DepsFactory, scripted_model: Any, outbox: Outbox) -> Any:
     """The ward round over the shipped patients and the scripted ward model, writing approved
     proposals to ``outbox``."""
     _, client = scripted_model(ward_model)
-    deps = WardRoundDeps(
+    deps = round_deps(
         patients=DirectoryPatientSource(SHIPPED_DATA / "patients", clock=lambda: NOW),
         model=client,
         clock=lambda: NOW,
@@ -56,8 +56,8 @@ def approval_graph(scripted_model: Any, outbox: Outbox) -> Any:
 
 
 @pytest.fixture
-def graph(scripted_model, outbox):
-    return approval_graph(scripted_model, outbox)
+def graph(round_deps, scripted_model, outbox):
+    return approval_graph(round_deps, scripted_model, outbox)
 
 
 def decide(decision: str, approver: Approver = DR_LIN, **edits: object) -> ApprovalResume:
@@ -158,12 +158,12 @@ async def test_a_resume_must_decide_each_proposal_exactly_once(graph, outbox) ->
 
 
 async def test_a_renal_dose_adjustment_proposes_a_new_dose_not_a_hold(
-    scripted_model, curated_kg
+    scripted_model, curated_kg, round_deps
 ) -> None:
     _, client = scripted_model(ward_model)
     source = DirectoryPatientSource(SHIPPED_DATA / "patients", clock=lambda: NOW)
     with_kg = build_ward_round(
-        WardRoundDeps(patients=source, model=client, clock=lambda: NOW, graph_store=curated_kg),
+        round_deps(patients=source, model=client, clock=lambda: NOW, graph_store=curated_kg),
         InMemorySaver(),
     )
     result = await ask(with_kg, patient_id="postop-vte-prophylaxis", question="Enoxaparin dose?")

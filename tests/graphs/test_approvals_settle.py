@@ -20,11 +20,11 @@ from agents.approvals import (
     Proposal,
     RecordedDecision,
 )
-from agents.deps import WardRoundDeps
 from core.domain import Finding, Severity
 from core.settings import SHIPPED_DATA
 from graphs.run import ask, resume
 from graphs.ward_round import build_ward_round
+from tests.conftest import DepsFactory
 from tests.graphs.test_approvals import DR_LIN, ORDER, PATIENT, approval_graph, outbox_items
 from tests.graphs.test_ward_round import NOW, ward_model
 from tools.fhir.sources import DirectoryPatientSource
@@ -50,9 +50,9 @@ def all_of(proposals: list[Proposal], decision: str, approver: Approver) -> Appr
 
 @pytest.mark.parametrize(("decision", "said"), [("approve", "approved"), ("reject", "rejected")])
 async def test_a_decided_proposal_is_not_asked_again_while_its_facts_stand(
-    scripted_model: Any, outbox: Any, decision: str, said: str
+    scripted_model: Any, outbox: Any, round_deps: DepsFactory, decision: str, said: str
 ) -> None:
-    graph = approval_graph(scripted_model, outbox)
+    graph = approval_graph(round_deps, scripted_model, outbox)
     first = await ask(graph, patient_id=PATIENT, question="Can we give the co-amoxiclav?")
     assert [p.id for p in first.proposals] == [f"activate:{ORDER}"]
     await resume(
@@ -105,9 +105,9 @@ def k_bundle(tmp_path: Path, potassium: float | None = None) -> Path:
     return root
 
 
-def k_graph(scripted_model: Any, outbox: Any, root: Path, kg: Any) -> Any:
+def k_graph(round_deps: DepsFactory, scripted_model: Any, outbox: Any, root: Path, kg: Any) -> Any:
     _, client = scripted_model(ward_model)
-    deps = WardRoundDeps(
+    deps = round_deps(
         patients=DirectoryPatientSource(root, clock=lambda: NOW),
         model=client,
         clock=lambda: NOW,
@@ -118,10 +118,10 @@ def k_graph(scripted_model: Any, outbox: Any, root: Path, kg: Any) -> Any:
 
 
 async def test_a_new_result_brings_a_decided_proposal_back_saying_what_changed(
-    tmp_path: Path, scripted_model: Any, outbox: Any, curated_kg: Any
+    tmp_path: Path, scripted_model: Any, outbox: Any, curated_kg: Any, round_deps: DepsFactory
 ) -> None:
     root = k_bundle(tmp_path)
-    graph = k_graph(scripted_model, outbox, root, curated_kg)
+    graph = k_graph(round_deps, scripted_model, outbox, root, curated_kg)
     first = await ask(graph, patient_id=K_PATIENT, question="Potassium plan?")
     assert first.pending_approval, [f.id for f in first.findings]
     held = {p.id for p in first.proposals}
@@ -148,9 +148,9 @@ async def test_a_new_result_brings_a_decided_proposal_back_saying_what_changed(
 
 
 async def test_a_question_on_a_paused_thread_keeps_its_proposals_waiting(
-    scripted_model: Any, outbox: Any
+    scripted_model: Any, outbox: Any, round_deps: DepsFactory
 ) -> None:
-    graph = approval_graph(scripted_model, outbox)
+    graph = approval_graph(round_deps, scripted_model, outbox)
     first = await ask(graph, patient_id=PATIENT, question="Can we give the co-amoxiclav?")
     assert first.pending_approval
     second = await ask(

@@ -18,6 +18,7 @@ from core.settings import SHIPPED_DATA, Settings
 from graphs.checkpoint import open_checkpointer
 from graphs.run import ask, resume
 from graphs.ward_round import build_ward_round
+from tests.conftest import DepsFactory
 from tests.graphs.test_approvals import DR_LIN, ORDER, PATIENT
 from tests.graphs.test_ward_round import NOW, ward_model
 from tools.fhir.sources import DirectoryPatientSource
@@ -35,9 +36,9 @@ def stored(db: Path) -> dict[str, int]:
     }
 
 
-def deps(scripted_model: Any) -> WardRoundDeps:
+def deps(round_deps: DepsFactory, scripted_model: Any) -> WardRoundDeps:
     _, client = scripted_model(ward_model)
-    return WardRoundDeps(
+    return round_deps(
         patients=DirectoryPatientSource(SHIPPED_DATA / "patients", clock=lambda: NOW),
         model=client,
         clock=lambda: NOW,
@@ -45,11 +46,11 @@ def deps(scripted_model: Any) -> WardRoundDeps:
 
 
 async def test_a_thread_keeps_its_latest_checkpoint_and_goes_on(
-    tmp_path: Path, scripted_model: Any
+    tmp_path: Path, scripted_model: Any, round_deps: DepsFactory
 ) -> None:
     settings = Settings(data_dir=tmp_path)
     async with open_checkpointer(settings) as saver:
-        graph = build_ward_round(deps(scripted_model), saver)
+        graph = build_ward_round(deps(round_deps, scripted_model), saver)
         first = await ask(graph, patient_id=PATIENT, question="Is the antibiotic safe?")
         assert first.pending_approval, "the round proposes an order and pauses"
         paused = stored(settings.checkpoint_path)
@@ -74,10 +75,12 @@ async def test_a_thread_keeps_its_latest_checkpoint_and_goes_on(
     assert stored(settings.checkpoint_path)["root"] == 1
 
 
-async def test_all_history_is_kept_when_asked(tmp_path: Path, scripted_model: Any) -> None:
+async def test_all_history_is_kept_when_asked(
+    tmp_path: Path, scripted_model: Any, round_deps: DepsFactory
+) -> None:
     settings = Settings(data_dir=tmp_path, checkpoint_history="all")
     async with open_checkpointer(settings) as saver:
-        graph = build_ward_round(deps(scripted_model), saver)
+        graph = build_ward_round(deps(round_deps, scripted_model), saver)
         await ask(graph, patient_id="aki-on-ckd", question="Why is the creatinine rising?")
     kept = stored(settings.checkpoint_path)
     assert kept["root"] > 1

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.deps import WardRoundDeps
 from core.model.transcript_server import Fault
 from core.settings import REPO_ROOT
 from graphs.result import WardRoundResult
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
 from kg.store import GraphStore
+from tests.conftest import DepsFactory
 from tests.graphs.test_ward_round import ward_model
 from tools.fhir.sources import DirectoryPatientSource
 
@@ -106,12 +106,12 @@ def rounds() -> dict[str, WardRoundResult]:
 @pytest.mark.parametrize(("patient", "kind", "drugs"), EXPECTED)
 async def test_findings_with_the_model_down(  # noqa: PLR0917 - pytest fixtures
     curated_kg: GraphStore, scripted_model: Any, patients: Path, rounds: Any,
-    patient: str, kind: str, drugs: set[str],
+    round_deps: DepsFactory, patient: str, kind: str, drugs: set[str],
 ) -> None:  # fmt: skip
     if patient not in rounds:
         server, client = scripted_model(ward_model, max_retries=0)
         server.inject(Fault("status", status=503, times=1000))
-        deps = WardRoundDeps(
+        deps = round_deps(
             patients=DirectoryPatientSource(patients), model=client, graph_store=curated_kg
         )
         graph = build_ward_round(deps, InMemorySaver())

@@ -10,13 +10,13 @@ import pytest
 import yaml
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.deps import WardRoundDeps
 from core.model.transcript_server import Fault
 from core.settings import SHIPPED_DATA
 from graphs.result import WardRoundResult
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
 from kg.store import GraphStore
+from tests.conftest import DepsFactory
 from tests.graphs.test_ward_round import ward_model
 from tools.fhir.sources import DirectoryPatientSource
 
@@ -68,8 +68,10 @@ def rounds() -> dict[tuple[str, str], WardRoundResult]:
     return {}
 
 
-async def run_round(store: GraphStore, client: Any, scenario: dict[str, Any]) -> WardRoundResult:
-    deps = WardRoundDeps(patients=DirectoryPatientSource(), model=client, graph_store=store)
+async def run_round(
+    round_deps: DepsFactory, store: GraphStore, client: Any, scenario: dict[str, Any]
+) -> WardRoundResult:
+    deps = round_deps(patients=DirectoryPatientSource(), model=client, graph_store=store)
     graph = build_ward_round(deps, InMemorySaver())
     return await ask(graph, patient_id=scenario["id"], question=scenario["question"])
 
@@ -98,23 +100,23 @@ def _plain(text: str) -> str:
 @pytest.mark.parametrize(("scenario", "expected"), expectations())
 @pytest.mark.parametrize("model", ["scripted", "down"])
 async def test_expected_findings_reach_the_answer(  # noqa: PLR0917 - pytest fixtures
-    store, rounds, scripted_model, scenario, expected, model
+    store, rounds, scripted_model, scenario, expected, model, round_deps
 ) -> None:
     key = (scenario["id"], model)
     if key not in rounds:
         server, client = scripted_model(ward_model, max_retries=0)
         if model == "down":
             server.inject(Fault("status", status=503, times=1000))
-        rounds[key] = await run_round(store, client, scenario)
+        rounds[key] = await run_round(round_deps, store, client, scenario)
     result = rounds[key]
     assert matches(result, expected, store), [f.summary for f in result.findings]
     assert result.degraded is (model == "down")
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS["scenarios"], ids=lambda s: s["id"])
-async def test_every_citation_resolves(store, scripted_model, scenario) -> None:
+async def test_every_citation_resolves(store, scripted_model, scenario, round_deps) -> None:
     _, client = scripted_model(ward_model)
-    result = await run_round(store, client, scenario)
+    result = await run_round(round_deps, store, client, scenario)
     record = await DirectoryPatientSource().load(scenario["id"])
     refs = record.refs()
     kg_ids = {c.ref for f in result.findings for c in f.citations if c.kind == "kg"}

@@ -32,6 +32,7 @@ from agents.approvals import (
 from core.errors import ConfigurationError
 from core.settings import SHIPPED_DATA, Settings
 from graphs.run import ask, resume
+from tests.conftest import DepsFactory
 from tests.graphs.test_approvals import approval_graph
 from tools.fhir.outbox import FhirOutbox, FhirWriteFailed
 
@@ -256,10 +257,10 @@ async def test_an_unreachable_server_is_a_clear_error() -> None:
 
 
 async def test_an_approval_that_cannot_be_recorded_stays_pending_until_it_can(
-    fhir: tuple[FakeFhirWrites, FhirOutbox], scripted_model: Any
+    fhir: tuple[FakeFhirWrites, FhirOutbox], scripted_model: Any, round_deps: DepsFactory
 ) -> None:
     fake, outbox = fhir
-    graph = approval_graph(scripted_model, outbox)
+    graph = approval_graph(round_deps, scripted_model, outbox)
     asked = await ask(graph, patient_id=PAUSING, question="Can we give the co-amoxiclav?")
     [proposal] = asked.proposals
     decision = ApprovalResume(

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.deps import WardRoundDeps
 from evals.large_record import PATIENT, grown_bundle
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
+from tests.conftest import DepsFactory
 from tools.fhir import bundle
 from tools.fhir.bundle import MAX_OBSERVATIONS, newest_observations
 from tools.fhir.parse import PARTLY_CHECKED, parse_bundle
@@ -46,7 +46,7 @@ def test_a_record_within_the_bound_is_untouched() -> None:
 
 
 async def test_the_round_says_what_it_checked(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, round_deps: DepsFactory
 ) -> None:
     # a bound of 200 stands in for 5,000 so that the test parses 400 results, not 5,400
     monkeypatch.setattr(bundle, "MAX_OBSERVATIONS", 200)
@@ -54,8 +54,8 @@ async def test_the_round_says_what_it_checked(
     record = parse_bundle(tmp_path / f"{PATIENT}.json", now=NOW)
     [issue] = [i for i in record.data_issues if i.kind == PARTLY_CHECKED]
     assert "checked the 200 newest of 400 observations" in issue.message
-    deps = WardRoundDeps(
-        patients=DirectoryPatientSource(tmp_path, clock=lambda: NOW), model=None, clock=lambda: NOW
+    deps = round_deps(
+        patients=DirectoryPatientSource(tmp_path, clock=lambda: NOW), clock=lambda: NOW
     )
     result = await ask(build_ward_round(deps, InMemorySaver()), patient_id=PATIENT, question="?")
     assert issue.message in result.degraded_reasons
