@@ -13,12 +13,19 @@ from datetime import datetime
 
 from agents.kg_checks import kg_findings
 from agents.record_status import record_status_findings
-from agents.scores import curb65_finding, drawn_together, news2_finding, qsofa_finding
+from agents.scores import (
+    curb65_finding,
+    drawn_together,
+    news2_finding,
+    qsofa_finding,
+    record_calculation_findings,
+)
 from core.domain import Citation, Finding, Observation, PatientRecord, Severity
 from core.errors import InvalidInput
 from core.logging import get_logger
 from kg.store import GraphStore
 from tools.calculators.aki import AkiInput, CreatinineSample, aki_stage
+from tools.calculators.base import CalcResult
 from tools.calculators.chemistry import ElectrolyteInput, anion_gap
 from tools.calculators.renal import EgfrInput, egfr_ckd_epi_2021
 from tools.labs.findings import lab_findings
@@ -132,20 +139,33 @@ def egfr_finding(record: PatientRecord, now: datetime) -> Finding | None:
     )
 
 
-# LOINC: sodium 2951-2, chloride 2075-0, bicarbonate 1963-8 (all mmol/L in serum/plasma).
+# LOINC: sodium 2951-2, chloride 2075-0, bicarbonate 1963-8 or total CO2 2028-9 (the serum
+# chemistry's 'bicarbonate', which the anion gap of Emmett & Narins 1977 uses); all mmol/L.
 ELECTROLYTES = {"2951-2": "sodium", "2075-0": "chloride", "1963-8": "bicarbonate"}
+ELECTROLYTES_CO2 = {"2951-2": "sodium", "2075-0": "chloride", "2028-9": "bicarbonate"}
 
 
-def anion_gap_finding(record: PatientRecord) -> Finding | None:
-    """The widest anion gap among the sets of Na, Cl and HCO3 drawn together."""
+def anion_gap_result(record: PatientRecord) -> tuple[CalcResult, dict[str, Observation]] | None:
+    """The widest anion gap among the sets of Na, Cl and HCO3 (or total CO2) drawn together."""
     worst = None
-    for drawn in drawn_together(record, ELECTROLYTES, units=("mmol/L", "meq/L")):
+    units = ("mmol/L", "meq/L", "mEq/L")
+    sets = [
+        *drawn_together(record, ELECTROLYTES, units=units),
+        *drawn_together(record, ELECTROLYTES_CO2, units=units),
+    ]
+    for drawn in sets:
         try:
             result = anion_gap(ElectrolyteInput(**{k: o.value for k, o in drawn.items()}))
         except InvalidInput:
             continue
         if worst is None or result.value > worst[0].value:
             worst = (result, drawn)
+    return worst
+
+
+def anion_gap_finding(record: PatientRecord) -> Finding | None:
+    """The widest anion gap, when it is outside the reference interval."""
+    worst = anion_gap_result(record)
     if worst is None or worst[0].category == "normal":
         return None
     result, drawn = worst
@@ -165,6 +185,7 @@ def lab_rule_findings(record: PatientRecord, now: datetime) -> list[Finding]:
         f.model_copy(update={"specialist": "labs"})
         for f in (*record_status_findings(record, now), *lab_findings(record))
     ]
+    gap = anion_gap_result(record)
     computed = (
         aki_finding(record),
         egfr_finding(record, now),
@@ -172,6 +193,9 @@ def lab_rule_findings(record: PatientRecord, now: datetime) -> list[Finding]:
         news2_finding(record),
         qsofa_finding(record),
         curb65_finding(record),
+        *record_calculation_findings(
+            record, anion_gap=gap[0] if gap and gap[0].category == "normal" else None
+        ),
     )
     for extra in computed:
         if extra is not None:

@@ -82,7 +82,7 @@ class WardRoundResult(BaseModel):
 
     def outlook_text(self) -> str:
         """The Outlook section printed after the answer ('' when there is none)."""
-        return outlook_text(self.outlook)
+        return outlook_text(self.outlook, self.language)
 
     def citations_text(self) -> list[str]:
         refs: dict[str, str] = {}

@@ -11,7 +11,9 @@ from agents.outlook import outlook, outlook_text
 from core.domain import (
     Citation,
     Coding,
+    Encounter,
     Finding,
+    Medication,
     Observation,
     Patient,
     PatientRecord,
@@ -19,6 +21,7 @@ from core.domain import (
     Severity,
 )
 from graphs.result import result_from_state
+from tools.calculators.liver import MeldNaInput, meld_na
 from tools.prognosis import KfreInput, kfre
 
 T0 = datetime(2025, 3, 1, 6, tzinfo=UTC)
@@ -159,3 +162,85 @@ def test_the_result_carries_the_outlook_beside_the_answer() -> None:
     bare = result_from_state({"patient_id": "p", "question": "q", "answer": "A."}, **meta)
     assert bare.outlook == []
     assert bare.outlook_text() == ""
+
+
+def inpatient(rec: PatientRecord, status: str = "in-progress") -> PatientRecord:
+    return rec.model_copy(
+        update={"encounters": (Encounter(ref="Encounter/e", status=status, start=T0),)}
+    )
+
+
+def test_meld_na_three_month_mortality_where_cirrhosis_is_coded() -> None:
+    rec = record(
+        problem("Condition/cirrhosis", "K74.60"), ob("Observation/bili", "1975-2", 3.0, "mg/dL"),
+        ob("Observation/inr", "6301-6", 1.8, "{INR}"), ob("Observation/na", "2951-2", 130, "mmol/L"),
+        ob("Observation/cr", "2160-0", 1.5, "mg/dL"),
+    )  # fmt: skip
+    [item] = [i for i in outlook(rec, []) if i.id == "meld_3_month_mortality"]
+    expected = meld_na(MeldNaInput(creatinine=1.5, bilirubin=3.0, inr=1.8, sodium=130))
+    assert 20 <= expected.value <= 29  # the band this record falls in
+    assert item.applied
+    assert item.probability == pytest.approx(0.196)  # Wiesner 2003: MELD 20-29, 19.6%
+    assert f"MELD-Na {expected.value:g} (band 20-29)" in item.statement
+    assert "bands are for MELD" in item.statement
+    assert {"Condition/cirrhosis", "Observation/inr", "Observation/na"} <= {
+        c.ref for c in item.citations
+    }
+    assert "UNOS" in item.cohort
+
+
+def test_meld_na_says_what_is_missing_and_needs_liver_disease() -> None:
+    labs = (ob("Observation/bili", "1975-2", 3.0, "mg/dL"), ob("Observation/cr", "2160-0", 1.5,
+            "mg/dL"))  # fmt: skip
+    [item] = [i for i in outlook(record(problem("Condition/c", "K70.30"), *labs), [])
+              if i.id == "meld_3_month_mortality"]  # fmt: skip
+    assert not item.applied
+    assert item.probability is None
+    assert item.missing == ("inr", "sodium")
+    assert not [i for i in outlook(record(*labs), []) if i.id == "meld_3_month_mortality"]
+
+
+def test_padua_for_a_medical_inpatient_with_prophylaxis_and_what_is_not_coded() -> None:
+    rec = inpatient(
+        record(problem("Condition/hf", "I50.9"), problem("Condition/cap", "J18.9"),
+               problem("Condition/ca", "C34.90"), born=1950)
+    ).model_copy(update={"medications": (
+        Medication(ref="MedicationRequest/enox", name="enoxaparin 40 mg", status="active"),)})  # fmt: skip
+    [item] = [i for i in outlook(rec, []) if i.id == "padua_vte_risk"]
+    # HAND (Barbar 2010 Table 1): cancer 3 + heart failure 1 + infection 1 + age >= 70 1 = 6
+    assert item.applied
+    assert item.statement.startswith("Padua 6 (high risk): 11.0% VTE within 90 days")
+    assert "thromboprophylaxis is recorded" in item.statement
+    assert item.missing == ("reduced mobility", "recent trauma or surgery")
+    assert "MedicationRequest/enox" in {c.ref for c in item.citations}
+
+
+def test_padua_refused_for_a_surgical_patient_and_absent_for_an_outpatient() -> None:
+    surgical = inpatient(record(problem("Condition/hip", "Z96.641"), born=1950))
+    [item] = [i for i in outlook(surgical, []) if i.id == "padua_vte_risk"]
+    assert not item.applied
+    assert item.probability is None
+    assert "surgical patient" in item.statement
+    outpatient = inpatient(record(problem("Condition/hf", "I50.9")), status="finished")
+    assert not [i for i in outlook(outpatient, []) if i.id == "padua_vte_risk"]
+
+
+def test_news2_gives_the_response_and_discrimination_never_a_probability() -> None:
+    news = calc_finding("news2", "news2 = 7 {score} high", "Observation/rr")
+    [item] = [i for i in outlook(record(), [news]) if i.id == "news2_deterioration"]
+    assert item.probability is None
+    assert "emergency response" in item.statement
+    assert "AUROC 0.894" in item.statement
+    assert "35 585 acute medical admissions" in item.cohort
+    assert "Observation/rr" in {c.ref for c in item.citations}
+    low = calc_finding("news2", "news2 = 2 {score} low", "Observation/rr")
+    assert not [i for i in outlook(record(), [low]) if i.id == "news2_deterioration"]
+
+
+def test_outlook_frame_in_traditional_chinese() -> None:
+    rec = inpatient(record(problem("Condition/hip", "Z96.641"), born=1950))
+    items = outlook(rec, [])
+    text = outlook_text(items, "zh-TW")
+    assert text.startswith("展望（")
+    assert "- [未套用] Padua VTE risk not applied" in text
+    assert outlook_text(items).startswith("Outlook (")
