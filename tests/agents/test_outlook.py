@@ -172,8 +172,10 @@ def inpatient(rec: PatientRecord, status: str = "in-progress") -> PatientRecord:
 
 def test_meld_na_three_month_mortality_where_cirrhosis_is_coded() -> None:
     rec = record(
-        problem("Condition/cirrhosis", "K74.60"), ob("Observation/bili", "1975-2", 3.0, "mg/dL"),
-        ob("Observation/inr", "6301-6", 1.8, "{INR}"), ob("Observation/na", "2951-2", 130, "mmol/L"),
+        problem("Condition/cirrhosis", "K74.60"),
+        ob("Observation/bili", "1975-2", 3.0, "mg/dL"),
+        ob("Observation/inr", "6301-6", 1.8, "{INR}"),
+        ob("Observation/na", "2951-2", 130, "mmol/L"),
         ob("Observation/cr", "2160-0", 1.5, "mg/dL"),
     )  # fmt: skip
     [item] = [i for i in outlook(rec, []) if i.id == "meld_3_month_mortality"]
@@ -202,10 +204,15 @@ def test_meld_na_says_what_is_missing_and_needs_liver_disease() -> None:
 
 def test_padua_for_a_medical_inpatient_with_prophylaxis_and_what_is_not_coded() -> None:
     rec = inpatient(
-        record(problem("Condition/hf", "I50.9"), problem("Condition/cap", "J18.9"),
-               problem("Condition/ca", "C34.90"), born=1950)
-    ).model_copy(update={"medications": (
-        Medication(ref="MedicationRequest/enox", name="enoxaparin 40 mg", status="active"),)})  # fmt: skip
+        record(
+            problem("Condition/hf", "I50.9"),
+            problem("Condition/cap", "J18.9"),
+            problem("Condition/ca", "C34.90"),
+            born=1950,
+        )
+    )
+    enox = Medication(ref="MedicationRequest/enox", name="enoxaparin 40 mg", status="active")
+    rec = rec.model_copy(update={"medications": (enox,)})
     [item] = [i for i in outlook(rec, []) if i.id == "padua_vte_risk"]
     # HAND (Barbar 2010 Table 1): cancer 3 + heart failure 1 + infection 1 + age >= 70 1 = 6
     assert item.applied
