@@ -7,7 +7,7 @@ from typing import Any, Literal, Self
 from pydantic import Field, model_validator
 
 from tools.calculators.base import CalcInput, CalcResult, Calculator, Source
-from tools.calculators.criteria import assumed_absent, boolean_fields
+from tools.calculators.criteria import boolean_fields, point_score
 from tools.units import (
     CREATININE_MG_DL,
     CreatinineUnit,
@@ -77,18 +77,11 @@ def heart_score(params: HeartInput) -> CalcResult:
     total = int(sum(points.values()))
     # Six 2008: 0-3 MACE 2.5%, 4-6 20.3%, 7-10 72.7% at 6 weeks.
     band = "low (0-3)" if total <= 3 else "moderate (4-6)" if total <= 6 else "high (7-10)"
-    return CalcResult(
-        calculator="heart_score",
-        value=total,
-        unit="{score}",
-        category=band,
+    return point_score(
+        "heart_score", params, points, SIX_2008, category=band,
         interpretation=f"HEART {total}: {band} risk of a major adverse cardiac event at 6 weeks "
         "(Six 2008: 2.5%, 20.3%, 72.7% by band)",
-        components=points,
-        inputs=params.model_dump(mode="json"),
-        warnings=assumed_absent(params, boolean_fields(params)),
-        source=SIX_2008.cite(),
-    )
+    )  # fmt: skip
 
 
 class WellsDvtInput(CalcInput):
@@ -116,18 +109,12 @@ def wells_dvt(params: WellsDvtInput) -> CalcResult:
     points["alternative_diagnosis_as_likely"] *= -2.0
     total = int(sum(points.values()))
     likely = total >= 2
-    return CalcResult(
-        calculator="wells_dvt",
-        value=total,
-        unit="{score}",
+    return point_score(
+        "wells_dvt", params, points, WELLS_2003,
         category="DVT likely" if likely else "DVT unlikely",
         interpretation=f"Wells DVT {total}: "
         + ("DVT likely (>= 2): ultrasound" if likely else "DVT unlikely (< 2): D-dimer first"),
-        components=points,
-        inputs=params.model_dump(mode="json"),
-        warnings=assumed_absent(params, boolean_fields(params)),
-        source=WELLS_2003.cite(),
-    )
+    )  # fmt: skip
 
 
 class RcriInput(CalcInput):
@@ -161,19 +148,13 @@ def revised_cardiac_risk_index(params: RcriInput) -> CalcResult:
     total = int(sum(points.values()))
     risk = _RCRI_RISK[min(total, 3)]
     note = CREATININE_MG_DL.conversion_note(params.creatinine, params.creatinine_unit, "creatinine")
-    return CalcResult(
-        calculator="revised_cardiac_risk_index",
-        value=total,
-        unit="{score}",
+    return point_score(
+        "revised_cardiac_risk_index", params, points, LEE_1999,
         category=f"class {('I', 'II', 'III', 'IV')[min(total, 3)]}",
         interpretation=f"RCRI {total}: major cardiac complications {risk} in the validation "
         "cohort (Lee 1999)",
-        components=points,
-        inputs=params.model_dump(mode="json"),
         conversions=(note,) if note else (),
-        warnings=assumed_absent(params, boolean_fields(params)),
-        source=LEE_1999.cite(),
-    )
+    )  # fmt: skip
 
 
 RISK_CALCULATORS: tuple[Calculator[Any], ...] = (

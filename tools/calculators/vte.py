@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from tools.calculators.base import CalcInput, CalcResult, Calculator, Source
-from tools.calculators.criteria import assumed_absent, boolean_fields
+from tools.calculators.criteria import point_score, weighted_points
 
 BARBAR_2010 = Source(
     authors="Barbar S, Noventa F, Rossetto V, et al.",
@@ -47,22 +47,15 @@ class PaduaInput(CalcInput):
 
 def padua(params: PaduaInput) -> CalcResult:
     """Sum of Barbar 2010's points; age >= 70 scores 1; >= 4 is high risk."""
-    points = {name: float(_PADUA[name] * getattr(params, name)) for name in _PADUA}
+    points = weighted_points(params, _PADUA)
     points["age_70_or_over"] = float(params.age >= 70)
     total = int(sum(points.values()))
     high = total >= 4
-    return CalcResult(
-        calculator="padua",
-        value=total,
-        unit="{score}",
-        category="high risk" if high else "low risk",
+    return point_score(
+        "padua", params, points, BARBAR_2010, category="high risk" if high else "low risk",
         interpretation=f"Padua {total}: {'high' if high else 'low'} VTE risk"
         + (": consider pharmacological prophylaxis unless bleeding risk forbids" if high else ""),
-        components=points,
-        inputs=params.model_dump(mode="json"),
-        warnings=assumed_absent(params, boolean_fields(params)),
-        source=BARBAR_2010.cite(),
-    )
+    )  # fmt: skip
 
 
 Surgery = Literal["none", "minor", "major", "arthroplasty"]
@@ -122,7 +115,7 @@ class CapriniInput(CalcInput):
 def caprini(params: CapriniInput) -> CalcResult:
     """Sum of the Caprini 2005 score sheet's points."""
     age = params.age
-    points = {name: float(_CAPRINI[name] * getattr(params, name)) for name in _CAPRINI}
+    points = weighted_points(params, _CAPRINI)
     points["age"] = 3.0 if age >= 75 else 2.0 if age >= 61 else 1.0 if age >= 41 else 0.0
     points["surgery"] = float(_SURGERY[params.surgery])
     points["mobility"] = float(_MOBILITY[params.mobility])
@@ -132,17 +125,10 @@ def caprini(params: CapriniInput) -> CalcResult:
         "very low (0)" if total == 0 else "low (1-2)" if total <= 2
         else "moderate (3-4)" if total <= 4 else "high (>= 5)"
     )  # fmt: skip
-    return CalcResult(
-        calculator="caprini",
-        value=total,
-        unit="{score}",
-        category=band,
+    return point_score(
+        "caprini", params, points, CAPRINI_2005, category=band,
         interpretation=f"Caprini {total}: {band} VTE risk after surgery (ACCP 2012 bands)",
-        components=points,
-        inputs=params.model_dump(mode="json"),
-        warnings=assumed_absent(params, boolean_fields(params)),
-        source=CAPRINI_2005.cite(),
-    )
+    )  # fmt: skip
 
 
 VTE_CALCULATORS: tuple[Calculator[Any], ...] = (
