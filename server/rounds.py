@@ -8,9 +8,12 @@ turn is recorded either way).
 
 Before any run, holding the thread, ``run_round`` finishes a decision a crash left half-recorded
 (``graphs.run.finish_decision``) and checks the turn against what the thread waits on: a resume
-goes through ``agents.approvals.validate_resume``, a new question on a paused thread is refused
-(``ApprovalPending``). The routes ask the same before a stream starts (``thread_snapshot``,
-``refuse_if_paused``), so a refusal is a plain HTTP error, not an event.
+goes through ``agents.approvals.validate_resume``; a new question on a paused thread is answered
+(the round runs; the proposals it waits on stay pending and are listed again:
+``agents.approval_memory``), or, when the client asks for strict behaviour (``Turn.strict``:
+``X-Wardround-Strict: true``), refused (``ApprovalPending``). The routes ask the same before a
+stream starts (``thread_snapshot``, ``refuse_if_paused``), so a refusal is a plain HTTP error,
+not an event.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ class Turn:
     earlier: tuple[dict[str, str], ...] = ()
     """Turns the caller held outside the thread (the OpenAI facade's message history), given to
     a new thread so its first question is read in context."""
+    strict: bool = False
+    """Refuse a question while the thread waits for a decision (409) instead of answering it."""
 
     def graph_input(self) -> Any:
         if self.resume is not None:
@@ -88,10 +93,10 @@ async def run_round(
     if turn.resume is not None:
         resume = ApprovalResume.model_validate(turn.resume)
         validate_resume(resume, ward=ward_of(snapshot.values or {}), pending=pending)
-    elif pending:
+    elif pending and turn.strict:
         raise ApprovalPending(
-            f"thread {turn.thread_id} waits for a decision: "
-            f"POST /v1/threads/{turn.thread_id}/approvals/<proposal id>"
+            f"thread {turn.thread_id} waits for a decision (strict): "
+            f"POST /v1/threads/{turn.thread_id}/approvals"
         )
     return await run_turn(
         runtime.graph,
@@ -155,10 +160,21 @@ async def thread_snapshot(state: ServerState, thread_id: str) -> StateSnapshot:
     return await runtime.graph.aget_state(config)
 
 
-async def refuse_if_paused(state: ServerState, thread_id: str) -> None:
-    """A new question would abandon the proposals a paused round waits on: refused before a
-    stream starts (a clear 409); ``run_round`` checks again holding the thread."""
-    if pending_proposals(await thread_snapshot(state, thread_id)):
+async def refuse_if_paused(state: ServerState, thread_id: str, *, strict: bool) -> None:
+    """A strict client's question on a paused thread: refused before a stream starts (a clear
+    409); ``run_round`` checks again holding the thread. Otherwise the question is answered
+    and the proposals keep waiting (a decision a crash left half-recorded is finished first)."""
+    snapshot = await thread_snapshot(state, thread_id)
+    if strict and pending_proposals(snapshot):
         raise ApprovalPending(
-            f"thread {thread_id} waits for a decision: POST /v1/threads/{thread_id}/approvals"
+            f"thread {thread_id} waits for a decision (strict): "
+            f"POST /v1/threads/{thread_id}/approvals"
         )
+
+
+STRICT_HEADER = "X-Wardround-Strict"
+"""``true``: a question on a paused thread is refused (409) instead of answered."""
+
+
+def is_strict(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes"}

@@ -5,12 +5,16 @@ Any OpenAI client or chat UI can ask a ward round. The patient comes from
 ``metadata.patient_id``, the ``X-Wardround-Patient`` header, or the model name: a clinician's
 ``/v1/models`` lists ``wardround/<patient id>`` for each patient on their wards, so a chat UI that
 only lets users pick a model (Open WebUI) picks the patient that way. The last user message is the
-question; ``metadata.thread_id`` (or the ``X-Wardround-Thread`` header) continues a thread,
-otherwise each call opens a new one, seeded with the conversation the client sent before its last
-question (user message, assistant reply), so a chat UI's follow-up is read in context; either way
+question; ``metadata.thread_id`` (or the ``X-Wardround-Thread`` header) continues a thread, as
+does a conversation whose earlier reply names the caller's own thread about the patient (a paused
+round's reply does: a chat UI that sends no metadata continues it, its proposals and decisions
+with it); otherwise each call opens a new one, seeded with the conversation the client sent
+before its last question (user message, assistant reply), so a chat UI's follow-up is read in
+context; either way
 the reply names the thread in its ``X-Wardround-Thread`` header and in ``wardround.thread_id``, so
-the next call can continue it. A thread waiting for an approval refuses new questions (409)
-until it is decided. The reply's text lists the problem cards by tier and ends with its
+the next call can continue it. A question on a thread waiting for an approval is answered and
+the reply lists the proposals still waiting; with ``X-Wardround-Strict: true`` it is refused
+(409) until they are decided. The reply's text lists the problem cards by tier and ends with its
 citations; the extension field ``wardround`` carries the structured findings, cards and claims.
 Same scope rules as ``/v1/threads``: a thread or patient off the caller's wards is 404.
 
@@ -28,6 +32,7 @@ goes out at least every 15 s, so proxies and clients do not give up on a long ro
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -49,7 +54,14 @@ from server.deps import (
     patient_in_scope,
     thread_in_scope,
 )
-from server.rounds import RoundEvents, Turn, refuse_if_paused, run_round, start_round_events
+from server.rounds import (
+    RoundEvents,
+    Turn,
+    is_strict,
+    refuse_if_paused,
+    run_round,
+    start_round_events,
+)
 from server.routes.openai_housekeeping import housekeeping_reply, is_housekeeping, pick_a_patient
 from server.routes.openai_shapes import (
     NO_USAGE,
@@ -169,8 +181,9 @@ def pending_text(result: WardRoundResult) -> str:
         return ""
     lines = "\n".join(f"- {p.summary} (id: {p.id})" for p in pending)
     return (
-        f"\n\nWaiting for a clinician's decision (this thread takes no new question until "
-        f"then):\n{lines}\nDecide them on the ward page, or: POST "
+        f"\n\nWaiting for a clinician's decision (thread {result.thread_id}; a follow-up "
+        f"question is answered and these stay pending until decided):\n{lines}\n"
+        f"Decide them on the ward page, or: POST "
         f"/v1/threads/{result.thread_id}/approvals with one decision per proposal, or "
         f"wardround approve --thread {result.thread_id} --all approve|reject"
     )
@@ -211,8 +224,35 @@ async def _thread_for(
         return row.patient_id, row.id, False
     if not patient_id:  # answered before a thread is looked for (``_names_a_patient``)
         raise InvalidInput("metadata.patient_id: name the patient")
+    named = await _thread_named_earlier(state, user, request, patient_id)
+    if named is not None:
+        return patient_id, named, False
     await patient_in_scope(state, user, patient_id, action="ask")
     return patient_id, (await state.threads.create(patient_id, user.id)).id, True
+
+
+THREAD_IN_TEXT = re.compile(r"\bthread-[0-9a-f]{12,32}\b")
+
+
+async def _thread_named_earlier(
+    state: ServerState, user: Any, request: ChatRequest, patient_id: str
+) -> str | None:
+    """A chat UI sends no thread, only the conversation: the latest thread an earlier reply of
+    ours names (a paused round's reply says how to decide its proposals on it) is continued,
+    if it is this user's thread about this patient and still in their scope. So the proposals
+    it waits on, or the decisions taken on it since, carry on into the follow-up."""
+    for message in reversed(request.messages):
+        found = THREAD_IN_TEXT.findall(_text_of(message)) if message.role == "assistant" else []
+        if not found:
+            continue
+        row = await state.threads.get(found[-1])
+        if row is None or row.owner_id != user.id or row.patient_id != patient_id:
+            return None
+        try:
+            return (await thread_in_scope(state, user, row.id, action="ask")).id
+        except ThreadNotFound:
+            return None
+    return None
 
 
 class _AnswerChunks:
@@ -299,10 +339,12 @@ async def _without_round(request: ChatRequest, content: str) -> Any:
 @router.post("/chat/completions")
 async def chat_completions(
     body: ChatRequest,
+    *,
     state: ServerDeps,
     user: Clinician,
     x_wardround_patient: Annotated[str | None, Header()] = None,
     x_wardround_thread: Annotated[str | None, Header()] = None,
+    x_wardround_strict: Annotated[str | None, Header()] = None,
 ) -> Any:
     by_model = patient_of_model(body.model)
     if by_model and x_wardround_patient and x_wardround_patient != by_model:
@@ -317,7 +359,8 @@ async def chat_completions(
     patient_id, thread_id, opened = await _thread_for(
         state, user, body, x_wardround_patient or by_model, x_wardround_thread
     )
-    await refuse_if_paused(state, thread_id)
+    strict = is_strict(x_wardround_strict)
+    await refuse_if_paused(state, thread_id, strict=strict)
     runtime = state.require_runtime()
     writer = state.threads.writer(thread_id)
     turn = Turn(
@@ -326,6 +369,7 @@ async def chat_completions(
         principal_id=user.id,
         question=question,
         earlier=earlier_of(body) if opened else (),  # a continued thread has its own turns
+        strict=strict,
     )
     headers = {THREAD_HEADER: thread_id}
     if body.stream:

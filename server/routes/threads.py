@@ -26,6 +26,7 @@ from server.deps import (
 )
 from server.rounds import (
     Turn,
+    is_strict,
     refuse_if_paused,
     run_round,
     start_round_events,
@@ -96,6 +97,11 @@ MAX_QUESTION_CHARS = 4000
 
 class Question(BaseModel):
     content: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="the question")
+    strict: bool = Field(
+        default=False,
+        description="on a thread waiting for a decision: refuse the question (409) instead of "
+        "answering it with the pending proposals listed again (also: X-Wardround-Strict: true)",
+    )
 
 
 @router.post("", status_code=201)
@@ -187,13 +193,20 @@ ROUND_RESPONSES: dict[int | str, dict[str, Any]] = {
 async def ask_on_thread(
     thread_id: ThreadId,
     body: Question,
+    *,
     state: ServerDeps,
     user: Clinician,
     accept: Annotated[str | None, Header()] = None,
+    x_wardround_strict: Annotated[str | None, Header()] = None,
 ) -> Any:
     row = await thread_in_scope(state, user, thread_id, action="ask")
-    await refuse_if_paused(state, row.id)
+    strict = body.strict or is_strict(x_wardround_strict)
+    await refuse_if_paused(state, row.id, strict=strict)
     turn = Turn(
-        patient_id=row.patient_id, thread_id=row.id, principal_id=user.id, question=body.content
+        patient_id=row.patient_id,
+        thread_id=row.id,
+        principal_id=user.id,
+        question=body.content,
+        strict=strict,
     )
     return await respond(state, turn, accept)

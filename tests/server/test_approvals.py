@@ -54,13 +54,28 @@ async def test_sse_sequence_of_a_round_with_an_approval(server: Server) -> None:
     read = await server.client.get(f"/v1/threads/{thread}", headers=server.auth("clinician_7a"))
     assert [p["id"] for p in read.json()["pending_approvals"]] == [PROPOSAL]
 
-    # a new question would abandon the proposal: refused until it is decided
+    # a strict client's question waits for the decision (409, nothing runs) ...
+    for strict in (
+        {"json": {"content": "and?", "strict": True}},
+        {"json": {"content": "and?"}, "headers": {"X-Wardround-Strict": "true"}},
+    ):
+        headers = {**server.auth("clinician_7a"), **strict.pop("headers", {})}
+        refused = await server.client.post(
+            f"/v1/threads/{thread}/messages", headers=headers, **strict
+        )
+        assert refused.status_code == 409
+        assert refused.json()["title"] == "Approval pending"
+    # ... any other question is answered, and the proposal still waits, listed again
     again = await server.client.post(
         f"/v1/threads/{thread}/messages",
         json={"content": "and?"},
         headers=server.auth("clinician_7a"),
     )
-    assert again.status_code == 409
+    assert again.status_code == 200
+    answered = dict(sse_events(again.text))
+    assert [p["id"] for p in answered["approval_required"]["proposals"]] == [PROPOSAL]
+    assert answered["answer"]["result"]["pending_approval"] is True
+    assert answered["answer"]["result"]["turns"] == 2
 
     decided = await server.client.post(
         f"/v1/threads/{thread}/approvals/{PROPOSAL}",
@@ -134,6 +149,7 @@ async def test_who_may_decide(server: Server) -> None:
 
 
 async def test_a_queued_question_does_not_abandon_a_pause(server: Server) -> None:
+    """Two strict questions at once: the one that waited behind the pause is refused."""
     import asyncio
 
     opened = await server.client.post(
@@ -144,7 +160,7 @@ async def test_a_queued_question_does_not_abandon_a_pause(server: Server) -> Non
     async def ask(q: str) -> list[tuple[str, dict[str, Any]]]:
         response = await server.client.post(
             f"/v1/threads/{thread}/messages",
-            json={"content": q},
+            json={"content": q, "strict": True},
             headers=server.auth("clinician_7a"),
         )
         return sse_events(response.text)

@@ -143,19 +143,72 @@ async def test_thread_scope_is_the_threads_apis(server: Server, client: AsyncOpe
         )
 
 
-async def test_a_paused_thread_refuses_new_questions(server: Server) -> None:
+async def test_a_question_on_a_paused_thread_is_answered_unless_strict(server: Server) -> None:
     lin = oai(server, "clinician_7a")
     first = await lin.chat.completions.create(
         model=f"wardround/{PAUSING}",
         messages=[{"role": "user", "content": "Can we give the co-amoxiclav?"}],
     )
     extension = (first.model_extra or {})["wardround"]
+    thread = {"metadata": {"thread_id": extension["thread_id"]}}
     with pytest.raises(openai.ConflictError, match="waits for a decision"):
         await lin.chat.completions.create(
             model="wardround",
             messages=[{"role": "user", "content": "and now?"}],
-            extra_body={"metadata": {"thread_id": extension["thread_id"]}},
+            extra_body=thread,
+            extra_headers={"X-Wardround-Strict": "true"},
         )
+    again = await lin.chat.completions.create(
+        model="wardround", messages=[{"role": "user", "content": "and now?"}], extra_body=thread
+    )
+    after = (again.model_extra or {})["wardround"]
+    assert after["thread_id"] == extension["thread_id"]
+    assert [p["id"] for p in after["pending_approvals"]] == [
+        p["id"] for p in extension["pending_approvals"]
+    ]
+    assert "Waiting for a clinician's decision" in (again.choices[0].message.content or "")
+
+
+@pytest.mark.parametrize("decide_between", [False, True])
+async def test_a_chat_uis_follow_up_continues_the_thread_its_reply_named(
+    server: Server, decide_between: bool
+) -> None:
+    """Open WebUI sends the conversation and no metadata: the follow-up continues the thread
+    the paused reply named, so its proposals stay one set, and a decision taken between the two
+    turns settles them (no new pause, the answer says what was decided)."""
+    lin = oai(server, "clinician_7a")
+    question = {"role": "user", "content": "Can we give the co-amoxiclav?"}
+    first = await lin.chat.completions.create(model=f"wardround/{PAUSING}", messages=[question])
+    extension = (first.model_extra or {})["wardround"]
+    if decide_between:
+        decisions = [
+            {"proposal_id": p["id"], "decision": "reject"} for p in extension["pending_approvals"]
+        ]
+        decided = await server.client.post(
+            f"/v1/threads/{extension['thread_id']}/approvals",
+            json={"decisions": decisions},
+            headers={**server.auth("clinician_7a"), "Accept": "application/json"},
+        )
+        assert decided.status_code == 200, decided.text
+    reply = {"role": "assistant", "content": first.choices[0].message.content or ""}
+    follow_up = {"role": "user", "content": "And his other drugs?"}
+    second = await lin.chat.completions.create(
+        model=f"wardround/{PAUSING}", messages=[question, reply, follow_up]
+    )
+    after = (second.model_extra or {})["wardround"]
+    text = second.choices[0].message.content or ""
+    assert after["thread_id"] == extension["thread_id"]  # not a second paused thread
+    if decide_between:
+        assert after["pending_approvals"] == []
+        assert "rejected by Dr Lin (u-lin)" in text
+    else:
+        assert [p["id"] for p in after["pending_approvals"]] == [
+            p["id"] for p in extension["pending_approvals"]
+        ]
+    threads = await server.client.get(
+        "/v1/threads", params={"patient_id": PAUSING}, headers=server.auth("clinician_7a")
+    )
+    assert len(threads.json()) == 1
 
 
 async def test_a_stream_that_breaks_off_degrades_cleanly(server: Server) -> None:

@@ -96,8 +96,8 @@ async def test_patients_are_told_apart_and_errors_show_by_the_question(
         assert " F" in line or " M" in line  # sex beside the age
         assert any(ch.isdigit() for ch in line)  # the age and the record's identifier
         await page.wait_for("document.querySelector('.proposal')")
-        # a question while the round waits for a decision is refused: said by the question box
-        await page.js("document.getElementById('question').value = 'And the renal function?'")
+        # a question the server refuses (over 4,000 characters): said by the question box
+        await page.js("document.getElementById('question').value = 'x'.repeat(4001)")
         await page.js("document.getElementById('ask').requestSubmit()")
         await page.wait_for("document.getElementById('round-error').textContent !== ''")
         assert await page.js("document.getElementById('error').textContent") == ""
