@@ -200,6 +200,7 @@ def extension(result: WardRoundResult) -> dict[str, Any]:
         "cards": [c.model_dump(mode="json") for c in result.cards],
         "claims": [c.model_dump(mode="json") for c in result.claims],
         "pending_approvals": [p.model_dump() for p in pending_approvals(result)],
+        "settled": [s.model_dump() for s in result.settled],
     }
 
 

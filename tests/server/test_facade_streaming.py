@@ -201,6 +201,9 @@ async def test_a_chat_uis_follow_up_continues_the_thread_its_reply_named(
     if decide_between:
         assert after["pending_approvals"] == []
         assert "rejected by Dr Lin (u-lin)" in text
+        assert [(s["proposal"]["id"], s["decision"]) for s in after["settled"]] == [
+            (p["id"], "reject") for p in extension["pending_approvals"]
+        ]
     else:
         assert [p["id"] for p in after["pending_approvals"]] == [
             p["id"] for p in extension["pending_approvals"]
