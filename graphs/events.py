@@ -3,9 +3,11 @@
 ``graphs.run.run_turn`` reports a run through ``on_event`` as it goes: which steps start and
 finish (``Status``), each finding as the step that made it finishes (``FindingReported``), the
 findings grouped into problem cards (``CardsReady``), the answer as the synthesizer writes it
-(``Token``), that the round paused for a clinician (``ApprovalRequired``) and how it ended
-(``Answered`` or ``Failed``, always last). The SSE routes (``server.sse``), the
-OpenAI facade and the CLI only read these: none of them knows the graph's node names or order.
+(``Token``), that the round paused for a clinician (``ApprovalRequired``), where the patient
+is heading once the result is built (``OutlookReady``, just before the end, when there is
+an Outlook) and how it ended (``Answered`` or ``Failed``, always last). The SSE routes
+(``server.sse``), the OpenAI facade and the CLI only read these: none of them knows the graph's
+node names or order.
 
 The step names are whatever the graph's nodes are called; starts come from LangGraph's ``tasks``
 stream and finishes from its ``updates`` stream, so a rewired graph reports its own steps.
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from agents.cards import Card
+from agents.outlook import OutlookItem
 from agents.synthesizer import ANSWER_DELTA, ANSWER_RESTART
 from core.domain import Finding
 from graphs.result import WardRoundResult
@@ -67,6 +70,15 @@ class ApprovalRequired:
 
 
 @dataclass(frozen=True)
+class OutlookReady:
+    """The Outlook (``agents.outlook``: validated prognoses and labelled trajectories, built after
+    the round from the record and the findings), with its heading in the answer's language."""
+
+    items: list[OutlookItem]
+    language: str = "en"
+
+
+@dataclass(frozen=True)
 class Answered:
     """The run ended with its versioned result."""
 
@@ -80,7 +92,16 @@ class Failed:
     error: BaseException
 
 
-RoundEvent = Status | FindingReported | CardsReady | Token | ApprovalRequired | Answered | Failed
+RoundEvent = (
+    Status
+    | FindingReported
+    | CardsReady
+    | Token
+    | ApprovalRequired
+    | OutlookReady
+    | Answered
+    | Failed
+)
 OnEvent = Callable[[RoundEvent], None]
 
 

@@ -24,7 +24,7 @@ from core.model.types import metered
 from graphs.approval import RECORD_DECISION
 from graphs.audit import recording
 from graphs.checkpoint import prune_thread
-from graphs.events import Answered, Failed, OnEvent, RoundEvent, events_of
+from graphs.events import Answered, Failed, OnEvent, OutlookReady, RoundEvent, events_of
 from graphs.result import ModelInfo, WardRoundResult, result_from_state
 from graphs.state import WardRoundGraph
 
@@ -224,6 +224,8 @@ async def _run_turn(
     if recorder is not None:
         await _audit_answer(recorder, result)
     log.info("ward_round.finished", degraded=result.degraded, total_ms=total_ms)
+    if result.outlook:
+        tell(OutlookReady(result.outlook, result.language))
     tell(Answered(result))
     return result
 

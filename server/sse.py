@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from agents.outlook import OUTLOOK_FRAMES, OutlookItem
 from core.errors import WardroundError
 from graphs.events import (
     Answered,
@@ -32,6 +33,7 @@ from graphs.events import (
     CardsReady,
     Failed,
     FindingReported,
+    OutlookReady,
     RoundEvent,
     Status,
     Token,
@@ -67,11 +69,23 @@ def sse_event(event: RoundEvent) -> SseEvent:
             name, data = "token", {"text": text, "restart": True} if restart else {"text": text}
         case ApprovalRequired(pending_id, request):
             name, data = "approval_required", {"id": pending_id, **request}
+        case OutlookReady(items, language):
+            name, data = "outlook", outlook_data(items, language)
         case Answered(result):
             return answer_event(result)
         case Failed(error):
             name, data = "error", failure_problem(error)
     return SseEvent(name, data)
+
+
+def outlook_data(items: list[OutlookItem], language: str) -> dict[str, Any]:
+    """The Outlook's items and its heading in the answer's language (agents.outlook frames)."""
+    words = OUTLOOK_FRAMES.get(language, OUTLOOK_FRAMES["en"])
+    return {
+        "heading": words["heading"],
+        "labels": {"action": words["action"], "not_applied": words["not_applied"]},
+        "outlook": [i.model_dump(mode="json") for i in items],
+    }
 
 
 def failure_problem(error: BaseException) -> dict[str, Any]:

@@ -20,7 +20,9 @@ from core.domain import (
     Problem,
     Severity,
 )
+from graphs.events import OutlookReady
 from graphs.result import result_from_state
+from server.sse import sse_event
 from tools.calculators.liver import MeldNaInput, meld_na
 from tools.prognosis import KfreInput, kfre
 
@@ -251,3 +253,12 @@ def test_outlook_frame_in_traditional_chinese() -> None:
     assert text.startswith("展望（")
     assert "- [未套用] Padua VTE risk not applied" in text
     assert outlook_text(items).startswith("Outlook (")
+
+
+def test_the_outlook_event_carries_the_chinese_frame() -> None:
+    items = outlook(inpatient(record(problem("Condition/hip", "Z96.641"), born=1950)), [])
+    event = sse_event(OutlookReady(items, "zh-TW"))
+    assert event.event == "outlook"
+    assert event.data["heading"].startswith("展望（")
+    assert event.data["labels"] == {"action": "處置", "not_applied": "未套用"}
+    assert [i["id"] for i in event.data["outlook"]] == [i.id for i in items]

@@ -9,7 +9,15 @@ from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
 
-from graphs.events import Answered, CardsReady, FindingReported, RoundEvent, Status, Token
+from graphs.events import (
+    Answered,
+    CardsReady,
+    FindingReported,
+    OutlookReady,
+    RoundEvent,
+    Status,
+    Token,
+)
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
 from tests.conftest import DepsFactory
@@ -26,6 +34,8 @@ async def test_the_events_of_a_round(
     heard: list[RoundEvent] = []
     result = await ask(graph, patient_id="aki-demo", question="Why?", on_event=heard.append)
     assert heard[-1] == Answered(result)
+    assert result.outlook  # not vacuous: aki-demo's creatinine has a trajectory
+    assert heard[-2] == OutlookReady(result.outlook, result.language)  # just before the end
     status = [(e.step, e.phase) for e in heard if isinstance(e, Status)]
     ran = {step for step, _ in status}
     assert {"load_record", "route", "synthesize", "propose"} <= ran

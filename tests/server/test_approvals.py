@@ -36,7 +36,10 @@ def outbox(server: Server) -> list[dict[str, Any]]:
 async def test_sse_sequence_of_a_round_with_an_approval(server: Server) -> None:
     thread, events = await paused_thread(server)
     names = [name for name, _ in events]
-    assert names[-3:] == ["approval_required", "answer", "done"]
+    assert names[-4:] == ["approval_required", "outlook", "answer", "done"]
+    outlook = dict(events)["outlook"]
+    assert outlook["outlook"] == dict(events)["answer"]["result"]["outlook"]
+    assert outlook["heading"].startswith("Outlook (")
     # the answer streams as the synthesizer writes it: token events between its start and finish
     started = events.index(("status", {"node": "synthesize", "phase": "started"}))
     finished = events.index(("status", {"node": "synthesize", "phase": "finished"}))

@@ -118,6 +118,16 @@ async def test_chat_page_round(server: Server, tmp_path: Path) -> None:
         )
         assert {"load_record", "route", "history", "labs", "synthesize"} <= set(chips)
 
+        # the Outlook (its own SSE event) under the cards: heading and one line per item
+        await page.wait_for("document.querySelector('#outlook h3')")
+        heading = await page.js("document.querySelector('#outlook h3').textContent")
+        assert heading.startswith("Outlook (published models and labelled extrapolations")
+        statements = await page.js(
+            "[...document.querySelectorAll('#outlook li')].map(li => li.firstChild.data)"
+        )
+        assert statements  # the kidney trend of this round
+        assert all(s.strip() for s in statements)
+
         await page.js("document.querySelector('.finding .cite').click()")
         assert await page.js("document.getElementById('citation').textContent")
         assert await page.js("document.querySelectorAll('.finding.hit').length") > 0
