@@ -7,11 +7,18 @@ baseline (NHS/PSA/D/2014/010). An active prescription authored over two years ag
 of the reviews due at least every 12 months (NICE NG5 Medicines optimisation, 2015, 1.4
 medication review): it is named for reconciliation. Data issues found while reading the record
 are named with their FHIR path, one finding per kind of issue.
+
+The findings are written in English (``findings[]`` is one language); ``phrased`` says the same
+in the answer's language for a card or an answer line: in Traditional Chinese the frame (what the
+finding says about the record) is Chinese, while names from the record (results, medicines, FHIR
+paths) and the reader's messages stay as written.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from core.domain import Citation, DataIssue, Finding, PatientRecord, Severity
@@ -41,6 +48,17 @@ def deceased_finding(record: PatientRecord) -> Finding | None:
         citations=(Citation.fhir(p.ref, label="Patient.deceased[x]"),),
         source="FHIR R4 Patient.deceased[x]",
     )
+
+
+def deceased_line(record: PatientRecord, language: str = "en") -> str:
+    """The answer's first line when the patient died: plainly, before the model's prose."""
+    p = record.patient
+    if not p.deceased:
+        return ""
+    day = p.deceased_at.date().isoformat() if p.deceased_at else ""
+    if language == "zh-TW":
+        return f"本病人記錄為已{f'於 {day} ' if day else ''}死亡 [{p.ref}]。"
+    return f"This patient is recorded as deceased{f' on {day}' if day else ''} [{p.ref}]."
 
 
 def _years(delta: timedelta) -> str:
@@ -104,6 +122,90 @@ def data_issue_findings(record: PatientRecord) -> list[Finding]:
             )
         )
     return out
+
+
+_ZH_UNITS = {"years": "年", "days": "天"}
+_ZH_ISSUES = {
+    "future date": "日期在未來",
+    "impossible value": "不可能的數值",
+    "unknown code": "無法辨識的代碼",
+    "unit mismatch": "單位不符",
+    "dangling reference": "指向不存在資源的參照",
+    "unresolved file": "無法取得的檔案",
+    "missing value": "缺少數值",
+    "unreadable": "無法讀取",
+    "implausible age": "不合理的年齡",
+}
+
+
+def _zh_deceased(m: re.Match[str]) -> str:
+    when = f"於 {m['day']} " if m["day"] else ""
+    return f"本病人記錄為已{when}死亡。採取任何處置前請先核對病歷。"
+
+
+def _zh_stale_record(m: re.Match[str]) -> str:
+    age = f"{m['n']} {_ZH_UNITS[m['unit']]}前"
+    return f"病歷最新一筆資料為 {m['day']}（{age}）：所有檢驗結果與處方皆已過時"
+
+
+def _zh_issue(m: re.Match[str]) -> str:
+    kind = _ZH_ISSUES.get(m["kind"], m["kind"])
+    more = f"；另有 {m['more']} 項" if m["more"] else ""
+    return f"資料問題：{kind}（{m['n']}）：{m['named']}{more}"
+
+
+_PHRASED: dict[str, tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...]] = {
+    "zh-TW": (
+        (
+            re.compile(
+                r"This patient is recorded as deceased(?: on (?P<day>\d{4}-\d{2}-\d{2}))?\. "
+                r"Check the record before acting\."
+            ),
+            _zh_deceased,
+        ),
+        (
+            re.compile(
+                r"The record's latest entry is from (?P<day>\d{4}-\d{2}-\d{2}), (?P<n>\d+) "
+                r"(?P<unit>years|days) ago: every result and prescription is stale"
+            ),
+            _zh_stale_record,
+        ),
+        (
+            re.compile(r"Latest results over a year old: (?P<names>.+)", re.S),
+            lambda m: f"最新檢驗結果已超過一年：{m['names']}",
+        ),
+        (
+            re.compile(
+                r"Active prescriptions authored over two years ago \(confirm still taken\): "
+                r"(?P<names>.+)",
+                re.S,
+            ),
+            lambda m: f"開立超過兩年的使用中處方（請確認是否仍在使用）：{m['names']}",
+        ),
+        (
+            re.compile(
+                r"Data issue, (?P<kind>[a-z ]+) \((?P<n>\d+)\): (?P<named>.+?)"
+                r"(?:; and (?P<more>\d+) more)?",
+                re.S,
+            ),
+            _zh_issue,
+        ),
+    )
+}
+"""Each summary this module writes, matched whole, and the same said in another language."""
+
+RECORD_KINDS = frozenset({DECEASED, "stale", "data_quality"})
+"""The kinds of finding this module writes (``data_quality`` is also the labs' kind)."""
+
+
+def phrased(finding: Finding, language: str) -> str:
+    """The finding's summary in ``language`` when this module wrote it; else as it is."""
+    if finding.kind not in RECORD_KINDS:
+        return finding.summary
+    for pattern, say in _PHRASED.get(language, ()):
+        if m := pattern.fullmatch(finding.summary):
+            return say(m)
+    return finding.summary
 
 
 def record_status_findings(record: PatientRecord, now: datetime) -> list[Finding]:

@@ -27,6 +27,7 @@ from agents.common import DIGEST_CHARS, claims_of, findings_digest
 from agents.consult import LANGUAGE_NAMES, consult_structured
 from agents.conversation import ThreadTurn, earlier_turns
 from agents.deps import WardRoundDeps
+from agents.record_status import deceased_line
 from agents.report import KeyPoint, ModelNote, SpecialistReport
 from core.domain import Claim, Finding, PatientRecord
 from core.model.structured import Preview
@@ -42,15 +43,6 @@ def ranked(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(
         findings, key=lambda f: (f.kind != "deceased", -f.severity.rank, f.origin != "rule", f.id)
     )
-
-
-def deceased_line(record: PatientRecord) -> str:
-    """The answer's first line when the patient died: plainly, before the model's prose."""
-    p = record.patient
-    if not p.deceased:
-        return ""
-    when = f" on {p.deceased_at.date().isoformat()}" if p.deceased_at else ""
-    return f"This patient is recorded as deceased{when} [{p.ref}]."
 
 
 def known_refs(record: PatientRecord, findings: Iterable[Finding]) -> frozenset[str]:
@@ -199,13 +191,13 @@ async def synthesize(
     block = cards_block(cards, language)
     if result.value is None:
         prose = f"{frame(language)['degraded']} {degraded_summary(reports, cards, language)}"
-        first = deceased_line(record)
+        first = deceased_line(record, language)
         return "\n\n".join(p for p in (first, prose, block) if p), [], 0, result.degraded_reason
     claims = claims_of(ModelNote(summary="", key_points=result.value.claims))
     for report in reports:
         claims.extend(report.key_points)
     verified, rejected = verify_claims(claims, known_refs(record, order))
     answer = "\n\n".join(
-        p for p in (deceased_line(record), result.value.answer.strip(), block) if p
+        p for p in (deceased_line(record, language), result.value.answer.strip(), block) if p
     )
     return answer, verified, rejected, None

@@ -24,6 +24,7 @@ from agents.cards.model import TIERS, Card, CardSource, Indicator, Suggestion, T
 from agents.cards.rules import CardRules, Problem, analytes, card_rules, cites_kg, recommendation_id
 from agents.cards.sources import source_links
 from agents.cards.words import (
+    finding_text,
     frame,
     generic_summary,
     kidney_phrase,
@@ -215,7 +216,7 @@ def finding_line(f: Finding, language: str = "en") -> str:
     """'- [HIGH] rule text [refs]'; the severity tag in the answer's language ('[高]')."""
     refs = ", ".join(c.ref for c in f.citations)
     tag = frame(language).get(f.severity.value, f.severity.value.upper())
-    return f"- [{tag}] {f.summary}" + (f" [{refs}]" if refs else "")
+    return f"- [{tag}] {finding_text(f, language)}" + (f" [{refs}]" if refs else "")
 
 
 def _detail(group: _Group, language: str) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from agents.cards.model import SUMMARY_MAX
 from agents.cards.rules import Problem, analytes
+from agents.record_status import phrased
 from core.domain import Finding
 
 FRAMES = {
@@ -176,12 +177,43 @@ def analyte_phrase(
 
 
 _SCORE = re.compile(r"^((?:NEWS2|qSOFA|CURB-65) \d+(?: \([^)]*\))?)")
+_NEWS2_RISK = re.compile(
+    r"^NEWS2 (?P<total>\d+) \((?P<band>low|low-medium|medium|high) clinical risk\)(?P<colon>: )?"
+)
+NEWS2_RISK = {
+    "zh-TW": {"low": "低度", "low-medium": "低至中度", "medium": "中度", "high": "高度"},
+}
+"""RCP NEWS2 (2017) Chart 2's clinical risk bands (tools/calculators/news2.py) in the answer's
+language: 'NEWS2 5 (medium clinical risk)' reads 'NEWS2 5（中度臨床風險）'."""
 
 
-def score_phrase(findings: Sequence[Finding]) -> str:
+def news2_words(text: str, language: str) -> str:
+    """``text`` with its opening 'NEWS2 n (band clinical risk)' in ``language``; the RCP's
+    response wording after it stays as the RCP wrote it."""
+    bands = NEWS2_RISK.get(language)
+    if bands is None:
+        return text
+    return _NEWS2_RISK.sub(
+        lambda m: f"NEWS2 {m['total']}（{bands[m['band']]}臨床風險）{'：' if m['colon'] else ''}",
+        text,
+        count=1,
+    )
+
+
+def finding_text(f: Finding, language: str) -> str:
+    """A finding's summary as an answer or a card says it: the record-status findings
+    (deceased, stale, data issues) and the NEWS2 risk band in the answer's language; other rule
+    text as the rules wrote it."""
+    if f.kind == "score":
+        return news2_words(f.summary, language)
+    return phrased(f, language)
+
+
+def score_phrase(findings: Sequence[Finding], language: str = "en") -> str:
     """'NEWS2 1 (low clinical risk), qSOFA 0' from the card's score findings."""
     found = [m.group(1) for f in findings if f.kind == "score" and (m := _SCORE.match(f.summary))]
-    return ", ".join(found) or "—"
+    found = [news2_words(text, language) for text in found]
+    return ("、" if language == "zh-TW" else ", ").join(found) or "—"
 
 
 def drug_phrase(findings: Sequence[Finding], language: str = "en") -> str:
@@ -220,7 +252,7 @@ def problem_summary(
         analyte=analyte,
         on_drugs=on_drugs,
         drugs_tail=tail,
-        score=score_phrase(findings),
+        score=score_phrase(findings, language),
     )
     if problem.id == "kidney-function" and analyte:
         text += f"{'；' if language == 'zh-TW' else '; '}{analyte}"
@@ -235,6 +267,6 @@ def generic_summary(findings: Sequence[Finding], language: str) -> str:
         return fit(analyte)
     drugs = drug_phrase(findings, language)
     if not drugs:
-        return fit(lead.summary)
+        return fit(finding_text(lead, language))
     head = frame(language)["medicines"].format(drugs=drugs)
-    return fit(f"{head} — {lead.summary}")
+    return fit(f"{head} — {finding_text(lead, language)}")

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agents.context import OPEN, patient_context
-from agents.record_status import record_status_findings
+from agents.record_status import deceased_line, phrased, record_status_findings
 from agents.scores import news2_finding
-from agents.synthesizer import deceased_line, ranked
+from agents.synthesizer import ranked
 from core.domain import Coding, Finding, Observation, Patient, PatientRecord, Severity
 from tests.agents.test_scores import T0, obs, record, vitals
 from tools.fhir import parse_bundle
@@ -142,3 +142,58 @@ def test_an_unreadable_resource_is_named_in_the_answer_and_the_rest_runs() -> No
 def test_patient_record_is_unchanged_for_a_living_patient() -> None:
     p = Patient(ref="Patient/p", id="p")
     assert deceased_line(PatientRecord(patient=p)) == ""
+
+
+# --- the same in Traditional Chinese --------------------------------------------------------
+
+
+def test_the_record_status_is_said_in_chinese_for_a_chinese_answer() -> None:
+    """Every summary this module writes has its Chinese frame; names from the record stay."""
+    dead = parse_bundle(EXTERNAL / "synthea3-jimmy-ankunding.json", now=NOW)
+    (deceased,) = [f for f in record_status_findings(dead, NOW) if f.kind == "deceased"]
+    assert (
+        phrased(deceased, "zh-TW")
+        == "本病人記錄為已於 2011-10-09 死亡。採取任何處置前請先核對病歷。"
+    )
+    assert phrased(deceased, "en") == deceased.summary
+    assert (
+        deceased_line(dead, "zh-TW") == f"本病人記錄為已於 2011-10-09 死亡 [{dead.patient.ref}]。"
+    )
+    undated = Patient(ref="Patient/p", id="p", deceased=True)
+    (no_day,) = record_status_findings(PatientRecord(patient=undated), NOW)
+    assert phrased(no_day, "zh-TW") == "本病人記錄為已死亡。採取任何處置前請先核對病歷。"
+    assert (
+        deceased_line(PatientRecord(patient=undated), "zh-TW") == "本病人記錄為已死亡 [Patient/p]。"
+    )
+
+    old = parse_bundle(EXTERNAL / "synthea21-asa-hermiston.json", now=NOW)
+    (stale,) = [f for f in record_status_findings(old, NOW) if f.kind == "stale"]
+    assert phrased(stale, "zh-TW") == (
+        "病歷最新一筆資料為 2020-06-10（6 年前）：所有檢驗結果與處方皆已過時"
+    )
+    recent = record(obs("2823-3", 4.1, "mmol/L", NOW - timedelta(days=400)))
+    (days,) = [f for f in record_status_findings(recent, NOW) if f.kind == "stale"]
+    assert phrased(days, "zh-TW").endswith("（400 天前）：所有檢驗結果與處方皆已過時")
+
+    fresh = obs("2823-3", 4.1, "mmol/L", NOW - timedelta(days=1))
+    older = obs("2160-0", 1.0, "mg/dL", NOW - timedelta(days=800), n=1)
+    (results,) = [
+        f for f in record_status_findings(record(fresh, older), NOW) if f.id == "stale_results"
+    ]
+    assert phrased(results, "zh-TW") == f"最新檢驗結果已超過一年：{older.display}"
+
+
+def test_data_issues_are_framed_in_chinese_with_the_readers_words_kept() -> None:
+    entries = [{"resource": {"resourceType": "Patient", "id": "p"}}]
+    entries += [
+        {"resource": {"resourceType": "Observation", "id": f"bad{i}", "status": "final",
+                      "code": {"text": "K"}, "valueQuantity": {"value": "high"}}}
+        for i in range(7)
+    ]  # fmt: skip
+    parsed = parse_bundle({"resourceType": "Bundle", "type": "collection", "entry": entries})
+    (issue,) = [f for f in record_status_findings(parsed, NOW) if f.kind == "data_quality"]
+    zh = phrased(issue, "zh-TW")
+    assert zh.startswith("資料問題：無法讀取（7）：")
+    assert zh.endswith("；另有 2 項")
+    assert "Bundle.entry[1].resource.valueQuantity.value" in zh  # the FHIR path as written
+    assert "Data issue" not in zh

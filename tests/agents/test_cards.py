@@ -12,11 +12,12 @@ from agents.approvals import propose, stop_first
 from agents.cards import TIERS, Card, CardContext, build_cards, cards_block
 from agents.cards.model import SUMMARY_MAX
 from agents.cards.round import round_cards
-from agents.cards.words import suggestion_label
+from agents.cards.words import NEWS2_RISK, news2_words, score_phrase, suggestion_label
 from agents.rules import kg_rule_findings, lab_rule_findings
 from core.domain import Citation, Finding, PatientRecord, Severity
 from core.settings import SHIPPED_DATA
 from kg.store import GraphStore
+from tools.calculators.news2 import News2Input, news2
 from tools.fhir.sources import DirectoryPatientSource
 
 NOW = datetime(2025, 10, 8, 3, 0, tzinfo=UTC)
@@ -238,3 +239,33 @@ def test_what_is_stopped_first_is_what_the_interactions_say_to_stop() -> None:
 def test_a_suggestion_is_framed_in_the_answers_language(summary: str, zh: str) -> None:
     assert suggestion_label(summary, "zh-TW") == zh
     assert suggestion_label(summary, "en") == summary
+
+
+@pytest.mark.parametrize(
+    ("rr", "spo2", "pulse", "consciousness", "band"),
+    [
+        (16, 97, 70, "alert", "low"),  # 0
+        (16, 97, 70, "unresponsive", "low-medium"),  # a single parameter scores 3
+        (25, 97, 115, "alert", "medium"),  # 3 + 2
+        (25, 91, 115, "alert", "high"),  # 3 + 3 + 2
+    ],
+)
+def test_news2_risk_bands_are_framed_in_chinese(
+    rr: int, spo2: int, pulse: int, consciousness: str, band: str
+) -> None:
+    """Every clinical risk band the calculator gives (RCP NEWS2 2017 Chart 2) reads in Chinese;
+    the RCP's response wording after it stays as written."""
+    result = news2(
+        News2Input(
+            respiration_rate=rr, spo2=spo2, on_oxygen=False, systolic_bp=120, pulse=pulse,
+            consciousness=consciousness, temperature=37.0,  # type: ignore[arg-type]
+        )
+    )  # fmt: skip
+    assert result.category == band
+    zh = news2_words(result.interpretation, "zh-TW")
+    assert zh.startswith(f"NEWS2 {result.value:.0f}（{NEWS2_RISK['zh-TW'][band]}臨床風險）：")
+    assert "clinical risk" not in zh
+    assert zh.endswith(result.interpretation.split("): ", 1)[1])
+    assert news2_words(result.interpretation, "en") == result.interpretation
+    score = Finding(id="news2", kind="score", severity=Severity.low, summary=result.interpretation)
+    assert score_phrase([score], "zh-TW") == zh.split("：", 1)[0]

@@ -307,3 +307,29 @@ async def test_a_lithium_level_above_range_on_a_thiazide_is_under_way(curated_kg
     findings = await kg_findings(curated_kg, in_range)
     [pair] = [f for f in findings if f.kind == "interaction" and "lithium carbonate" in f.drugs]
     assert "lithium accumulating" not in pair.summary  # (her sodium of 119 still implicates both)
+
+
+@pytest.mark.parametrize("model", ["up", "down"])
+async def test_a_chinese_question_reads_news2_in_chinese(store, scripted_model, model) -> None:
+    """The cellulitis patient's NEWS2 (2, low clinical risk) in a Traditional Chinese answer: the
+    risk band in Chinese on the vital-signs card and on its finding line, the RCP's response
+    wording as written; with the model down the opening line is Chinese too."""
+    server, client = scripted_model(ward_model, max_retries=0)
+    if model == "down":
+        server.inject(Fault("status", status=503, times=1000))
+    scenario = {
+        "id": "penicillin-allergy-betalactam",
+        "question": "可以給她擬議的 co-amoxiclav 嗎？",
+    }
+    result = await run_round(store, client, scenario)
+    assert result.language == "zh-TW"
+    [news2] = [f for f in result.findings if f.kind == "score" and "NEWS2" in f.summary]
+    total = news2.summary.split()[1]
+    assert news2.summary.startswith(f"NEWS2 {total} (low clinical risk): ")  # findings[] as written
+    assert f"生命徵象：NEWS2 {total}（低度臨床風險）" in result.answer
+    assert f"] NEWS2 {total}（低度臨床風險）：ward-based response" in result.answer
+    assert "clinical risk" not in result.answer
+    if model == "down":
+        assert result.answer.startswith("模型無法使用：以下發現由規則計算。")
+    else:
+        assert result.answer.startswith("肌酸酐上升")  # the scripted model's Chinese prose

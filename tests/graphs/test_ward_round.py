@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from core.model.transcript_server import Fault
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
 from tests.conftest import DepsFactory
+from tests.graphs.conftest import BundleDirectory
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 SNAPSHOT = Path(__file__).with_name("ward_round.mermaid")
@@ -240,3 +242,37 @@ async def test_output_cap_applies_to_every_model_call(patients, scripted_model, 
     await ask(build_ward_round(deps, InMemorySaver()), patient_id="aki-demo", question="Summarise")
     assert server.requests
     assert all(r["max_tokens"] <= 50 for r in server.requests)
+
+
+@pytest.mark.parametrize("model", ["up", "down"])
+async def test_a_chinese_question_on_a_deceased_patient_is_framed_in_chinese(
+    tmp_path: Path, scripted_model, deps_for, model: str
+) -> None:
+    """A third-party Synthea record of a man who died in 2011 (tests/data/fhir-external): the
+    answer opens by saying so in Chinese, and the record's age is said in Chinese too, with the
+    model answering or not; findings[] stays as the rules wrote it."""
+    root = tmp_path / "external"
+    root.mkdir()
+    bundle = Path(__file__).parents[1] / "data" / "fhir-external" / "synthea3-jimmy-ankunding.json"
+    (root / "jimmy.json").write_bytes(bundle.read_bytes())
+    server, client = scripted_model(ward_model, max_retries=0)
+    if model == "down":
+        server.inject(Fault("status", status=503, times=100))
+    graph = build_ward_round(deps_for(BundleDirectory(root), client), InMemorySaver())
+    result = await ask(graph, patient_id="jimmy", question="這位病人的藥物安全嗎？")
+    assert result.language == "zh-TW"
+    assert result.degraded or model == "up"  # up: no KG here, which is degraded too
+    first, second = result.answer.split("\n\n")[:2]
+    assert re.fullmatch(r"本病人記錄為已於 2011-10-09 死亡 \[Patient/[0-9a-f-]+\]。", first)
+    if model == "down":
+        assert second.startswith("模型無法使用：以下發現由規則計算。")
+    else:
+        assert second == "肌酸酐上升，符合急性腎損傷。"  # the scripted model's Chinese answer
+    assert (
+        "1. [危急] 本病人記錄為已於 2011-10-09 死亡。採取任何處置前請先核對病歷。" in result.answer
+    )
+    assert "病歷最新一筆資料為 2011-10-09（15 年前）：所有檢驗結果與處方皆已過時" in result.answer
+    for english in ("recorded as deceased", "latest entry is from", "Model unavailable"):
+        assert english not in result.answer, english
+    (deceased,) = [f for f in result.findings if f.kind == "deceased"]
+    assert deceased.summary.startswith("This patient is recorded as deceased on 2011-10-09")
