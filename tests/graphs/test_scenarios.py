@@ -310,7 +310,9 @@ async def test_a_lithium_level_above_range_on_a_thiazide_is_under_way(curated_kg
 
 
 @pytest.mark.parametrize("model", ["up", "down"])
-async def test_a_chinese_question_reads_news2_in_chinese(store, scripted_model, model) -> None:
+async def test_a_chinese_question_reads_news2_in_chinese(
+    round_deps, store, scripted_model, model
+) -> None:
     """The cellulitis patient's NEWS2 (2, low clinical risk) in a Traditional Chinese answer: the
     risk band in Chinese on the vital-signs card and on its finding line, the RCP's response
     wording as written; with the model down the opening line is Chinese too."""
@@ -321,7 +323,7 @@ async def test_a_chinese_question_reads_news2_in_chinese(store, scripted_model, 
         "id": "penicillin-allergy-betalactam",
         "question": "可以給她擬議的 co-amoxiclav 嗎？",
     }
-    result = await run_round(store, client, scenario)
+    result = await run_round(round_deps, store, client, scenario)
     assert result.language == "zh-TW"
     [news2] = [f for f in result.findings if f.kind == "score" and "NEWS2" in f.summary]
     total = news2.summary.split()[1]
