@@ -104,3 +104,35 @@ async def test_patients_are_told_apart_and_errors_show_by_the_question(
         assert (
             await page.js("document.querySelector('#messages .a:last-child')?.textContent") != "…"
         )
+
+
+@needs_chromium
+async def test_a_chinese_question_shows_the_cards_framed_in_chinese(
+    server: Server, tmp_path: Path
+) -> None:
+    async with running(server.app) as base, chromium(tmp_path / "profile") as ws:
+        page = await Page.open(ws, f"{base}/")
+        await sign_in_and_ask(page, server.tokens["clinician"], 2, OWN, "為什麼肌酸酐上升？")
+        await page.wait_for("document.querySelector('#messages .a')?.dataset.live === '0'")
+        await page.wait_for("document.querySelector('#cards .tier')")
+        headings = await page.js(
+            "[...document.querySelectorAll('#cards .tier > h3, #cards .tier > summary')]"
+            ".map(h => h.textContent)"
+        )
+        assert headings[0].startswith("立即處理")
+        assert all(h.startswith(("立即處理", "需要檢視", "參考資訊")) for h in headings)
+        severities = await page.js(
+            "[...document.querySelectorAll('#cards .card .sev')].map(s => s.textContent)"
+        )
+        assert severities
+        assert set(severities) <= {"危急", "高", "中", "低", "資訊"}
+        link = await page.js(
+            "(() => { const a = document.querySelector('#cards .card .source a');"
+            " return [a.parentElement.firstChild.textContent, a.target, a.rel]; })()"
+        )
+        assert link[0] == "來源："
+        assert link[1] == "_blank"
+        assert "noopener" in link[2].split()
+        summary = await page.js("document.querySelector('#cards .card .summary').textContent")
+        assert "腎" in summary  # the kidney card's own words in Chinese
+        await save_screenshot(page, tmp_path, "ward-page-zh.png")
