@@ -100,8 +100,10 @@ PADUA_CODES = {
 SURGICAL = ("Z96.6", "Z47", "Z48")
 HORMONES = ("estradiol", "oestradiol", "ethinylestradiol", "estrogen", "oestrogen", "tamoxifen",
             "raloxifene")  # fmt: skip
-PROPHYLAXIS = ("heparin", "enoxaparin", "dalteparin", "tinzaparin", "fondaparinux", "apixaban",
-               "rivaroxaban", "dabigatran", "edoxaban", "warfarin")  # fmt: skip
+# Thromboprophylaxis (heparins, fondaparinux); an oral anticoagulant is said apart: Barbar 2010's
+# rates are for patients on neither.
+PROPHYLAXIS = ("heparin", "enoxaparin", "dalteparin", "tinzaparin", "fondaparinux")
+ORAL_ANTICOAGULANTS = ("warfarin", "apixaban", "rivaroxaban", "dabigatran", "edoxaban")
 INPATIENT = ("in-progress", "arrived", "triaged", "onleave")
 
 
@@ -332,14 +334,21 @@ def _vte(record: PatientRecord) -> OutlookItem | None:
             **{name: bool(found) for name, found in present.items()},
         )
     )  # fmt: skip
+    oral = [m for m in meds if any(d in m.name.lower() for d in ORAL_ANTICOAGULANTS)]
     result = padua_vte_risk(int(score.value), on_prophylaxis=bool(prophylaxis))
     missing = ("reduced mobility", "recent trauma or surgery")
+    anticoagulated = (
+        f"; an oral anticoagulant is recorded ({oral[0].name}): the rate is for patients on "
+        "neither prophylaxis nor anticoagulation"
+        if oral
+        else ""
+    )
     result = result.model_copy(
-        update={"missing": missing, "statement": result.statement + "; not coded, scored "
-                "absent: reduced mobility, recent trauma or surgery (a lower bound)"}
+        update={"missing": missing, "statement": result.statement + anticoagulated + "; not "
+                "coded, scored absent: reduced mobility, recent trauma or surgery (a lower bound)"}
     )  # fmt: skip
     cites = [Citation.fhir(p.ref) for found in present.values() for p in found]
-    cites += [Citation.fhir(m.ref) for m in (*hormones, *prophylaxis)]
+    cites += [Citation.fhir(m.ref) for m in (*hormones, *prophylaxis, *oral)]
     return _from_prognosis(result, [*dict.fromkeys(cites), score.citation()])
 
 

@@ -262,3 +262,16 @@ def test_the_outlook_event_carries_the_chinese_frame() -> None:
     assert event.data["heading"].startswith("展望（")
     assert event.data["labels"] == {"action": "處置", "not_applied": "未套用"}
     assert [i["id"] for i in event.data["outlook"]] == [i.id for i in items]
+
+
+def test_padua_says_an_oral_anticoagulant_apart_from_prophylaxis() -> None:
+    warfarin = Medication(ref="MedicationRequest/w", name="warfarin 3 mg", status="active")
+    rec = inpatient(record(problem("Condition/hf", "I50.9"), born=1950))
+    [item] = [
+        i
+        for i in outlook(rec.model_copy(update={"medications": (warfarin,)}), [])
+        if i.id == "padua_vte_risk"
+    ]
+    assert "thromboprophylaxis is recorded" not in item.statement
+    assert "an oral anticoagulant is recorded (warfarin 3 mg)" in item.statement
+    assert "MedicationRequest/w" in {c.ref for c in item.citations}
