@@ -148,6 +148,8 @@ def model_replay(
 
 
 def _print_result(result: Any) -> None:
+    from agents.cards.words import frame
+
     # record text and citations contain [brackets]: never let rich read them as markup
     out.rule(f"{result.patient_id}: {result.question}", characters="─")
     out.print(result.answer, markup=False, highlight=False)
@@ -155,7 +157,7 @@ def _print_result(result: Any) -> None:
     if result.outlook:
         out.print(result.outlook_text(), markup=False, highlight=False)
         out.print()
-    out.print("[bold]Citations[/]")
+    out.print(f"[bold]{escape(frame(result.language)['citations'])}[/]")
     for line in result.citations_text():
         out.print(f"  • {line}", markup=False, highlight=False)
     if result.degraded:

@@ -33,6 +33,14 @@ def test_ask_prints_the_answer_with_bracketed_citations(tmp_path: Path) -> None:
     assert "✓" not in done.stdout
 
 
+def test_a_traditional_chinese_question_gets_a_chinese_frame_in_the_cli(tmp_path: Path) -> None:
+    done = wardround(tmp_path, "ask", "--patient", "aki-on-ckd", "--no-model", "為什麼肌酸酐上升？")
+    assert done.returncode == 0, done.stderr
+    assert "引用來源" in done.stdout
+    assert "Citations" not in done.stdout
+    assert "立即處理" in done.stdout
+
+
 def test_ask_json_prints_no_progress(tmp_path: Path) -> None:
     done = wardround(tmp_path, "ask", "--patient", "aki-on-ckd", "--no-model", "--json", "Why?")
     assert done.returncode == 0, done.stderr

@@ -39,6 +39,7 @@ FRAMES = {
         "moderate": "MODERATE",
         "low": "LOW",
         "info": "INFO",
+        "citations": "Citations",
     },
     "zh-TW": {
         "act_now": "立即處理",
@@ -64,6 +65,7 @@ FRAMES = {
         "moderate": "中",
         "low": "低",
         "info": "資訊",
+        "citations": "引用來源",
     },
 }
 
