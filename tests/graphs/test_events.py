@@ -1,17 +1,20 @@
 """A run's typed events come from the graph itself: every step that runs starts then finishes
 (whatever the graph's nodes are called), findings come with their step, the answer's pieces
 stream inside the synthesis, the cards come once with the step that made them, and the run ends
-with its answer."""
+with its answer, or with the failure it raises."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
+from core.errors import RecordNotFound
 from graphs.events import (
     Answered,
     CardsReady,
+    Failed,
     FindingReported,
     OutlookReady,
     RoundEvent,
@@ -53,3 +56,14 @@ async def test_the_events_of_a_round(
     assert cards.cards == result.cards
     assert cards.cards  # not vacuous: the aki-demo round has cards
     assert heard.index(cards) < heard.index(Status("synthesize", "finished"))
+
+
+async def test_a_failed_run_ends_with_its_failure(patients: Any, round_deps: DepsFactory) -> None:
+    graph = build_ward_round(round_deps(patients=patients, clock=lambda: NOW), InMemorySaver())
+    heard: list[RoundEvent] = []
+    with pytest.raises(RecordNotFound) as raised:
+        await ask(graph, patient_id="nobody-here", question="Why?", on_event=heard.append)
+    assert heard[-1] == Failed(raised.value)  # the caller hears what it is raised
+    assert Status("load_record", "started") in heard
+    assert Status("load_record", "finished") not in heard
+    assert not any(isinstance(e, Answered) for e in heard)
