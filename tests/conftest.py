@@ -16,6 +16,7 @@ from typing import Any, Protocol, Unpack
 
 import httpx
 import pytest
+import structlog
 
 from agents.deps import WardRoundDeps
 from core.model.client import ModelClient
@@ -42,6 +43,15 @@ def _is_local(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+@pytest.fixture(autouse=True)
+def logging_as_found() -> Iterator[None]:
+    """A test that runs the CLI in-process configures structlog for the whole process (a level
+    filter, a renderer); put back what was there, so no later test's logs depend on the order."""
+    before = structlog.get_config()
+    yield
+    structlog.configure(**before)
 
 
 @pytest.fixture(autouse=True)
