@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
-import pytest
-
+from core.settings import Settings
 from tests.server.conftest import OWN, Server, sse_events
 
 
@@ -131,24 +131,41 @@ async def test_request_size_limit(server: Server) -> None:
     assert response.json()["title"] == "Request too large"
 
 
-async def test_a_failed_round_ends_with_error_then_done(
-    server: Server, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from server import rounds
-
-    def crash(*_args: Any, **_kwargs: Any) -> None:
-        raise RuntimeError("secret patient detail")
-
-    monkeypatch.setattr(rounds, "run_turn", crash)  # an unexpected failure inside the round
+async def test_a_failed_round_ends_with_error_then_done(server: Server, settings: Settings) -> None:
+    """A real fault inside the round: the thread's checkpoint store (the real SQLite file) starts
+    refusing writes after the thread was opened, so the round's first checkpoint fails with the
+    store's own error (``sqlite3.IntegrityError``, not a ``WardroundError``)."""
     thread = await open_thread(server)
+    with sqlite3.connect(settings.checkpoint_path) as store:
+        store.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON checkpoints "
+            "BEGIN SELECT RAISE(ABORT, 'store refused: secret patient detail'); END"
+        )
     response = await server.client.post(
         f"/v1/threads/{thread}/messages", json={"content": "Q-1"}, headers=server.auth("clinician")
     )
+    assert response.status_code == 200  # the stream had begun: the failure is its last event
     events = sse_events(response.text)
     assert [name for name, _ in events][-2:] == ["error", "done"]
     error = events[-2][1]
     assert (error["status"], error["title"]) == (500, "Internal error")
     assert "secret" not in response.text
+    assert "IntegrityError" not in response.text
+    assert "checkpoints" not in response.text
+    # the auditor sees how the run ended; the clinician's body never said why
+    auditor = server.auth("auditor")
+    runs = (await server.client.get("/v1/audit/runs", headers=auditor)).json()["runs"]
+    [failed] = [r for r in runs if r["thread_id"] == thread]
+    assert failed["outcome"] == "failed"
+    # nothing half-written holds the thread: once the store takes writes again, it answers
+    with sqlite3.connect(settings.checkpoint_path) as store:
+        store.execute("DROP TRIGGER refuse")
+    again = await server.client.post(
+        f"/v1/threads/{thread}/messages", json={"content": "Q-2"}, headers=server.auth("clinician")
+    )
+    names = [name for name, _ in sse_events(again.text)]
+    assert names[-2:] == ["answer", "done"]
+    assert dict(sse_events(again.text))["answer"]["answer"].startswith("Answer for Q-2.")
 
 
 async def test_request_size_limit_without_content_length(server: Server) -> None:
