@@ -38,8 +38,13 @@ def per_question(left: list[Any] | None, right: list[Any] | StartAfresh | None) 
 def merge_timings(
     left: dict[str, float] | None, right: dict[str, float] | None
 ) -> dict[str, float]:
+    """Milliseconds per step of one question. An update holding ``START_AFRESH`` as a key
+    (``load_record``'s) starts afresh: a thread's next question reports its own steps, never a
+    step only an earlier question ran."""
     if right is None:
         return {}
+    if START_AFRESH in right:
+        return {step: ms for step, ms in right.items() if step != START_AFRESH}
     return {**(left or {}), **right}
 
 
@@ -125,6 +130,7 @@ class LoadRecordUpdate(TypedDict):
     findings: StartAfresh
     degraded_reasons: StartAfresh
     timings: dict[str, float]
+    """``{START_AFRESH: 0, "load_record": ms}``: the question's timings start afresh too."""
 
 
 class RouteUpdate(TypedDict):
