@@ -29,6 +29,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from agents.approvals import Proposal, RecordedDecision
+from agents.cards.words import suggestion_label
 from core.domain import Finding
 
 
@@ -127,33 +128,66 @@ def _short(text: str) -> str:
     return text if len(text) <= SHORT else text[: SHORT - 1].rstrip() + "…"
 
 
-def _edits(old: str, new: str) -> list[tuple[str, str]]:
+def _edits(old: str, new: str, none: str = "(none)") -> list[tuple[str, str]]:
     """(the word before, 'was → is') for each piece of a finding's summary that changed."""
     a, b = TOKENS.findall(old), TOKENS.findall(new)
     out = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
         if tag != "equal":
             words = [t for t in a[:i1] if t.isalpha()]
-            change = f"{' '.join(a[i1:i2]) or '(none)'} → {' '.join(b[j1:j2]) or '(none)'}"
+            change = f"{' '.join(a[i1:i2]) or none} → {' '.join(b[j1:j2]) or none}"
             out.append((words[-1] if words else "", change))
     return out
 
 
-def what_changed(before: Settled, facts: dict[str, str]) -> str:
+CHANGED = {
+    "en": {
+        "since": "{said}; since then: {changes}",
+        "sep": "; ",
+        "new": "new: {finding}",
+        "no_longer": "no longer: {finding}",
+        "new_results": "new results behind it",
+        "none": "(none)",
+    },
+    "zh-TW": {
+        "since": "{said}；此後：{changes}",
+        "sep": "；",
+        "new": "新發現：{finding}",
+        "no_longer": "不再成立：{finding}",
+        "new_results": "依據的結果已更新",
+        "none": "（無）",
+    },
+}
+"""The frame of ``what_changed`` in the answer's language; the findings' words and values inside
+it stay as the rules wrote them (as on the cards: ``agents.cards.words``)."""
+
+
+def what_changed(before: Settled, facts: dict[str, str], language: str = "en") -> str:
     """The decision, and what changed in the findings behind it since: values that moved
-    ('potassium 6.4 → 7.1'), findings that are new, findings that no longer hold."""
+    ('potassium 6.4 → 7.1'), findings that are new, findings that no longer hold; framed in
+    ``language`` ('已由 Dr Wu (dr-wu) 於 ... 拒絕；此後：potassium 6.4 → 7.1')."""
+    words = CHANGED.get(language, CHANGED["en"])
     named: dict[str, str] = {}  # each change once, named by the word before it
     for fid in sorted(set(before.facts) & set(facts)):
-        for word, change in _edits(before.facts[fid], facts[fid]):
+        for word, change in _edits(before.facts[fid], facts[fid], words["none"]):
             if named.get(change, "") in GENERIC:  # 'potassium 6.4', not '(patient: 6.4)'
                 named[change] = word
     said = [f"{word} {change}".strip() for change, word in named.items()]
-    said += [f"new: {_short(facts[f])}" for f in facts if f not in before.facts]
-    said += [f"no longer: {_short(before.facts[f])}" for f in before.facts if f not in facts]
-    return f"{before.said()}; since then: {'; '.join(said) or 'new results behind it'}"
+    said += [words["new"].format(finding=_short(facts[f])) for f in facts if f not in before.facts]
+    said += [
+        words["no_longer"].format(finding=_short(before.facts[f]))
+        for f in before.facts
+        if f not in facts
+    ]
+    changes = words["sep"].join(said) or words["new_results"]
+    return words["since"].format(said=before.said(language), changes=changes)
 
 
-STILL_PENDING = "left waiting by an earlier question; this round's findings no longer call for it"
+STILL_PENDING_IN = {
+    "en": "left waiting by an earlier question; this round's findings no longer call for it",
+    "zh-TW": "先前的問題留下待決定；本輪的發現已不再需要此處置",
+}
+STILL_PENDING = STILL_PENDING_IN["en"]
 
 
 def settle(
@@ -161,8 +195,10 @@ def settle(
     findings: Sequence[Finding],
     settled: Sequence[Settled],
     left_pending: Sequence[Proposal] = (),
+    language: str = "en",
 ) -> Settlement:
-    """Sort the proposals the rules make against what the thread decided (see the module)."""
+    """Sort the proposals the rules make against what the thread decided (see the module);
+    ``changed`` says it in ``language``, the answer's."""
     decided = {s.proposal.id: s for s in settled}
     ask: list[Proposal] = []
     standing: list[Settled] = []
@@ -175,10 +211,12 @@ def settle(
         if fingerprint == before.fingerprint:
             standing.append(before)
         else:
-            ask.append(proposal.model_copy(update={"changed": what_changed(before, facts)}))
+            ask.append(
+                proposal.model_copy(update={"changed": what_changed(before, facts, language)})
+            )
     asked = {p.id for p in ask} | {s.proposal.id for s in standing}
     ask += [
-        p.model_copy(update={"changed": p.changed or STILL_PENDING})
+        p.model_copy(update={"changed": p.changed or STILL_PENDING_IN.get(language, STILL_PENDING)})
         for p in left_pending
         if p.id not in asked
     ]
@@ -212,11 +250,13 @@ def decisions_text(settlement: Settlement, language: str) -> str:
     """The answer's closing lines about what this thread decided ('' when nothing was)."""
     words = WORDS.get(language, WORDS["en"])
     lines = [
-        words["standing"].format(summary=s.proposal.summary, said=s.said(language))
+        words["standing"].format(
+            summary=suggestion_label(s.proposal.summary, language), said=s.said(language)
+        )
         for s in settlement.standing
     ]
     lines += [
-        words["again"].format(summary=p.summary, changed=p.changed)
+        words["again"].format(summary=suggestion_label(p.summary, language), changed=p.changed)
         for p in settlement.proposals
         if p.changed
     ]

@@ -213,7 +213,13 @@ def round_settlement(state: WardRoundState) -> Settlement:
         [Proposal.model_validate(p) for p in state.get("proposals") or []],
         [RecordedDecision.model_validate(d) for d in state.get("decisions") or []],
     )
-    return settle(propose(record, findings), findings, settled_of(state), waiting)
+    return settle(
+        propose(record, findings),
+        findings,
+        settled_of(state),
+        waiting,
+        language=state.get("language", "en"),
+    )
 
 
 def _ids(config: RunnableConfig) -> tuple[str, str]:

@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.approval_memory import STILL_PENDING, settle, settled_from
+from agents.approval_memory import (
+    STILL_PENDING,
+    STILL_PENDING_IN,
+    Settlement,
+    decisions_text,
+    settle,
+    settled_from,
+)
 from agents.approvals import (
     ApprovalResume,
     Approver,
@@ -213,3 +220,84 @@ def test_a_proposal_left_waiting_stays_pending_when_the_findings_no_longer_call_
     [kept] = settle([], [], [], left_pending=[waiting]).proposals
     assert kept.id == waiting.id
     assert kept.changed == STILL_PENDING
+
+
+def test_what_changed_is_framed_in_the_answers_language() -> None:
+    hold = Proposal(
+        id="hold:MedicationRequest/m1",
+        kind="hold_medication",
+        summary="Hold ramipril",
+        target="MedicationRequest/m1",
+        because=["k", "aki"],
+    )
+    then = [_finding("k", "Hyperkalaemia, potassium 6.4 mmol/L"), _finding("aki", "AKI stage 1")]
+    decided = RecordedDecision(
+        proposal_id=hold.id,
+        decision="reject",
+        approver="dr-wu",
+        approver_name="Dr Wu",
+        digest="sha256:x",
+        decided_at="2026-11-21T09:00:00+00:00",
+    )
+    [settled] = settled_from([decided], [hold], then)
+    now = [_finding("k", "Hyperkalaemia, potassium 7.1 mmol/L"), _finding("ecg", "Peaked T waves")]
+    moved = hold.model_copy(update={"because": ["k", "ecg"]})
+    [again] = settle([moved], now, [settled], language="zh-TW").proposals
+    # the frame in Chinese; the rule text as the rules wrote it (agents.cards.words)
+    assert again.changed == (
+        "已由 Dr Wu (dr-wu) 於 2026-11-21T09:00:00+00:00 拒絕；此後：potassium 6.4 → 7.1；"
+        "新發現：Peaked T waves；不再成立：AKI stage 1"
+    )
+    said = decisions_text(Settlement([again], []), "zh-TW")
+    assert said.splitlines() == [
+        "本對話串的處置決定：",
+        f"- 暫停使用 ramipril：再次提出，{again.changed}",
+    ]
+    assert decisions_text(Settlement([], [settled]), "zh-TW").splitlines()[1] == (
+        "- 暫停使用 ramipril：已由 Dr Wu (dr-wu) 於 2026-11-21T09:00:00+00:00 拒絕"
+        "（所依據的事實未變：不再提出）"
+    )
+    [english] = settle([moved], now, [settled]).proposals
+    assert english.changed.startswith("rejected by Dr Wu (dr-wu) at ")
+    assert "Hold ramipril: proposed again, rejected" in decisions_text(
+        Settlement([english], []), "en"
+    )
+    # the same words, a graver finding: 'new results behind it', in the answer's language
+    graver = Finding(
+        id="k", kind="interaction", severity=Severity.critical, summary=then[0].summary
+    )
+    [back] = settle([hold], [graver, then[1]], [settled], language="zh-TW").proposals
+    assert back.changed.endswith("拒絕；此後：依據的結果已更新")
+
+
+def test_a_proposal_left_waiting_says_so_in_chinese() -> None:
+    waiting = Proposal(
+        id="activate:MedicationRequest/m9",
+        kind="activate_order",
+        summary="Activate the proposed order: co-amoxiclav",
+        target="MedicationRequest/m9",
+    )
+    [kept] = settle([], [], [], left_pending=[waiting], language="zh-TW").proposals
+    assert kept.changed == STILL_PENDING_IN["zh-TW"]
+    assert kept.changed != STILL_PENDING
+    assert "\u4e00" <= kept.changed[0] <= "\u9fff"
+
+
+async def test_a_chinese_question_hears_what_changed_in_chinese(
+    tmp_path: Path, scripted_model: Any, outbox: Any, curated_kg: Any, round_deps: DepsFactory
+) -> None:
+    root = k_bundle(tmp_path)
+    graph = k_graph(round_deps, scripted_model, outbox, root, curated_kg)
+    first = await ask(graph, patient_id=K_PATIENT, question="鉀離子怎麼處理？")
+    await resume(
+        graph, thread_id=first.thread_id, decision=all_of(first.proposals, "reject", DR_WU)
+    )
+    k_bundle(tmp_path, potassium=7.1)
+    changed = await ask(graph, patient_id=K_PATIENT, question="現在呢？", thread_id=first.thread_id)
+    assert changed.proposals
+    for p in changed.proposals:
+        assert (
+            p.changed == f"已由 Dr Wu (dr-wu) 於 {NOW.isoformat()} 拒絕；此後：potassium 6.4 → 7.1"
+        )
+    assert "再次提出，已由 Dr Wu" in changed.answer
+    assert "since then" not in changed.answer
