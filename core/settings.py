@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     model_max_output_tokens: int | None = Field(
         default=None, description="cap on each agent's reply length (small CPU models)"
     )
+    max_observations: int = Field(
+        default=5_000,
+        ge=1,
+        description="the newest Observations a record is checked for; older ones are named as "
+        "not checked (a data issue and a degraded reason), never dropped silently",
+    )
 
     # --- knowledge graph ------------------------------------------------------------------------
     kg_backend: Literal["ladybug", "neo4j"] = "ladybug"

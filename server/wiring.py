@@ -161,6 +161,7 @@ def build_deps(
     (LangGraph Studio). What is given stays the caller's to close.
     """
     closing = closing or AsyncExitStack()
+    clock = given.get("clock") or utcnow
     model = given.get("model") or (_model(settings, closing) if use_model else None)
     vision = given.get("vision") or (_vision(settings, closing) if use_model else None)
     for client in (model, vision):
@@ -168,11 +169,11 @@ def build_deps(
             _audit_calls(client)
     store = given.get("graph_store") or (_graph_store(settings, closing) if use_kg else None)
     return WardRoundDeps(
-        patients=given.get("patients") or _records(settings, closing),
+        patients=given.get("patients") or _records(settings, closing, clock),
         model=model,
         vision=vision,
         graph_store=audited_graph_store(store),  # every query a kg.query audit event
-        clock=given.get("clock") or utcnow,
+        clock=clock,
         round_deadline_s=settings.round_deadline_s,
         max_output_tokens=settings.model_max_output_tokens,
         max_tool_steps=settings.max_tool_steps,
@@ -222,14 +223,20 @@ def _graph_store(settings: Settings, closing: AsyncExitStack) -> GraphStore | No
     return store
 
 
-def _records(settings: Settings, closing: AsyncExitStack) -> RecordSource:
+def _records(
+    settings: Settings, closing: AsyncExitStack, clock: Callable[[], datetime]
+) -> RecordSource:
+    """The FHIR server of ``WARDROUND_FHIR_URL``, else the bundles of ``WARDROUND_PATIENTS_DIR``;
+    either checks the newest ``WARDROUND_MAX_OBSERVATIONS`` results of a record, on the round's
+    clock (future dates are flagged against the time the round runs on)."""
+    bound = settings.max_observations
     if not settings.fhir_url:
-        return DirectoryPatientSource(settings.patients_dir)
+        return DirectoryPatientSource(settings.patients_dir, clock=clock, max_observations=bound)
     from tools.fhir import FhirServerSource
 
     http = fhir_http(settings)
     closing.push_async_callback(http.aclose)
-    return FhirServerSource(settings.fhir_url, http)
+    return FhirServerSource(settings.fhir_url, http, clock=clock, max_observations=bound)
 
 
 def _outbox(settings: Settings, closing: AsyncExitStack) -> Outbox:

@@ -39,7 +39,10 @@ def labs(
     """Flag PATIENT's results against reference ranges; list trends and findings."""
     err = Console(stderr=True)
     try:
-        record = asyncio.run(load_patient(patient, Settings().patients_dir))
+        settings = Settings()
+        record = asyncio.run(
+            load_patient(patient, settings.patients_dir, max_observations=settings.max_observations)
+        )
     except WardroundError as exc:
         err.print(f"[red]{exc.title}:[/red] {exc}")
         raise typer.Exit(code=2) from exc

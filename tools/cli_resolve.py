@@ -77,7 +77,11 @@ def resolve(
         store = open_store(settings)
         try:
             if patient:
-                record = asyncio.run(load_patient(patient, settings.patients_dir))
+                record = asyncio.run(
+                    load_patient(
+                        patient, settings.patients_dir, max_observations=settings.max_observations
+                    )
+                )
                 rows = resolve_record(store, record)
             else:
                 meds = [_as_medication(i, text) for i, text in enumerate(names or [])]

@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
+from pydantic import ValidationError
 
+from core.settings import REPO_ROOT, Settings
 from evals.large_record import PATIENT, grown_bundle
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
 from tests.conftest import DepsFactory
-from tools.fhir import bundle
 from tools.fhir.bundle import MAX_OBSERVATIONS, newest_observations
-from tools.fhir.parse import PARTLY_CHECKED, parse_bundle
+from tools.fhir.parse import PARTLY_CHECKED
 from tools.fhir.sources import DirectoryPatientSource
 
 NOW = datetime(2025, 7, 12, 9, tzinfo=UTC)
@@ -48,18 +49,25 @@ def test_a_record_within_the_bound_is_untouched() -> None:
 async def test_the_round_says_what_it_checked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, round_deps: DepsFactory
 ) -> None:
-    # a bound of 200 stands in for 5,000 so that the test parses 400 results, not 5,400
-    monkeypatch.setattr(bundle, "MAX_OBSERVATIONS", 200)
+    # WARDROUND_MAX_OBSERVATIONS=200 stands in for 5,000 so that the test parses 400 results,
+    # not 5,400; the composition root hands it to the record source of WARDROUND_PATIENTS_DIR
+    monkeypatch.setenv("WARDROUND_MAX_OBSERVATIONS", "200")
     (tmp_path / f"{PATIENT}.json").write_text(json.dumps(grown_bundle(400)))
-    record = parse_bundle(tmp_path / f"{PATIENT}.json", now=NOW)
+    deps = round_deps(settings={"patients_dir": tmp_path}, clock=lambda: NOW)
+    record = await deps.patients.load(PATIENT)
     [issue] = [i for i in record.data_issues if i.kind == PARTLY_CHECKED]
     assert "checked the 200 newest of 400 observations" in issue.message
-    deps = round_deps(
-        patients=DirectoryPatientSource(tmp_path, clock=lambda: NOW), clock=lambda: NOW
-    )
     result = await ask(build_ward_round(deps, InMemorySaver()), patient_id=PATIENT, question="?")
     assert issue.message in result.degraded_reasons
     assert any(f.kind == "aki_stage" for f in result.findings)  # the newest results still count
+
+
+def test_the_bound_is_a_setting_with_the_documented_default(tmp_path: Path) -> None:
+    assert Settings(data_dir=tmp_path).max_observations == MAX_OBSERVATIONS == 5_000
+    with pytest.raises(ValidationError):
+        Settings(data_dir=tmp_path, max_observations=0)
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert "| `WARDROUND_MAX_OBSERVATIONS` | 5,000 |" in readme
 
 
 def test_a_50_mb_bundle_is_read_in_bounded_time_and_listed(tmp_path: Path) -> None:

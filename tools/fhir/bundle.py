@@ -23,13 +23,16 @@ from fhir.resources.R4B.bundle import Bundle
 
 from core.domain import DataIssue
 from core.errors import InvalidFhir, RecordNotFound
+from core.settings import Settings
 
 _MAX_REPORTED_ERRORS = 5
-MAX_OBSERVATIONS = 5_000
-"""The most Observations one round checks: the newest ones. Validating and checking a result
-costs about 3 ms on two busy CPU cores (benchmarks/large_record_bench.py), so 5,000 keep the
-deterministic work of a round to seconds where 30,000 took minutes; a ward round asks about the
-current admission, and the older results are named as not checked, never silently dropped."""
+MAX_OBSERVATIONS: int = Settings.model_fields["max_observations"].default
+"""The most Observations one round checks by default (``WARDROUND_MAX_OBSERVATIONS``, 5,000;
+the record sources take the configured one from ``server.wiring``): the newest ones. Validating
+and checking a result costs about 3 ms on two busy CPU cores (benchmarks/large_record_bench.py),
+so 5,000 keep the deterministic work of a round to seconds where 30,000 took minutes; a ward
+round asks about the current admission, and the older results are named as not checked, never
+silently dropped."""
 
 
 @dataclass(frozen=True)

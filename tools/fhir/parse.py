@@ -54,14 +54,17 @@ def parse_bundle(
     now: datetime | None = None,
     data_dir: Path = SHIPPED_DATA,
     source: str = "",
+    max_observations: int | None = None,
 ) -> PatientRecord:
     """Parse a bundle (a dict, or a path to a JSON file) into a patient record.
 
     ``now`` is the clock against which future dates are flagged (default: the current time);
-    ``data_dir`` resolves relative DICOM locators; ``source`` is recorded on the record.
+    ``data_dir`` resolves relative DICOM locators; ``source`` is recorded on the record;
+    ``max_observations`` (default ``tools.fhir.bundle.MAX_OBSERVATIONS``): only the newest are
+    checked, the rest named in a ``record_too_large`` data issue.
     """
     data, origin = read_json(bundle)
-    data, trimmed = newest_observations(data)
+    data, trimmed = newest_observations(data, max_observations)
     validated, positions, unreadable = validate(data)
     indexed = index(validated, positions)
     ctx = ParseContext(bundle=indexed, now=now or datetime.now(UTC), data_dir=data_dir)

@@ -21,6 +21,7 @@ from core.domain import PatientRecord, PatientSummary
 from core.errors import InvalidFhir, RecordNotFound, WardroundError
 from core.logging import get_logger
 from core.settings import SHIPPED_DATA
+from tools.fhir.bundle import MAX_OBSERVATIONS
 from tools.fhir.parse import parse_bundle
 from tools.fhir.sources import check_patient_id
 
@@ -57,10 +58,12 @@ class FhirServerSource:
         http_client: httpx.AsyncClient,
         *,
         clock: Callable[[], datetime] | None = None,
+        max_observations: int = MAX_OBSERVATIONS,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self._http = http_client
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._max_observations = max_observations
 
     async def _get(self, url: str, params: dict[str, str] | None = None) -> httpx.Response:
         if not url.startswith(self.base_url):
@@ -140,6 +143,7 @@ class FhirServerSource:
             now=self._clock(),
             data_dir=SHIPPED_DATA,
             source=f"{self.base_url}Patient/{patient_id}",
+            max_observations=self._max_observations,
         )
 
     async def status(self) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from core.domain import PatientRecord, PatientSummary
 from core.errors import InvalidInput, RecordNotFound
 from core.logging import get_logger
 from core.settings import SHIPPED_DATA
+from tools.fhir.bundle import MAX_OBSERVATIONS
 from tools.fhir.parse import parse_bundle
 from tools.fhir.ward_index import UNREADABLE, UnreadableBundles, WardIndex, file_digest
 
@@ -67,10 +68,12 @@ class DirectoryPatientSource:
         *,
         clock: Callable[[], datetime] | None = None,
         data_dir: Path = SHIPPED_DATA,
+        max_observations: int = MAX_OBSERVATIONS,
     ) -> None:
         self.path = Path(path)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._data_dir = data_dir
+        self._max_observations = max_observations
         self.wards = WardIndex()
         self.unreadable = UnreadableBundles()
 
@@ -90,7 +93,12 @@ class DirectoryPatientSource:
 
     def _parse(self, file: Path) -> PatientRecord:
         try:
-            record = parse_bundle(file, now=self._clock(), data_dir=self._data_dir)
+            record = parse_bundle(
+                file,
+                now=self._clock(),
+                data_dir=self._data_dir,
+                max_observations=self._max_observations,
+            )
         except UNREADABLE as err:
             self.unreadable.note(file, err)
             raise
@@ -164,10 +172,15 @@ class DirectoryPatientSource:
 
 
 async def load_patient(
-    patient: str, patients_dir: Path, clock: Callable[[], datetime] | None = None
+    patient: str,
+    patients_dir: Path,
+    clock: Callable[[], datetime] | None = None,
+    max_observations: int = MAX_OBSERVATIONS,
 ) -> PatientRecord:
     """Load ``patient``: a path to a bundle file, or an id in ``patients_dir`` (CLI helper)."""
     as_path = Path(patient)
     if as_path.suffix == ".json" and await asyncio.to_thread(as_path.is_file):
-        return await DirectoryPatientSource(as_path, clock=clock).load(as_path.stem)
-    return await DirectoryPatientSource(patients_dir, clock=clock).load(patient)
+        source = DirectoryPatientSource(as_path, clock=clock, max_observations=max_observations)
+        return await source.load(as_path.stem)
+    source = DirectoryPatientSource(patients_dir, clock=clock, max_observations=max_observations)
+    return await source.load(patient)
