@@ -1,6 +1,6 @@
 """Admission severity: APACHE II (Knaus 1985) and the Pneumonia Severity Index (Fine 1997).
 
-Both are point tables. Each physiological variable is scored by a banded table (``_banded``):
+Both are point tables. Each physiological variable is scored by a banded table (``banded``):
 the points of the first band whose upper bound the value is below. Knaus and Fine print integer
 ranges (e.g. heart rate 110-139); a measured value between two printed ranges (139.5) falls in
 the lower band, as the printed upper bounds are inclusive for whole numbers.
@@ -56,7 +56,7 @@ TemperatureUnit = Annotated[Literal["Cel", "[degF]"], BeforeValidator(_temperatu
 Band = tuple[tuple[float, float], ...]  # (upper bound, exclusive; points), ascending
 
 
-def _banded(value: float, bands: Band) -> float:
+def banded(value: float, bands: Band) -> float:
     """The points of the first band whose upper bound ``value`` is below."""
     return next(points for upper, points in bands if value < upper)
 
@@ -178,26 +178,26 @@ def apache_ii(params: ApacheIiInput) -> CalcResult:
     creatinine = CREATININE_MG_DL.to_canonical(params.creatinine, params.creatinine_unit, "cr")
     wbc = WBC_10E9_L.to_canonical(params.wbc, params.wbc_unit, "wbc")
     if params.fio2 >= 0.5:
-        oxygenation = _banded(params.a_a_gradient(), APACHE_A_A_GRADIENT)
+        oxygenation = banded(params.a_a_gradient(), APACHE_A_A_GRADIENT)
     else:
         assert params.pao2_mmhg is not None  # validated
-        oxygenation = _banded(params.pao2_mmhg, APACHE_PAO2)
-    renal = _banded(creatinine, APACHE_CREATININE) * (2 if params.acute_renal_failure else 1)
+        oxygenation = banded(params.pao2_mmhg, APACHE_PAO2)
+    renal = banded(creatinine, APACHE_CREATININE) * (2 if params.acute_renal_failure else 1)
     points = {
-        "temperature": _banded(_celsius(params.temperature, params.temperature_unit),
+        "temperature": banded(_celsius(params.temperature, params.temperature_unit),
                                APACHE_TEMPERATURE),
-        "mean_arterial_pressure": _banded(params.map_mmhg(), APACHE_MAP),
-        "heart_rate": _banded(params.heart_rate, APACHE_HEART_RATE),
-        "respiration_rate": _banded(params.respiration_rate, APACHE_RESPIRATION),
+        "mean_arterial_pressure": banded(params.map_mmhg(), APACHE_MAP),
+        "heart_rate": banded(params.heart_rate, APACHE_HEART_RATE),
+        "respiration_rate": banded(params.respiration_rate, APACHE_RESPIRATION),
         "oxygenation": oxygenation,
-        "arterial_ph": _banded(params.arterial_ph, APACHE_PH),
-        "sodium": _banded(params.sodium, APACHE_SODIUM),
-        "potassium": _banded(params.potassium, APACHE_POTASSIUM),
+        "arterial_ph": banded(params.arterial_ph, APACHE_PH),
+        "sodium": banded(params.sodium, APACHE_SODIUM),
+        "potassium": banded(params.potassium, APACHE_POTASSIUM),
         "creatinine": renal,
-        "haematocrit": _banded(params.haematocrit, APACHE_HAEMATOCRIT),
-        "wbc": _banded(wbc, APACHE_WBC),
+        "haematocrit": banded(params.haematocrit, APACHE_HAEMATOCRIT),
+        "wbc": banded(wbc, APACHE_WBC),
         "gcs": float(15 - params.gcs),
-        "age": _banded(params.age, APACHE_AGE),
+        "age": banded(params.age, APACHE_AGE),
         "chronic_health": CHRONIC_HEALTH[params.chronic_health],
     }  # fmt: skip
     total = int(sum(points.values()))
@@ -323,7 +323,7 @@ def pneumonia_severity_index(params: PsiInput) -> CalcResult:
     }
     total = round(sum(points.values()))
     step_one = params.age <= 50 and not any(comorbidity.values()) and not any(exam.values())
-    risk_class = 1 if step_one else int(_banded(total, PSI_CLASSES))
+    risk_class = 1 if step_one else int(banded(total, PSI_CLASSES))
     roman = ("I", "II", "III", "IV", "V")[risk_class - 1]
     where = "outpatient care" if risk_class <= 2 else "brief inpatient observation" if (
         risk_class == 3
