@@ -585,11 +585,14 @@ def _sofa_inputs(record: PatientRecord, at: datetime | None) -> _Inputs:
         mmhg = pao2.value * 7.50062 if pao2.unit == "kPa" else pao2.value  # 1 kPa = 7.50062 mmHg
         fraction = _fio2(fio2) if fio2 is not None else None
         oxygen = supplemental_oxygen(record, pao2.effective)
-        if fraction is None and (oxygen is None or oxygen.value == "air"):
+        ventilated = respiratory_support(record, pao2.effective) is not None
+        if fraction is None and not ventilated and (oxygen is None or oxygen.value == "air"):
             fraction = 0.21
             got.imputed.append("FiO2 0.21 (no oxygen charted near the blood gas)")
         if fraction is None:
-            got.missing.append("FiO2 (oxygen charted, its concentration not coded)")
+            got.missing.append(
+                "FiO2 (3150-0; oxygen or respiratory support charted, its concentration not)"
+            )
         else:
             take("pao2_fio2", pao2, min(round(mmhg / fraction), 700))
             if fio2 is not None:
@@ -968,6 +971,10 @@ def _apache_oxygenation(record: PatientRecord, at: datetime | None, got: _Taken)
     fraction = _fio2(fio2_obs) if fio2_obs is not None else None
     if fio2_obs is not None and fraction is not None:
         got.cites.append(Citation.fhir(fio2_obs.ref))
+    elif respiratory_support(record, pao2.effective) is not None:
+        got.missing.append("FiO2 (3150-0) on respiratory support")
+        got.params.update(fio2=0.21, pao2_mmhg=90.0)
+        return
     elif (oxygen := supplemental_oxygen(record, pao2.effective)) and oxygen.value == "oxygen":
         fraction = 0.4
         got.assumed.append("FiO2 not coded on oxygen: taken as < 0.5, PaO2 scored")

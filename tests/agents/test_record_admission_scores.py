@@ -342,3 +342,25 @@ def test_sofa_reads_urine_output_of_24_h() -> None:
         assert f"urine output {volume} mL/24 h from the record" in finding.summary
     # 9187-6 without a per-day unit is no daily total
     assert "urine output" not in str(sofa_finding(sofa_record(obs("9187-6", 150, "mL"))))
+
+
+def test_ventilated_without_a_coded_fio2_is_not_taken_as_air() -> None:
+    mode = Observation(
+        ref="Observation/vent", loinc="20124-5", display="Ventilation mode Ventilator",
+        value_text="PRVC", effective=T0,
+    )  # fmt: skip
+    rec = sofa_record(mode)
+    rec = rec.model_copy(
+        update={"observations": tuple(o for o in rec.observations if o.loinc != "3150-0")}
+    )
+    sofa = sofa_finding(rec)
+    assert sofa is not None
+    assert (
+        "FiO2 (3150-0; oxygen or respiratory support charted, its concentration not)"
+        in sofa.summary
+    )
+    assert "FiO2 0.21" not in sofa.summary
+    apache = apache_ii_finding(record(*sepsis_vitals(), *ABG[:2], *ABG[3:], mode))
+    assert apache is not None
+    assert "FiO2 (3150-0) on respiratory support" in apache.summary
+    assert "oxygenation" not in apache.summary.split(";")[0]  # scored normal, named
