@@ -37,7 +37,6 @@ from agents.approval_memory import (
 from agents.approvals import (
     ApprovalResume,
     DecisionNotRecorded,
-    Proposal,
     RecordedDecision,
     decision_id,
     digest,
@@ -91,13 +90,15 @@ class ApprovalSteps:
         """Propose what the rules call for and the thread has not decided on these facts; the
         answer ends with what the thread decided (``agents.approval_memory``)."""
         settlement = round_settlement(state)
-        proposals = [p.model_dump() for p in settlement.proposals]
-        if proposals:
-            await emit(EventKind.APPROVAL_REQUESTED, {"proposals": proposals})
+        if settlement.proposals:
+            await emit(
+                EventKind.APPROVAL_REQUESTED,
+                {"proposals": [p.model_dump() for p in settlement.proposals]},
+            )
         said = decisions_text(settlement, state.get("language", "en"))
         update = ProposeUpdate(
-            proposals=proposals,
-            standing=[s.model_dump() for s in settlement.standing],
+            proposals=settlement.proposals,
+            standing=settlement.standing,
             decisions=[],
             decided=None,
             approval_failure=None,
@@ -114,7 +115,10 @@ class ApprovalSteps:
     async def approve(self, state: WardRoundState, config: RunnableConfig) -> DecisionUpdate:
         """Pause until a clinician on the ward decides; take the decision, write nothing."""
         ward = ward_of(dict(state))
-        answer = interrupt({"proposals": state["proposals"], "ward": ward})
+        # the pause's value reaches clients as JSON: the proposals dumped
+        answer = interrupt(
+            {"proposals": [p.model_dump() for p in state["proposals"]], "ward": ward}
+        )
         if not self.take_decisions:
             log.warning("approval.refused_outside_wardround_api")
             return _not_recorded(state, config, DecisionsNotTakenHere(NOT_HERE))
@@ -123,14 +127,14 @@ class ApprovalSteps:
         except Exception as exc:  # never raised here: reported by the run that resumed
             return _not_recorded(state, config, exc)
         crash_points.reached("decision_taken")
-        return {"decided": [d.model_dump() for d in decided], "approval_failure": None}
+        return {"decided": decided, "approval_failure": None}
 
     def _take(
         self, state: WardRoundState, config: RunnableConfig, resume: ApprovalResume, ward: str
     ) -> list[RecordedDecision]:
-        pending = [Proposal.model_validate(p) for p in state["proposals"]]
+        pending = state["proposals"]
         validate_resume(resume, ward=ward, pending=pending)
-        by_id = {p["id"]: p for p in state["proposals"]}
+        by_id = {p.id: p for p in pending}
         thread_id, run_id = _ids(config)
         attempt = state.get("approval_attempt", 0)
         return [
@@ -138,7 +142,7 @@ class ApprovalSteps:
                 **d.model_dump(),
                 approver=resume.approver.id,
                 approver_name=resume.approver.name,
-                digest=digest(by_id[d.proposal_id], d.edits),
+                digest=digest(by_id[d.proposal_id].model_dump(), d.edits),
                 decided_at=self.deps.clock().isoformat(),
                 decision_id=decision_id(thread_id, d.proposal_id, attempt),
                 run_id=run_id,
@@ -150,7 +154,8 @@ class ApprovalSteps:
         self, state: WardRoundState, config: RunnableConfig
     ) -> DecisionUpdate:
         """Audit the decision, then write what was approved to the outbox (see the module)."""
-        decided = [RecordedDecision.model_validate(d) for d in state.get("decided") or []]
+        # copies: recording fills in ``recorded_as``; the checkpointed decisions stay as taken
+        decided = [d.model_copy(deep=True) for d in state.get("decided") or []]
         try:
             for d in decided:
                 await emit(EventKind.APPROVAL_DECIDED, d.model_dump())
@@ -169,14 +174,10 @@ class ApprovalSteps:
         crash_points.reached("before_checkpoint")
         now = settled_from(
             decided,
-            [Proposal.model_validate(p) for p in state["proposals"]],
+            state["proposals"],
             [Finding.model_validate(f) for f in state.get("findings", [])],
         )
-        return {
-            "decisions": [d.model_dump() for d in decided],
-            "decided": None,
-            "settled": [s.model_dump() for s in remember(settled_of(state), now)],
-        }
+        return {"decisions": decided, "decided": None, "settled": remember(settled_of(state), now)}
 
     async def _write_approved(
         self, state: WardRoundState, config: RunnableConfig, decided: list[RecordedDecision]
@@ -185,10 +186,14 @@ class ApprovalSteps:
         approved = [d for d in decided if d.decision == "approve"]
         if not approved or self.deps.outbox is None:
             return {}
-        by_id = {p["id"]: p for p in state["proposals"]}
+        by_id = {p.id: p for p in state["proposals"]}
         thread_id, _ = _ids(config)
         items = [
-            {"proposal": by_id[d.proposal_id], **d.model_dump(), "thread_id": thread_id}
+            {
+                "proposal": by_id[d.proposal_id].model_dump(),
+                **d.model_dump(),
+                "thread_id": thread_id,
+            }
             for d in approved
         ]
         receipts = await self.deps.outbox.write(items)
@@ -201,7 +206,7 @@ class ApprovalSteps:
 
 
 def settled_of(state: WardRoundState) -> list[Settled]:
-    return [Settled.model_validate(s) for s in state.get("settled") or []]
+    return state.get("settled") or []
 
 
 def round_settlement(state: WardRoundState) -> Settlement:
@@ -209,10 +214,7 @@ def round_settlement(state: WardRoundState) -> Settlement:
     cards show what is proposed) and in ``propose`` (what the round waits on)."""
     record = PatientRecord.model_validate(state["record"])
     findings = [Finding.model_validate(f) for f in state.get("findings", [])]
-    waiting = left_waiting(
-        [Proposal.model_validate(p) for p in state.get("proposals") or []],
-        [RecordedDecision.model_validate(d) for d in state.get("decisions") or []],
-    )
+    waiting = left_waiting(state.get("proposals") or [], state.get("decisions") or [])
     return settle(
         propose(record, findings),
         findings,

@@ -24,12 +24,30 @@ from typing import Any
 
 import aiosqlite
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from agents.approval_memory import Settled
+from agents.approvals import Proposal, RecordedDecision
+from agents.cards import Card
 from core.errors import ConfigurationError
 from core.settings import Settings
 
 _TASKS = "__pregel_tasks"
+
+STATE_TYPES: tuple[type, ...] = (Proposal, RecordedDecision, Settled, Card)
+"""The models the ward round's state holds as themselves (``graphs.state``): LangGraph's
+serializer writes them with their class and, by default, loads an unlisted class with a warning
+("Deserializing unregistered type", to be blocked in a later version). Listed, they load
+quietly; any other class in a checkpoint is refused (handed back as its dict)."""
+
+
+def serde() -> JsonPlusSerializer:
+    """The checkpoint serializer: LangGraph's, loading exactly the state's own models (and its
+    built-in safe types)."""
+    return JsonPlusSerializer(
+        allowed_msgpack_modules=[(t.__module__, t.__name__) for t in STATE_TYPES]
+    )
 
 
 class KeepsLatest:
@@ -135,7 +153,7 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointS
             """Upstream's saver; its ``aprune`` implements ``keep_latest``."""
 
         saver_type = PrunedPostgresSaver if keep_latest else AsyncPostgresSaver
-        async with saver_type.from_conn_string(settings.checkpoint_dsn) as saver:
+        async with saver_type.from_conn_string(settings.checkpoint_dsn, serde=serde()) as saver:
             await saver.setup()
             yield saver
         return
@@ -143,7 +161,8 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointS
     conn = await aiosqlite.connect(settings.checkpoint_path)
     try:
         await conn.execute("PRAGMA journal_mode=WAL")  # readers never block the one writer
-        sqlite_saver = PrunedSqliteSaver(conn) if keep_latest else AsyncSqliteSaver(conn)
+        saver_class = PrunedSqliteSaver if keep_latest else AsyncSqliteSaver
+        sqlite_saver = saver_class(conn, serde=serde())
         await sqlite_saver.setup()
         yield sqlite_saver
     finally:

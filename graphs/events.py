@@ -119,6 +119,7 @@ def events_of(mode: str, chunk: Any) -> Iterator[RoundEvent]:
                 for finding in findings_in(update):
                     yield FindingReported(step, Finding.model_validate(finding))
                 if isinstance(update, dict) and update.get("cards"):
+                    # a step's writes replayed from an older checkpoint hold dicts
                     yield CardsReady([Card.model_validate(c) for c in update["cards"]])
                 yield Status(step, "finished")
     elif mode == "custom" and isinstance(chunk, dict):

@@ -109,7 +109,7 @@ def result_from_state(
         degraded=bool(reasons),
         degraded_reasons=reasons,
         findings=findings,
-        cards=[Card.model_validate(c) for c in state.get("cards") or []],
+        cards=state.get("cards") or [],
         claims=[Claim.model_validate(c) for c in state.get("claims") or []],
         specialists=[
             SpecialistSummary(
@@ -124,10 +124,10 @@ def result_from_state(
         route_origin=state.get("route_origin", ""),
         unsupported_citations=state.get("unsupported_citations", 0),
         turns=len(state.get("turns") or []),
-        proposals=[Proposal.model_validate(p) for p in state.get("proposals") or []],
+        proposals=state.get("proposals") or [],
         pending_approval=pending_approval,
-        decisions=[RecordedDecision.model_validate(d) for d in state.get("decisions") or []],
-        settled=[Settled.model_validate(s) for s in state.get("standing") or []],
+        decisions=state.get("decisions") or [],
+        settled=state.get("standing") or [],
         outlook=_outlook(state, findings),
         **meta,
     )

@@ -14,6 +14,7 @@ from structlog.contextvars import bound_contextvars
 from agents.approvals import (
     ApprovalResume,
     DecisionNotRecorded,
+    RecordedDecision,
     pending_proposals,
     validate_resume,
     ward_of,
@@ -117,7 +118,7 @@ async def finish_decision(
     snapshot = await graph.aget_state(config)
     if not decision_unfinished(snapshot):
         return None
-    decided = snapshot.values.get("decided") or []
+    decided: list[RecordedDecision] = snapshot.values.get("decided") or []
     log.info("approval.finishing", thread_id=thread_id, decisions=len(decided))
     return await run_turn(
         graph,
@@ -126,8 +127,8 @@ async def finish_decision(
         thread_id=thread_id,
         model=model,
         audit=audit,
-        principal_id=decided[0]["approver"] if decided else None,
-        request={"finishes": [d.get("decision_id", "") for d in decided]},
+        principal_id=decided[0].approver if decided else None,
+        request={"finishes": [d.decision_id for d in decided]},
     )
 
 

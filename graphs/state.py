@@ -1,20 +1,33 @@
 """Ward-round graph state: a narrow input schema beside the full state, reducers on the fields.
 
-Values are JSON-plain (dicts of dumped pydantic models) so checkpoints and the audit store hold
-readable data and restore in any process without type registration. ``agents`` turn them back
-into domain models at the edges.
+The approval protocol's values (``proposals``, ``decisions``, ``decided``, ``settled``,
+``standing``) and the ``cards`` are the typed models themselves (``agents.approvals``,
+``agents.approval_memory``, ``agents.cards``): nodes take and return them, and mypy checks them.
+LangGraph's serializer stores them by class name; ``graphs.checkpoint.SERDE`` lists them, so they
+load without its "unregistered type" warning. A checkpoint written before they were typed holds
+them as dicts: their channel (``Restored``) validates what a checkpoint holds into the models, so
+such a thread loads and resumes as the same models. The other values are JSON-plain (dicts of
+dumped pydantic models); ``agents`` turn them back into domain models at the edges.
 """
 
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal, NotRequired
+from collections.abc import Sequence
+from functools import cache
+from typing import Annotated, Any, Literal, NotRequired, Self
 
+from langgraph._internal._typing import MISSING  # what an empty channel holds
+from langgraph.channels.last_value import LastValue
 from langgraph.graph.state import CompiledStateGraph
+from pydantic import TypeAdapter
 
 # typing's TypedDict gives pydantic (and so LangGraph Studio's input schema) nothing on 3.11
 from typing_extensions import TypedDict
 
+from agents.approval_memory import Settled
+from agents.approvals import Proposal, RecordedDecision
+from agents.cards import Card
 from agents.common import SpecialistTask
 from agents.conversation import ThreadTurn
 from agents.router import SpecialistName
@@ -46,6 +59,29 @@ def merge_timings(
     if START_AFRESH in right:
         return {step: ms for step, ms in right.items() if step != START_AFRESH}
     return {**(left or {}), **right}
+
+
+@cache
+def _adapter(typ: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(typ)
+
+
+class Restored(LastValue[Any]):
+    """A last-value channel that validates what a checkpoint holds into its annotated type.
+
+    ``Annotated[list[Proposal], Restored]``: a checkpoint written before the approval values were
+    typed holds them as dicts (and a serializer that blocks a type hands back its dict); the
+    state a node or a snapshot reads holds the models either way. Models pass through as they
+    are (pydantic does not revalidate an instance); copies within a run are not validated again."""
+
+    def from_checkpoint(self, checkpoint: Any) -> Self:
+        if checkpoint is not MISSING:
+            checkpoint = _adapter(self.typ).validate_python(checkpoint)
+        return super().from_checkpoint(checkpoint)
+
+    def update(self, values: Sequence[Any]) -> bool:
+        """A write of dicts (``update_state`` from a client) is validated the same way."""
+        return super().update([_adapter(self.typ).validate_python(v) for v in values])
 
 
 class WardRoundInput(TypedDict):
@@ -84,20 +120,20 @@ class WardRoundState(TypedDict, total=False):
     timings: Annotated[dict[str, float], merge_timings]
     """Milliseconds per node."""
     answer: str
-    cards: list[dict[str, Any]]
-    """The findings as problem cards by tier (``agents.cards.Card`` dumps), set by synthesize."""
+    cards: Annotated[list[Card], Restored]
+    """The findings as problem cards by tier, set by synthesize."""
     claims: list[dict[str, Any]]
     unsupported_citations: int
-    proposals: list[dict[str, Any]]
-    """Writes this round proposes (``agents.approvals.Proposal``); they wait for approval."""
-    decisions: list[dict[str, Any]]
+    proposals: Annotated[list[Proposal], Restored]
+    """Writes this round proposes; they wait for approval."""
+    decisions: Annotated[list[RecordedDecision], Restored]
     """The approver's decisions, once recorded (outbox written, audited)."""
-    settled: list[dict[str, Any]]
+    settled: Annotated[list[Settled], Restored]
     """Every proposal decided on this thread, the latest decision each, with the facts it was
     decided on (``agents.approval_memory.Settled``): not proposed again while they stand."""
-    standing: list[dict[str, Any]]
+    standing: Annotated[list[Settled], Restored]
     """This round: the settled proposals the rules call for again on unchanged facts."""
-    decided: list[dict[str, Any]] | None
+    decided: Annotated[list[RecordedDecision] | None, Restored]
     """Decisions taken (``approve``) and not yet recorded (``record_decision``): durable in the
     checkpoint before anything is written, so a crash in between completes them exactly once."""
     approval_attempt: int
@@ -147,7 +183,7 @@ class SynthesizeUpdate(TypedDict):
     """``synthesize``: the answer, its claims and the cards; the thread gains a turn."""
 
     answer: str
-    cards: list[dict[str, Any]]
+    cards: list[Card]
     claims: list[dict[str, Any]]
     unsupported_citations: int
     degraded_reasons: list[str]
@@ -161,9 +197,9 @@ class ProposeUpdate(TypedDict):
 
     answer: NotRequired[str]
     """The answer with what the thread decided appended, when it decided anything."""
-    proposals: list[dict[str, Any]]
-    standing: list[dict[str, Any]]
-    decisions: list[dict[str, Any]]
+    proposals: list[Proposal]
+    standing: list[Settled]
+    decisions: list[RecordedDecision]
     decided: None
     approval_failure: None
     approval_attempt: int
@@ -173,9 +209,9 @@ class DecisionUpdate(TypedDict, total=False):
     """``approve`` and ``record_decision``: a decision taken, recorded, or undone (a fresh
     attempt, and why, in ``approval_failure``)."""
 
-    decided: list[dict[str, Any]] | None
-    decisions: list[dict[str, Any]]
-    settled: list[dict[str, Any]]
+    decided: list[RecordedDecision] | None
+    decisions: list[RecordedDecision]
+    settled: list[Settled]
     approval_attempt: int
     approval_failure: dict[str, Any] | None
 
@@ -185,6 +221,7 @@ __all__ = [
     "DecisionUpdate",
     "LoadRecordUpdate",
     "ProposeUpdate",
+    "Restored",
     "RouteUpdate",
     "SpecialistTask",  # defined beside the specialists that take it (agents.common)
     "StartAfresh",

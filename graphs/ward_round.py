@@ -148,7 +148,7 @@ class _Nodes:
         run_id = str((config.get("configurable") or {}).get("run_id", ""))
         return {
             "answer": answer,
-            "cards": [c.model_dump(mode="json") for c in cards],
+            "cards": cards,
             "claims": [c.model_dump(mode="json") for c in claims],
             "unsupported_citations": rejected,
             "degraded_reasons": [degraded] if degraded else [],

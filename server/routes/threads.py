@@ -158,9 +158,9 @@ async def read_thread(thread_id: ThreadId, state: ServerDeps, user: Clinician) -
         created_at=row.created_at,
         messages=messages,
         pending_approvals=pending_proposals(snapshot),
-        decisions=[RecordedDecision.model_validate(d) for d in values.get("decisions") or []],
+        decisions=values.get("decisions") or [],
         findings=values.get("findings") or [],
-        cards=[Card.model_validate(c) for c in values.get("cards") or []],
+        cards=values.get("cards") or [],
     )
 
 

@@ -16,6 +16,7 @@ from core.audit import AuditEvent, AuditStore, EventKind
 from core.errors import WardroundError
 from core.settings import Settings
 from graphs.audit import audited_graph_store, record_kg_query, recording
+from graphs.checkpoint import serde
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
 from kg.store import GraphStore
@@ -43,7 +44,7 @@ async def recorded_round(
 ) -> list[Any]:
     _, client = scripted_model(guideline_model)
     deps = round_deps(patients=DirectoryPatientSource(), model=client, graph_store=kg)
-    graph = build_ward_round(deps, InMemorySaver())
+    graph = build_ward_round(deps, InMemorySaver(serde=serde()))
     result = await ask(graph, patient_id=PATIENT, question=QUESTION, audit=audit)
     return [result, await audit.events(run_id=result.run_id)]
 

@@ -16,6 +16,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from core.audit import RUN_FAILED, AuditStore, EventKind
 from core.errors import RecordNotFound
 from core.model.transcript_server import Fault
+from graphs.checkpoint import serde
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
 from kg.store import GraphStore
@@ -33,7 +34,7 @@ def audit(tmp_path: Path) -> Iterator[AuditStore]:
 
 def _graph(round_deps: DepsFactory, kg: GraphStore, model: Any) -> Any:
     deps = round_deps(patients=DirectoryPatientSource(), model=model, graph_store=kg)
-    return build_ward_round(deps, InMemorySaver())
+    return build_ward_round(deps, InMemorySaver(serde=serde()))
 
 
 async def _only_run(audit: AuditStore) -> tuple[str, list[Any]]:

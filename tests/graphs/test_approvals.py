@@ -24,6 +24,7 @@ from core.audit import AuditStore, EventKind
 from core.audit.errors import AuditError
 from core.errors import Forbidden, InvalidInput
 from core.settings import SHIPPED_DATA
+from graphs.checkpoint import serde
 from graphs.run import ask, resume
 from graphs.ward_round import build_ward_round
 from tests.conftest import DepsFactory
@@ -52,7 +53,7 @@ def approval_graph(round_deps: DepsFactory, scripted_model: Any, outbox: Outbox)
         clock=lambda: NOW,
         outbox=outbox,
     )
-    return build_ward_round(deps, InMemorySaver())
+    return build_ward_round(deps, InMemorySaver(serde=serde()))
 
 
 @pytest.fixture
@@ -164,7 +165,7 @@ async def test_a_renal_dose_adjustment_proposes_a_new_dose_not_a_hold(
     source = DirectoryPatientSource(SHIPPED_DATA / "patients", clock=lambda: NOW)
     with_kg = build_ward_round(
         round_deps(patients=source, model=client, clock=lambda: NOW, graph_store=curated_kg),
-        InMemorySaver(),
+        InMemorySaver(serde=serde()),
     )
     result = await ask(with_kg, patient_id="postop-vte-prophylaxis", question="Enoxaparin dose?")
     adjust = [f for f in result.findings if f.id.startswith("dose_adjustment:")]
@@ -294,8 +295,8 @@ async def test_a_decision_written_but_not_fully_audited_is_finished_not_redone(
     assert outbox_items(outbox) == [written]
     state = await graph.aget_state({"configurable": {"thread_id": result.thread_id}})
     [recorded] = state.values["decisions"]
-    assert (recorded["decision"], recorded["approver"]) == ("approve", "dr-lin")
-    assert recorded["decision_id"] == written["decision_id"]
-    assert recorded["recorded_as"] == ["file:outbox.jsonl"]
+    assert (recorded.decision, recorded.approver) == ("approve", "dr-lin")
+    assert recorded.decision_id == written["decision_id"]
+    assert recorded.recorded_as == ["file:outbox.jsonl"]
     assert (await store.verify()).ok
     store.close()

@@ -29,6 +29,7 @@ from agents.approvals import (
 )
 from core.domain import Finding, Severity
 from core.settings import SHIPPED_DATA
+from graphs.checkpoint import serde
 from graphs.run import ask, resume
 from graphs.ward_round import build_ward_round
 from tests.conftest import DepsFactory
@@ -121,7 +122,7 @@ def k_graph(round_deps: DepsFactory, scripted_model: Any, outbox: Any, root: Pat
         outbox=outbox,
         graph_store=kg,
     )
-    return build_ward_round(deps, InMemorySaver())
+    return build_ward_round(deps, InMemorySaver(serde=serde()))
 
 
 async def test_a_new_result_brings_a_decided_proposal_back_saying_what_changed(

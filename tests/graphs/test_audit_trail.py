@@ -8,6 +8,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from structlog.testing import capture_logs
 
 from core.audit import AuditStore, EventKind
+from graphs.checkpoint import serde
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
 from tests.conftest import DepsFactory
@@ -22,7 +23,7 @@ async def test_round_is_audited_as_a_tree(
     store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.sqlite'}")
     _, client = scripted_model(ward_model)
     graph = build_ward_round(
-        round_deps(patients=patients, model=client, clock=lambda: NOW), InMemorySaver()
+        round_deps(patients=patients, model=client, clock=lambda: NOW), InMemorySaver(serde=serde())
     )
     with capture_logs() as logs:
         result = await ask(
@@ -81,7 +82,10 @@ async def test_a_tool_the_model_calls_is_a_tool_call_event(
         patients=patients, model=client, clock=lambda: NOW, settings={"max_tool_steps": 2}
     )
     result = await ask(
-        build_ward_round(deps, InMemorySaver()), patient_id="aki-demo", question="Why?", audit=store
+        build_ward_round(deps, InMemorySaver(serde=serde())),
+        patient_id="aki-demo",
+        question="Why?",
+        audit=store,
     )
     events = await store.events(run_id=result.run_id)
     calls = [e for e in events if e.kind == EventKind.TOOL_CALL]

@@ -11,6 +11,7 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from core.errors import RecordNotFound
+from graphs.checkpoint import serde
 from graphs.events import (
     Answered,
     CardsReady,
@@ -32,7 +33,7 @@ async def test_the_events_of_a_round(
 ) -> None:
     _, client = scripted_model(ward_model)
     graph = build_ward_round(
-        round_deps(patients=patients, model=client, clock=lambda: NOW), InMemorySaver()
+        round_deps(patients=patients, model=client, clock=lambda: NOW), InMemorySaver(serde=serde())
     )
     heard: list[RoundEvent] = []
     result = await ask(graph, patient_id="aki-demo", question="Why?", on_event=heard.append)
@@ -59,7 +60,9 @@ async def test_the_events_of_a_round(
 
 
 async def test_a_failed_run_ends_with_its_failure(patients: Any, round_deps: DepsFactory) -> None:
-    graph = build_ward_round(round_deps(patients=patients, clock=lambda: NOW), InMemorySaver())
+    graph = build_ward_round(
+        round_deps(patients=patients, clock=lambda: NOW), InMemorySaver(serde=serde())
+    )
     heard: list[RoundEvent] = []
     with pytest.raises(RecordNotFound) as raised:
         await ask(graph, patient_id="nobody-here", question="Why?", on_event=heard.append)

@@ -19,6 +19,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from core.model.transcript_server import Fault
 from core.settings import REPO_ROOT
+from graphs.checkpoint import serde
 from graphs.result import WardRoundResult
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
@@ -114,7 +115,7 @@ async def test_findings_with_the_model_down(  # noqa: PLR0917 - pytest fixtures
         deps = round_deps(
             patients=DirectoryPatientSource(patients), model=client, graph_store=curated_kg
         )
-        graph = build_ward_round(deps, InMemorySaver())
+        graph = build_ward_round(deps, InMemorySaver(serde=serde()))
         rounds[patient] = await ask(graph, patient_id=patient, question="Medication review?")
     result = rounds[patient]
     assert result.degraded

@@ -12,6 +12,7 @@ from structlog.testing import capture_logs
 
 from core.logging import get_logger, pseudonym
 from core.model.transcript_server import Fault
+from graphs.checkpoint import serde
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
 from tests.conftest import DepsFactory
@@ -28,7 +29,7 @@ async def test_model_calls_and_retries_carry_the_run(
     server, client = scripted_model(ward_model)
     server.inject(Fault(kind="status", status=503))  # the first call is retried
     deps = round_deps(patients=patients, model=client, clock=lambda: NOW)
-    graph = build_ward_round(deps, InMemorySaver())
+    graph = build_ward_round(deps, InMemorySaver(serde=serde()))
     with capture_logs(processors=CAPTURED) as logs:
         result = await ask(graph, patient_id=PATIENT, question="Why is the creatinine rising?")
         get_logger("after").info("after.the.run")
@@ -49,7 +50,7 @@ async def test_concurrent_runs_keep_their_own_ids(
 ) -> None:
     _, client = scripted_model(ward_model)
     deps = round_deps(patients=patients, model=client, clock=lambda: NOW)
-    graph = build_ward_round(deps, InMemorySaver())
+    graph = build_ward_round(deps, InMemorySaver(serde=serde()))
     with capture_logs(processors=CAPTURED) as logs:
         one, two = await asyncio.gather(
             ask(graph, patient_id=PATIENT, question="Why is the creatinine rising?"),

@@ -12,6 +12,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from core.model.transcript_server import Fault
 from core.settings import SHIPPED_DATA
+from graphs.checkpoint import serde
 from graphs.result import WardRoundResult
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
@@ -72,7 +73,7 @@ async def run_round(
     round_deps: DepsFactory, store: GraphStore, client: Any, scenario: dict[str, Any]
 ) -> WardRoundResult:
     deps = round_deps(patients=DirectoryPatientSource(), model=client, graph_store=store)
-    graph = build_ward_round(deps, InMemorySaver())
+    graph = build_ward_round(deps, InMemorySaver(serde=serde()))
     return await ask(graph, patient_id=scenario["id"], question=scenario["question"])
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
 
+from graphs.checkpoint import serde
 from graphs.run import ask
 from graphs.ward_round import SPECIALISTS, build_ward_round
 from tests.conftest import DepsFactory
@@ -23,7 +24,7 @@ async def test_each_step_of_a_specialist_is_checkpointed(
     patients, scripted_model, round_deps: DepsFactory
 ) -> None:
     _, client = scripted_model(ward_model)
-    saver = InMemorySaver()
+    saver = InMemorySaver(serde=serde())
     deps = round_deps(patients=patients, model=client, clock=lambda: NOW)
     result = await ask(build_ward_round(deps, saver), patient_id="aki-demo", question="Why?")
     config: dict[str, Any] = {"configurable": {"thread_id": result.thread_id}}

@@ -7,6 +7,7 @@ from typing import Any
 from langgraph.checkpoint.memory import InMemorySaver
 
 from core.model.replies import Reply
+from graphs.checkpoint import serde
 from graphs.run import ask
 from graphs.state import START_AFRESH, merge_timings, per_question
 from graphs.ward_round import build_ward_round
@@ -29,7 +30,7 @@ async def test_a_second_question_on_a_thread_does_not_inherit_the_first_ones_fin
 ) -> None:
     _, client = scripted_model(ward_model)
     deps = round_deps(patients=patients, model=client, clock=lambda: NOW)
-    graph = build_ward_round(deps, InMemorySaver())
+    graph = build_ward_round(deps, InMemorySaver(serde=serde()))
     question = "Why is the creatinine rising?"
     first = await ask(graph, patient_id="aki-demo", question=question, thread_id="t-1")
     second = await ask(graph, patient_id="aki-demo", question=question, thread_id="t-1")
@@ -53,7 +54,7 @@ async def test_a_second_question_reports_only_its_own_step_timings(
 ) -> None:
     _, client = scripted_model(routed_by_question)
     deps = round_deps(patients=patients, model=client, clock=lambda: NOW)
-    graph = build_ward_round(deps, InMemorySaver())
+    graph = build_ward_round(deps, InMemorySaver(serde=serde()))
     first = await ask(graph, patient_id="aki-demo", question="What is the history?", thread_id="t")
     second = await ask(graph, patient_id="aki-demo", question="Potassium?", thread_id="t")
     steps = {"load_record", "route", "synthesize", "total"}

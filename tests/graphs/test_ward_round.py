@@ -15,6 +15,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agents.deps import WardRoundDeps
 from core.model.replies import Reply
 from core.model.transcript_server import Fault
+from graphs.checkpoint import serde
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
 from tests.conftest import DepsFactory
@@ -65,7 +66,7 @@ def deps_for(round_deps: DepsFactory) -> Callable[[Any, Any], WardRoundDeps]:
 
 async def test_scripted_round_end_to_end(patients, scripted_model, deps_for) -> None:
     server, client = scripted_model(ward_model)
-    graph = build_ward_round(deps_for(patients, client), InMemorySaver())
+    graph = build_ward_round(deps_for(patients, client), InMemorySaver(serde=serde()))
     result = await ask(graph, patient_id="aki-demo", question="Why is the creatinine rising?")
 
     # no knowledge graph in this test: only the guideline checker's KG part is missing
@@ -109,7 +110,7 @@ async def test_specialists_run_in_parallel(patients, scripted_model, deps_for) -
         return ward_model(body)
 
     _, client = scripted_model(slow)
-    graph = build_ward_round(deps_for(patients, client), InMemorySaver())
+    graph = build_ward_round(deps_for(patients, client), InMemorySaver(serde=serde()))
     await ask(graph, patient_id="aki-demo", question="Summarise")
     assert peak >= 2
 
@@ -117,7 +118,7 @@ async def test_specialists_run_in_parallel(patients, scripted_model, deps_for) -
 async def test_model_down_still_returns_rule_findings(patients, scripted_model, deps_for) -> None:
     server, client = scripted_model(ward_model, max_retries=0)
     server.inject(Fault("status", status=503, times=100))
-    graph = build_ward_round(deps_for(patients, client), InMemorySaver())
+    graph = build_ward_round(deps_for(patients, client), InMemorySaver(serde=serde()))
     result = await ask(graph, patient_id="aki-demo", question="Is it safe to continue ibuprofen?")
     assert result.degraded is True
     assert result.route_origin == "rule"
@@ -140,7 +141,7 @@ async def test_slow_model_is_cut_at_the_round_deadline(
 
     _, client = scripted_model(glacial)
     deps = round_deps(patients=patients, model=client, settings={"round_deadline_s": 0.3})
-    graph = build_ward_round(deps, InMemorySaver())
+    graph = build_ward_round(deps, InMemorySaver(serde=serde()))
     started = asyncio.get_running_loop().time()
     result = await ask(graph, patient_id="aki-demo", question="Why is the creatinine rising?")
     assert asyncio.get_running_loop().time() - started < 3
@@ -150,7 +151,7 @@ async def test_slow_model_is_cut_at_the_round_deadline(
 
 async def test_zh_tw_question_gets_zh_tw_answer(patients, scripted_model, deps_for) -> None:
     _, client = scripted_model(ward_model)
-    graph = build_ward_round(deps_for(patients, client), InMemorySaver())
+    graph = build_ward_round(deps_for(patients, client), InMemorySaver(serde=serde()))
     result = await ask(graph, patient_id="aki-demo", question="為什麼肌酸酐上升？")
     assert result.language == "zh-TW"
     assert result.answer.startswith("肌酸酐上升")
@@ -162,7 +163,7 @@ async def test_zh_tw_answer_without_the_model_is_framed_in_chinese(
 ) -> None:
     server, client = scripted_model(ward_model, max_retries=0)
     server.inject(Fault("status", status=503, times=100))
-    graph = build_ward_round(deps_for(patients, client), InMemorySaver())
+    graph = build_ward_round(deps_for(patients, client), InMemorySaver(serde=serde()))
     result = await ask(graph, patient_id="aki-demo", question="可以繼續用 ibuprofen 嗎？")
     assert result.degraded is True
     assert result.answer.startswith("模型無法使用：以下發現由規則計算。 規則發現 ")
@@ -179,7 +180,7 @@ async def test_a_thread_keeps_its_turns_and_resets_findings(
     patients, scripted_model, deps_for
 ) -> None:
     _, client = scripted_model(ward_model)
-    graph = build_ward_round(deps_for(patients, client), InMemorySaver())
+    graph = build_ward_round(deps_for(patients, client), InMemorySaver(serde=serde()))
     first = await ask(graph, patient_id="aki-demo", question="Why is the creatinine rising?")
     second = await ask(
         graph, patient_id="aki-demo", question="Summarise", thread_id=first.thread_id
@@ -200,7 +201,7 @@ async def test_a_follow_up_on_a_thread_carries_the_earlier_turn(
         return ward_model(body)
 
     _, client = scripted_model(recording)
-    graph = build_ward_round(deps_for(patients, client), InMemorySaver())
+    graph = build_ward_round(deps_for(patients, client), InMemorySaver(serde=serde()))
     first = await ask(graph, patient_id="aki-demo", question="Why is the creatinine rising?")
     first_prompts = {step_of(b): b["messages"] for b in seen}
     seen.clear()
@@ -239,7 +240,11 @@ async def test_output_cap_applies_to_every_model_call(patients, scripted_model, 
     deps = round_deps(
         patients=patients, model=client, clock=lambda: NOW, settings={"model_max_output_tokens": 50}
     )
-    await ask(build_ward_round(deps, InMemorySaver()), patient_id="aki-demo", question="Summarise")
+    await ask(
+        build_ward_round(deps, InMemorySaver(serde=serde())),
+        patient_id="aki-demo",
+        question="Summarise",
+    )
     assert server.requests
     assert all(r["max_tokens"] <= 50 for r in server.requests)
 
@@ -258,7 +263,7 @@ async def test_a_chinese_question_on_a_deceased_patient_is_framed_in_chinese(
     server, client = scripted_model(ward_model, max_retries=0)
     if model == "down":
         server.inject(Fault("status", status=503, times=100))
-    graph = build_ward_round(deps_for(BundleDirectory(root), client), InMemorySaver())
+    graph = build_ward_round(deps_for(BundleDirectory(root), client), InMemorySaver(serde=serde()))
     result = await ask(graph, patient_id="jimmy", question="這位病人的藥物安全嗎？")
     assert result.language == "zh-TW"
     assert result.degraded or model == "up"  # up: no KG here, which is degraded too

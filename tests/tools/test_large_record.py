@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from core.settings import REPO_ROOT, Settings
 from evals.large_record import PATIENT, grown_bundle
+from graphs.checkpoint import serde
 from graphs.run import ask
 from graphs.ward_round import build_ward_round
 from tests.conftest import DepsFactory
@@ -57,7 +58,9 @@ async def test_the_round_says_what_it_checked(
     record = await deps.patients.load(PATIENT)
     [issue] = [i for i in record.data_issues if i.kind == PARTLY_CHECKED]
     assert "checked the 200 newest of 400 observations" in issue.message
-    result = await ask(build_ward_round(deps, InMemorySaver()), patient_id=PATIENT, question="?")
+    result = await ask(
+        build_ward_round(deps, InMemorySaver(serde=serde())), patient_id=PATIENT, question="?"
+    )
     assert issue.message in result.degraded_reasons
     assert any(f.kind == "aki_stage" for f in result.findings)  # the newest results still count
 
