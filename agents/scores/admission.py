@@ -142,8 +142,8 @@ def _as_points(test: Callable[[Observation], bool]) -> Callable[[Observation], f
     return lambda o: float(test(o))
 
 
-def _psi_inputs(record: PatientRecord, at: datetime | None) -> _Taken:
-    got = _Taken({}, [], [], [])
+def _psi_history(record: PatientRecord, at: datetime | None, got: _Taken) -> None:
+    """Comorbidities, nursing-home residence, pleural effusion and mental status (Fine 1997)."""
     for name, icd in PSI_COMORBIDITY_ICD.items():
         if found := _coded(record, icd):
             got.params[name] = True
@@ -162,6 +162,11 @@ def _psi_inputs(record: PatientRecord, at: datetime | None) -> _Taken:
     else:
         got.params["altered_mental_status"] = known.confused
         got.cites.extend(known.citations)
+
+
+def _psi_inputs(record: PatientRecord, at: datetime | None) -> _Taken:
+    got = _Taken({}, [], [], [])
+    _psi_history(record, at, got)
     vitals: tuple[tuple[str, str, Callable[[Observation], bool], str], ...] = (
         ("respiration_rate", "9279-1", lambda o: _num(o) >= 30, "respiratory rate (9279-1)"),
         ("systolic_bp", "8480-6", lambda o: _num(o) < 90, "systolic pressure (8480-6)"),

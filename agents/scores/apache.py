@@ -127,6 +127,24 @@ def _apache_oxygenation(record: PatientRecord, at: datetime | None, got: _Taken)
             got.cites.append(Citation.fhir(paco2.ref))
 
 
+def _apache_history(record: PatientRecord, got: _Taken) -> None:
+    """Acute renal failure and chronic health (Knaus 1985) from coded problems."""
+    if arf := _coded(record, ACUTE_RENAL_FAILURE_ICD):
+        got.params["acute_renal_failure"] = True
+        got.cites.extend(Citation.fhir(p.ref) for p in arf)
+    chronic = {what: _coded(record, icd) for what, icd in CHRONIC_HEALTH_ICD.items()}
+    chronic = {what: found for what, found in chronic.items() if found}
+    if chronic:
+        got.params["chronic_health"] = "nonoperative_or_emergency"
+        got.assumed.append(
+            f"chronic health: {', '.join(chronic)} coded, admission taken as "
+            "non-operative or emergency (5)"
+        )
+        got.cites.extend(Citation.fhir(p.ref) for found in chronic.values() for p in found)
+    elif _coded(record, HEART_FAILURE_ICD):
+        got.assumed.append("heart failure coded without its NYHA class: class IV not scored")
+
+
 def _apache_inputs(record: PatientRecord, at: datetime | None) -> _Taken:
     got = _Taken({}, [], [], [])
 
@@ -184,20 +202,7 @@ def _apache_inputs(record: PatientRecord, at: datetime | None) -> _Taken:
         got.cites.extend(Citation.fhir(r) for r in g.refs)
     else:
         got.missing.append("Glasgow coma score (9269-2 or its components)")
-    if arf := _coded(record, ACUTE_RENAL_FAILURE_ICD):
-        got.params["acute_renal_failure"] = True
-        got.cites.extend(Citation.fhir(p.ref) for p in arf)
-    chronic = {what: _coded(record, icd) for what, icd in CHRONIC_HEALTH_ICD.items()}
-    chronic = {what: found for what, found in chronic.items() if found}
-    if chronic:
-        got.params["chronic_health"] = "nonoperative_or_emergency"
-        got.assumed.append(
-            f"chronic health: {', '.join(chronic)} coded, admission taken as "
-            "non-operative or emergency (5)"
-        )
-        got.cites.extend(Citation.fhir(p.ref) for found in chronic.values() for p in found)
-    elif _coded(record, HEART_FAILURE_ICD):
-        got.assumed.append("heart failure coded without its NYHA class: class IV not scored")
+    _apache_history(record, got)
     return got
 
 
