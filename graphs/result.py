@@ -8,6 +8,7 @@ field is compatible; renaming or removing one bumps ``schema_version``.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -17,6 +18,7 @@ from agents.approvals import Proposal, RecordedDecision
 from agents.cards import Card
 from agents.outlook import OutlookItem, outlook, outlook_text
 from core.domain import Claim, Finding, PatientRecord
+from tools.units import written_unit
 
 SCHEMA_VERSION: Literal["1"] = "1"
 
@@ -90,7 +92,18 @@ class WardRoundResult(BaseModel):
         for citations in cited:
             for c in citations:
                 refs.setdefault(c.ref, c.label)
-        return [f"{ref} {label}".strip() for ref, label in refs.items()]
+        return [f"{ref} {_written(label)}".strip() for ref, label in refs.items()]
+
+
+_UCUM = re.compile(r"\S*[\[{]\S*")
+"""A word holding a UCUM bracket or annotation (``mL/min/{1.73_m2}``, ``mm[Hg]``, ``{score}``)."""
+
+
+def _written(label: str) -> str:
+    """A citation's label with its units as people write them: a calculation's label carries the
+    calculator's UCUM unit (``egfr = 20 mL/min/{1.73_m2} G4`` is printed
+    ``egfr = 20 mL/min/1.73 m² G4``)."""
+    return " ".join(_UCUM.sub(lambda m: written_unit(m.group(0)), label).split())
 
 
 def result_from_state(

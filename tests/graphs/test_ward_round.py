@@ -130,6 +130,19 @@ async def test_model_down_still_returns_rule_findings(patients, scripted_model, 
     assert "KDIGO AKI stage 2" in result.answer
 
 
+async def test_citations_write_units_as_people_do(patients, scripted_model, deps_for) -> None:
+    server, client = scripted_model(ward_model, max_retries=0)
+    server.inject(Fault("status", status=503, times=100))
+    graph = build_ward_round(deps_for(patients, client), InMemorySaver(serde=serde()))
+    result = await ask(graph, patient_id="aki-demo", question="Why is the creatinine rising?")
+    lines = result.citations_text()
+    [egfr] = [line for line in lines if line.startswith("calc:egfr_ckd_epi_2021 ")]
+    assert "mL/min/1.73 m²" in egfr, egfr
+    # the calculators' own labels keep UCUM (the data); only the printed lines are written out
+    assert any("{1.73_m2}" in c.label for f in result.findings for c in f.citations)
+    assert not [line for line in lines if "{" in line or "[Hg]" in line], lines
+
+
 async def test_slow_model_is_cut_at_the_round_deadline(
     patients, scripted_model, round_deps
 ) -> None:
