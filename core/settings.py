@@ -99,9 +99,11 @@ class Settings(BaseSettings):
     # --- knowledge graph ------------------------------------------------------------------------
     kg_backend: Literal["ladybug", "neo4j"] = "ladybug"
     kg_scope: Literal["full", "sample", "none"] = Field(
-        default="full",
+        default="none",
         description="open data of the embedded KG that `ask`, `serve` and `demo` load when the "
-        "data dir has none: full (HPO, ICD-10-CM), sample, or none (the curated facts only)",
+        "data dir has none: none (the curated facts, which hold every interaction, "
+        "contraindication and allergy check: seconds), sample, or full (adds HPO and ICD-10-CM: "
+        "a minute or two; `wardround kg load` loads it)",
     )
     neo4j_uri: str | None = None
     neo4j_user: str = "neo4j"

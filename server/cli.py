@@ -430,11 +430,13 @@ def ensure_kg(settings: Settings, console: Console | None = None) -> None:
     (stderr by default, so stdout stays the answer).
 
     A round without it checks no interaction, contraindication or allergy conflict, so a first
-    ``ask``, ``serve`` or ``demo`` in a fresh data dir loads it (``WARDROUND_KG_SCOPE``, full by
-    default: one to two minutes, once), and one whose content an upgrade changed is reloaded at the
-    scope it was loaded with; a current graph is left as it is. If it cannot be loaded the
-    command stops and says how to load it: it does not run the round without it. A Neo4j graph
-    is the operator's to load (``wardround kg load --backend neo4j``).
+    ``ask``, ``serve`` or ``demo`` in a fresh data dir loads it (``WARDROUND_KG_SCOPE``: by
+    default the curated facts, which hold every check, in seconds; the open data's HPO and
+    ICD-10-CM add a minute or two and come with ``wardround kg load``), and one whose content an
+    upgrade changed is reloaded at the scope it was loaded with; a current graph is left as it
+    is. If it cannot be loaded the command stops and says how to load it: it does not run the
+    round without it. A Neo4j graph is the operator's to load (``wardround kg load --backend
+    neo4j``).
     """
     if settings.kg_backend != "ladybug":
         return
@@ -452,8 +454,8 @@ def ensure_kg(settings: Settings, console: Console | None = None) -> None:
             else "its content is older than this wardround's data"
         )
         say.print(
-            f"knowledge graph: {why}; loading it (scope {scope}, once: one to two minutes for "
-            "the full graph). Interactions, contraindications and allergy conflicts need it."
+            f"knowledge graph: {why}; loading it (scope {scope}, once; the full graph takes one "
+            "to two minutes). Interactions, contraindications and allergy conflicts need it."
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         with say.status("knowledge graph: loading..."):

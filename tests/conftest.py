@@ -9,7 +9,6 @@ so no test can reach a live model or any other outside service by accident.
 from __future__ import annotations
 
 import ipaddress
-import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, Unpack
@@ -27,11 +26,6 @@ from kg.load import load_ladybug
 from kg.open_data import Scope
 from kg.store import GraphStore, open_store
 from server.wiring import Given, build_deps
-
-# A CLI round in a fresh data dir loads the embedded KG first (server.cli.ensure_kg); the tests'
-# many fresh data dirs load the curated facts only (seconds, not the full graph's minute). The
-# behaviour is the same: tests/test_cli.py checks it. Set before any Settings() is built.
-os.environ.setdefault("WARDROUND_KG_SCOPE", "none")
 
 _LOOPBACK_NAMES = {"localhost", "transcript.invalid", "testserver", "fhir.invalid"}
 

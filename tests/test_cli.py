@@ -134,7 +134,7 @@ def test_a_first_ask_in_a_fresh_data_dir_loads_the_kg_and_checks_interactions(
     done = wardround(tmp_path, "ask", "--patient", bundle, "--no-model", "--json", QUESTION)
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"knowledge graph: none in {tmp_path / 'kg'} yet; loading it" in done.stderr
-    assert "-none-" in done.stderr  # WARDROUND_KG_SCOPE (tests/conftest.py)
+    assert "-none-" in done.stderr  # WARDROUND_KG_SCOPE by default: the curated facts
     assert " loaded: " in done.stderr
     assert "kg.unavailable" not in done.stderr
     result = json.loads(done.stdout)
