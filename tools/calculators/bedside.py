@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from tools.calculators.base import CalcInput, CalcResult, Calculator, Source
-from tools.calculators.criteria import assumed_absent, boolean_fields
+from tools.calculators.criteria import assumed_absent, boolean_fields, point_score
 
 TEASDALE_1974 = Source(
     authors="Teasdale G, Jennett B",
@@ -175,15 +175,13 @@ def centor_mcisaac(params: CentorInput) -> CalcResult:
         if total <= 3
         else "culture and treat if positive, or treat empirically"
     )
-    return CalcResult(
-        calculator="centor_mcisaac",
-        value=total,
-        unit="{score}",
+    return point_score(
+        "centor_mcisaac",
+        params,
+        points,
+        MCISAAC_1998,
+        category="",
         interpretation=f"McIsaac (modified Centor) {total}: {advice}",
-        components=points,
-        inputs=params.model_dump(mode="json"),
-        warnings=assumed_absent(params, boolean_fields(params)),
-        source=MCISAAC_1998.cite(),
     )
 
 
@@ -206,15 +204,13 @@ def feverpain(params: FeverPainInput) -> CalcResult:
         if total <= 3
         else "consider an immediate or back-up antibiotic"
     )
-    return CalcResult(
-        calculator="feverpain",
-        value=total,
-        unit="{score}",
+    return point_score(
+        "feverpain",
+        params,
+        points,
+        LITTLE_2013,
+        category="",
         interpretation=f"FeverPAIN {total}: {advice} (NICE NG84 2018)",
-        components=points,
-        inputs=params.model_dump(mode="json"),
-        warnings=assumed_absent(params, boolean_fields(params)),
-        source=LITTLE_2013.cite(),
     )
 
 

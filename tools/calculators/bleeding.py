@@ -7,7 +7,7 @@ from typing import Any, Self
 from pydantic import Field, model_validator
 
 from tools.calculators.base import CalcInput, CalcResult, Calculator, Source
-from tools.calculators.criteria import assumed_absent, boolean_fields
+from tools.calculators.criteria import point_score
 from tools.units import HAEMOGLOBIN_G_L, UREA_MMOL_L, HaemoglobinUnit, Sex, UreaUnit
 
 BLATCHFORD_2000 = Source(
@@ -87,10 +87,11 @@ def glasgow_blatchford(params: BlatchfordInput) -> CalcResult:
         )
         if n
     )
-    return CalcResult(
-        calculator="glasgow_blatchford",
-        value=total,
-        unit="{score}",
+    return point_score(
+        "glasgow_blatchford",
+        params,
+        points,
+        BLATCHFORD_2000,
         category="very low risk (0-1)" if total <= 1 else "not low risk",
         interpretation=f"Glasgow-Blatchford {total}: "
         + (
@@ -99,11 +100,7 @@ def glasgow_blatchford(params: BlatchfordInput) -> CalcResult:
             if total <= 1
             else "needs admission and endoscopy; higher scores predict intervention"
         ),
-        components=points,
-        inputs=params.model_dump(mode="json"),
         conversions=notes,
-        warnings=assumed_absent(params, boolean_fields(params)),
-        source=BLATCHFORD_2000.cite(),
     )
 
 
