@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,6 +108,15 @@ def settings(tmp_path: Path) -> Settings:
 async def server(settings: Settings, scripted_model: Any) -> AsyncIterator[Server]:
     model_server, client = scripted_model(ward_model)
     patients = ShippedPatients([OWN, OWN_TOO, OTHER, PAUSING])
+    async with serving(settings, model_server, client, patients) as running:
+        yield running
+
+
+@asynccontextmanager
+async def serving(
+    settings: Settings, model_server: Any, client: Any, patients: ShippedPatients
+) -> AsyncIterator[Server]:
+    """The app over ``patients`` and a scripted model, with a token per principal, in process."""
     store = TokenStore(settings.tokens_file)
     tokens = {who: store.add(p) for who, p in PRINCIPALS.items()}
     async with open_runtime(settings, model=client, patients=patients, clock=lambda: NOW) as rt:
